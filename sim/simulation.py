@@ -1,0 +1,39 @@
+"""Run one replicate of a scenario as a pure function: scenario and replicate in, tables out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sim.params import Scenario
+
+__all__ = ["ReplicateResult", "run_replicate"]
+
+
+@dataclass
+class ReplicateResult:
+    """Everything one replicate produces, as tidy tables.
+
+    Attributes:
+        replicate: Replicate index; its random streams derive from (scenario seed, replicate).
+        seed: The scenario's root seed used.
+        timeseries: One row per month (column ``month``) with world-level outputs.
+        countries: One row per (``month``, ``country``).
+        practices: One row per (``month``, ``practice``) with ``coverage`` and ``topic``.
+        time_to_scale: One row per practice: ``months_to_50``, ``months_to_80`` (NaN if never).
+        summary: Final values for the replicate (``qoc_final``, ``lost_*``, ...).
+    """
+
+    replicate: int
+    seed: int
+    timeseries: pd.DataFrame
+    countries: pd.DataFrame
+    practices: pd.DataFrame
+    time_to_scale: pd.DataFrame
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+def run_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
+    """Simulate ``scenario`` once, with the random streams of ``replicate``."""
+    raise NotImplementedError("the model is being written")
