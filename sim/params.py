@@ -231,7 +231,7 @@ class Trials(Section):
         0.0, -5.0, 5.0, unit="QoC points", description="Observed effect above which it 'worked'."
     )
     uptake_with_story: float = P(
-        0.6, 0.0, 1.0, description="Chance that a success heard with its story starts a trial."
+        0.5, 0.0, 1.0, description="Chance that a success heard with its story starts a trial."
     )
     uptake_without_story: float = P(
         0.2, 0.0, 1.0, description="Chance that a success heard without a story starts a trial."
@@ -240,6 +240,13 @@ class Trials(Section):
         0.9, 0.0, 1.0, description="Chance that a failure heard stops the receiver trying it."
     )
     team_size: int = P(3, 1, 100, unit="staff", description="Staff holding a newly adopted practice.")
+    lesson_shelf_life: int = P(
+        12,
+        1,
+        120,
+        unit="months",
+        description="Months a lesson waits at a facility or district pool before it fades.",
+    )
 
 
 class Internal(Section):
@@ -327,7 +334,7 @@ class LearningSessions(Channel):
     )
     capacity: int = P(40, 0, 100000, unit="facilities", description="Most facilities per session.")
     intensity: float = P(
-        1.0, 0.0, 20.0, description="Strength of exposure to practices presented at a session."
+        0.4, 0.0, 20.0, description="Strength of exposure to practices presented at a session."
     )
 
 
@@ -360,6 +367,9 @@ class Coaching(Channel):
     fidelity: float = P(0.9, 0.0, 1.0, description="Chance a story survives a coaching visit.")
     capacity: int = P(
         4, 0, 10000, unit="visits per district per month", description="Coaching visits."
+    )
+    intensity: float = P(
+        0.5, 0.0, 20.0, description="Strength of exposure to what the coach brings."
     )
     implementation_support: float = P(
         0.7, 0.0, 1.0, description="Cut in no-story implementation failure at coached facilities."

@@ -35,5 +35,21 @@ class ReplicateResult:
 
 
 def run_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
-    """Simulate ``scenario`` once, with the random streams of ``replicate``."""
-    raise NotImplementedError("the model is being written")
+    """Simulate ``scenario`` once, with the random streams of ``replicate``.
+
+    The same scenario and replicate always give the same tables, in any process.
+    """
+    from sim.model import LearningHealthSystem
+
+    model = LearningHealthSystem(scenario, replicate)
+    model.run()
+    recorder = model.recorder
+    return ReplicateResult(
+        replicate=replicate,
+        seed=scenario.seed,
+        timeseries=recorder.timeseries(),
+        countries=recorder.countries(),
+        practices=recorder.practices(),
+        time_to_scale=recorder.time_to_scale(),
+        summary=recorder.summary(),
+    )

@@ -1,0 +1,6 @@
+"""Allow ``python -m sim`` as a synonym of the ``lhsim`` command."""
+
+from sim.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

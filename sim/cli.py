@@ -1,0 +1,296 @@
+"""The ``lhsim`` command line: validate scenario files and run them.
+
+Errors lhsim raises on purpose become a message and an exit code, without a traceback
+(``--debug`` shows it): 2 for bad input (an invalid scenario, a results folder that
+cannot be used), 1 for a run that failed, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+import sim
+from sim.errors import Problem, RunError, ScenarioError, SimError
+from sim.params import Scenario
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("sim")
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``lhsim`` and its subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show full tracebacks and debug messages",
+    )
+    parser = argparse.ArgumentParser(
+        prog="lhsim",
+        description="Learning-health-system simulator: how quality-of-care practices are "
+        "discovered, shared, scaled and lost.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"lhsim {sim.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    validate = commands.add_parser(
+        "validate",
+        parents=[common],
+        help="check scenario files without running them",
+        description="Check scenario files and list every problem found, one per line. "
+        "Exit status 0 when all are valid, 2 otherwise.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", type=Path, help="scenario YAML")
+    validate.set_defaults(handler=_validate)
+
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run a scenario and write results and figures",
+        description="Run the replicates of a scenario, write tables, a manifest and figures "
+        "to a results folder, and print a short summary.",
+    )
+    run.add_argument("file", metavar="FILE", type=Path, help="scenario YAML")
+    run.add_argument(
+        "--replicates",
+        type=_positive,
+        metavar="N",
+        help="number of replicates (default: the scenario's 'replicates')",
+    )
+    run.add_argument(
+        "--seed", type=_seed, metavar="S", help="root seed, replacing the scenario's 'seed'"
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results folder (default: results/<scenario name>/)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1); results do not depend on it",
+    )
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--force", action="store_true", help="replace results already in DIR")
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted or failed run in DIR, skipping finished replicates",
+    )
+    run.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar or progress messages"
+    )
+    run.set_defaults(handler=_run)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+def _validate(arguments: argparse.Namespace) -> int:
+    from sim.scenario import validate_files
+
+    found = validate_files([str(path) for path in arguments.files])
+    for name, problems in found.items():
+        if problems:
+            for problem in problems:
+                print(problem)
+        else:
+            print(f"ok  {name}")
+    return EXIT_OK if not any(found.values()) else EXIT_BAD_INPUT
+
+
+def _with_seed(scenario: Scenario, seed: int, file: str) -> Scenario:
+    """Return ``scenario`` with its root seed replaced, validated again."""
+    changed = scenario.model_copy(update={"seed": seed})
+    try:
+        return type(scenario).model_validate(changed.model_dump())
+    except ValidationError as error:
+        raise ScenarioError(
+            [
+                Problem(
+                    file=file,
+                    key="seed (--seed)",
+                    value=seed,
+                    message=detail["msg"],
+                    fix="give a seed between 0 and 2**63 - 1",
+                )
+                for detail in error.errors()
+            ]
+        ) from error
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    from sim.plots import write_figures
+    from sim.results import default_folder, read_results
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(arguments.file)
+    if arguments.seed is not None:
+        scenario = _with_seed(scenario, arguments.seed, str(arguments.file))
+    replicates = arguments.replicates or scenario.replicates
+    folder = arguments.out if arguments.out is not None else default_folder(scenario)
+    run_scenario(
+        scenario,
+        replicates=replicates,
+        out_dir=folder,
+        workers=arguments.workers,
+        resume=arguments.resume,
+        force=arguments.force,
+        progress=not arguments.quiet,
+        command=["lhsim", *arguments.argv],
+    )
+    results = read_results(folder)
+    figures = write_figures(results)
+    print(_report(results.summary, folder, scenario, replicates, figures))
+    return EXIT_OK
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
+def _report(
+    summary: pd.DataFrame,
+    folder: Path,
+    scenario: Scenario,
+    replicates: int,
+    figures: dict[str, Path],
+) -> str:
+    """The short table printed after a run: final QoC and the loss-ledger medians."""
+    from sim.plots import LOSS_CAUSES
+
+    lines = [
+        f"Results of {scenario.name!r} ({replicates} replicates, seed {scenario.seed}) "
+        f"are in {folder}/",
+        "",
+    ]
+    if "qoc_final" in summary.columns:
+        qoc = summary["qoc_final"].astype(float)
+        lines.append(
+            f"  final quality of care (QoC index, 0-1): median {float(qoc.median()):.3f}, "
+            f"90 % of runs between {float(qoc.quantile(0.05)):.3f} "
+            f"and {float(qoc.quantile(0.95)):.3f}"
+        )
+    ledger = {**LOSS_CAUSES, "duplication_waste": "duplicated trials (waste)"}
+    present = {column: words for column, words in ledger.items() if column in summary.columns}
+    if present:
+        lines.append("  lessons lost, median per run:")
+        width = max(len(words) for words in present.values())
+        for column, words in present.items():
+            value = float(summary[column].astype(float).median())
+            lines.append(f"    {words:<{width}}  {_number(value)}")
+    lines.append("")
+    lines.append("  figures: " + ", ".join(str(p) for p in figures.values()))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- entry point
+def _configure_logging(debug: bool, quiet: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("lhsim: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"lhsim: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lhsim`` command line.
+
+    Args:
+        argv: The arguments after the program name; defaults to ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 success, 1 a run failed, 2 bad input, 130 interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    arguments = build_parser().parse_args(argv)
+    arguments.argv = argv
+    debug = bool(getattr(arguments, "debug", False))
+    _configure_logging(debug, bool(getattr(arguments, "quiet", False)))
+    handler: Callable[[argparse.Namespace], int] = arguments.handler
+    try:
+        return handler(arguments)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(
+            "\nlhsim: interrupted; finished replicates are saved: run the same command "
+            "with --resume to continue",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if debug:
+            raise
+        return _explain(error)
+
+
+def _explain(error: Exception) -> int:
+    """Turn an error into a message on standard error and an exit status."""
+    from sim.results import ResultsError
+
+    if isinstance(error, ScenarioError):
+        return _fail(str(error), EXIT_BAD_INPUT)
+    if isinstance(error, ResultsError):
+        return _fail(str(error), EXIT_BAD_INPUT)
+    if isinstance(error, RunError):
+        hint = (
+            "finished replicates are saved; after fixing the cause, run the same command "
+            "with --resume to continue (--debug shows the traceback)"
+        )
+        return _fail(f"{error}\n{hint}", EXIT_RUN_FAILED)
+    if isinstance(error, SimError):
+        return _fail(str(error), EXIT_RUN_FAILED)
+    if isinstance(error, OSError):
+        return _fail(f"{error} (--debug shows the traceback)", EXIT_RUN_FAILED)
+    raise error
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

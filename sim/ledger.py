@@ -1,0 +1,176 @@
+"""The lesson ledger: where every lesson is, and why each lost one was lost.
+
+A lesson is born when a facility finishes a trial: (practice, success or failure,
+with or without a story). Until it leaves its source it is *held* at the facility;
+it may then move up (district pool, national queue, learning-centre queue) and is
+*passed on* when it reaches other facilities or the national evidence base. A lesson
+that never makes it is *lost* under exactly one cause. The invariant
+``generated == held + passed + sum(lost)`` holds for every country at every month.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+__all__ = ["CAUSES", "Cause", "LessonLedger", "Location"]
+
+
+class Location(IntEnum):
+    """Where a held lesson is."""
+
+    FACILITY = 0
+    DISTRICT = 1
+    NATIONAL_QUEUE = 2
+    CENTRE_QUEUE = 3
+
+
+class Cause(IntEnum):
+    """Why a lesson was lost (the loss ledger's columns)."""
+
+    TURNOVER = 0
+    BOTTLENECK = 1
+    BLAME = 2
+    NO_STORY = 3
+    NO_CHANNEL = 4
+
+
+#: Output names of the causes, in :class:`Cause` order.
+CAUSES = ("turnover", "bottleneck", "blame", "no_story", "no_channel")
+
+_COLUMNS = {
+    "facility": np.int32,
+    "practice": np.int16,
+    "district": np.int32,
+    "country": np.int16,
+    "success": bool,
+    "story": bool,
+    "location": np.int8,
+    "age": np.int16,
+}
+
+
+class LessonLedger:
+    """Held lessons as columns of arrays, plus counters of passed and lost ones.
+
+    Examples:
+        >>> ledger = LessonLedger(n_countries=1)
+        >>> ledger.add(facility=np.array([0, 1]), practice=np.array([2, 2]),
+        ...            district=np.array([0, 0]), country=np.array([0, 0]),
+        ...            success=np.array([True, False]), story=np.array([True, False]))
+        >>> ledger.lose(ledger.success == False, Cause.BLAME)
+        >>> ledger.pass_on(ledger.success)
+        >>> ledger.generated.tolist(), ledger.passed.tolist(), ledger.lost[0].tolist()
+        ([2], [1], [0, 0, 1, 0, 0])
+        >>> ledger.conserved()
+        True
+    """
+
+    def __init__(self, n_countries: int) -> None:
+        self.n_countries = n_countries
+        self.columns: dict[str, np.ndarray] = {
+            name: np.zeros(0, dtype=dtype) for name, dtype in _COLUMNS.items()
+        }
+        self.generated = np.zeros(n_countries, dtype=np.int64)
+        self.passed = np.zeros(n_countries, dtype=np.int64)
+        self.lost = np.zeros((n_countries, len(CAUSES)), dtype=np.int64)
+
+    # -- columns as attributes -------------------------------------------------------
+    def __getattr__(self, name: str) -> np.ndarray:
+        columns = self.__dict__.get("columns")
+        if columns is not None and name in columns:
+            return columns[name]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return int(self.columns["facility"].size)
+
+    # -- changes ---------------------------------------------------------------------
+    def add(
+        self,
+        *,
+        facility: np.ndarray,
+        practice: np.ndarray,
+        district: np.ndarray,
+        country: np.ndarray,
+        success: np.ndarray,
+        story: np.ndarray,
+    ) -> None:
+        """Record new lessons, held at their facility."""
+        n = facility.size
+        if n == 0:
+            return
+        new = {
+            "facility": facility,
+            "practice": practice,
+            "district": district,
+            "country": country,
+            "success": success,
+            "story": story,
+            "location": np.full(n, Location.FACILITY),
+            "age": np.zeros(n),
+        }
+        for name, dtype in _COLUMNS.items():
+            self.columns[name] = np.concatenate([self.columns[name], new[name].astype(dtype)])
+        self.generated += np.bincount(country, minlength=self.n_countries)
+
+    def lose(self, mask: np.ndarray, cause: Cause) -> None:
+        """Count the lessons in ``mask`` as lost to ``cause`` and drop them."""
+        if mask.any():
+            self.lost[:, cause] += self._count(mask)
+            self._drop(mask)
+
+    def pass_on(self, mask: np.ndarray) -> None:
+        """Count the lessons in ``mask`` as passed on and drop them."""
+        if mask.any():
+            self.passed += self._count(mask)
+            self._drop(mask)
+
+    def settle(self, passed: np.ndarray, lost: dict[Cause, np.ndarray]) -> None:
+        """Pass on the lessons in ``passed`` and lose those in each ``lost`` mask, at once.
+
+        The masks refer to the current rows and must not overlap.
+        """
+        drop = passed.copy()
+        self.passed += self._count(passed)
+        for cause, mask in lost.items():
+            if (drop & mask).any():
+                raise ValueError(f"a lesson cannot be both passed and lost ({cause.name})")
+            self.lost[:, cause] += self._count(mask)
+            drop |= mask
+        if drop.any():
+            self._drop(drop)
+
+    def move(self, mask: np.ndarray, location: Location) -> None:
+        """Move the lessons in ``mask`` to ``location``; their age restarts at zero."""
+        self.columns["location"][mask] = location
+        self.columns["age"][mask] = 0
+
+    def age_one_month(self) -> None:
+        """Every held lesson grows one month older."""
+        self.columns["age"] += 1
+
+    # -- reading ---------------------------------------------------------------------
+    def held(self) -> np.ndarray:
+        """Held lessons per country."""
+        return self._count(np.ones(len(self), dtype=bool))
+
+    def held_at(self, location: Location) -> np.ndarray:
+        """Held lessons per country at ``location``."""
+        return self._count(self.columns["location"] == location)
+
+    def conserved(self) -> bool:
+        """Whether generated == held + passed + lost, for every country."""
+        total = self.held() + self.passed + self.lost.sum(axis=1)
+        return bool(np.array_equal(total, self.generated))
+
+    def _count(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.columns["country"][mask], minlength=self.n_countries).astype(
+            np.int64
+        )
+
+    def _drop(self, mask: np.ndarray) -> None:
+        keep = ~mask
+        for name in self.columns:
+            self.columns[name] = self.columns[name][keep]

@@ -1,0 +1,228 @@
+"""Outputs: reductions over the state arrays, recorded once a month.
+
+The QoC index of a facility is the realised effect of the practices it uses (each
+weighted by the share of staff who hold it; fully for an institutionalised
+practice) over the best it could achieve with every practice that helps there,
+clipped to 0-1. National QoC is the mean over facilities.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.ledger import CAUSES, Location
+from sim.state import Source, Stage, in_use
+
+if TYPE_CHECKING:
+    from sim.model import LearningHealthSystem
+
+__all__ = ["SUMMARY_COLUMNS", "MonthlyRecorder", "months_to_reach"]
+
+#: Columns every summary row carries (one row per replicate).
+SUMMARY_COLUMNS = (
+    "qoc_final",
+    "qoc_mean",
+    "lost_turnover",
+    "lost_bottleneck",
+    "lost_blame",
+    "lost_no_story",
+    "lost_no_channel",
+    "duplication_waste",
+)
+
+
+class MonthlyRecorder:
+    """Collects the monthly rows of one model run."""
+
+    def __init__(self, model: LearningHealthSystem) -> None:
+        self.model = model
+        self.rows: list[dict[str, Any]] = []
+        self.country_rows: list[dict[str, Any]] = []
+        self.coverage: list[np.ndarray] = []
+        self._qoc_month = -1
+        self._qoc = np.zeros(model.world.n_facilities)
+        self._cumulative: dict[str, float] = {}
+
+    def facility_qoc(self) -> np.ndarray:
+        """QoC index of every facility for the current month (cached)."""
+        m = self.model
+        if self._qoc_month != m.steps:
+            pop, w = m.population, m.world
+            use = in_use(pop.stage)
+            share = np.where(
+                pop.stage == Stage.INSTITUTIONALISED,
+                np.float32(1.0),
+                pop.holders.astype(np.float32) / w.staff.astype(np.float32)[:, None],
+            )
+            realised = (np.where(use, share * pop.local_effect, np.float32(0))).sum(axis=1)
+            self._qoc = np.clip(realised / m.best_possible, 0.0, 1.0)
+            self._qoc_month = m.steps
+        return self._qoc
+
+    def record(self) -> None:
+        """Append this month's world, country and practice rows."""
+        m = self.model
+        w, pop, ledger, cat = m.world, m.population, m.ledger, m.catalogue
+        qoc = self.facility_qoc()
+        use = in_use(pop.stage)
+        coverage = use.mean(axis=0)
+        self.coverage.append(coverage)
+        district_qoc = _group_mean(qoc, w.facility_district, w.n_districts)
+        for name, value in m.events.items():
+            key = f"{name}_total"
+            self._cumulative[key] = self._cumulative.get(key, 0.0) + value
+        row: dict[str, Any] = {
+            "month": m.month,
+            "qoc": float(qoc.mean()),
+            "qoc_public": _masked_mean(qoc, ~w.private),
+            "qoc_private": _masked_mean(qoc, w.private),
+            "qoc_district_sd": float(np.std(district_qoc)),
+            "qoc_district_p10": float(np.percentile(district_qoc, 10)),
+            "qoc_district_p90": float(np.percentile(district_qoc, 90)),
+            "coverage_mean": float(coverage.mean()),
+            "use_ineffective": float(use[:, cat.ineffective].sum(axis=1).mean()),
+            "use_harmful": float(use[:, cat.harmful].sum(axis=1).mean()),
+            "trialling": float((pop.stage == Stage.TRIAL).sum()),
+            "lessons_generated": int(ledger.generated.sum()),
+            "lessons_held": int(len(ledger)),
+            "lessons_passed": int(ledger.passed.sum()),
+        }
+        for index, cause in enumerate(CAUSES):
+            row[f"lost_{cause}"] = int(ledger.lost[:, index].sum())
+        row["duplication_waste"] = int(self._cumulative["duplication_waste_total"])
+        row["practices_lost_turnover_total"] = int(self._cumulative["practices_lost_turnover_total"])
+        row["queue_length"] = int(ledger.held_at(Location.NATIONAL_QUEUE).sum())
+        row["guidance_in_force"] = int(m.knowledge.guidance.sum())
+        row["packages"] = int(m.knowledge.package.sum())
+        row["session_interval_mean"] = float(m.session_interval.mean())
+        row["routing_free_share"] = float(m.routing_free.mean())
+        row["messaging_on_share"] = float(m.messaging_on.mean())
+        row["coaching_weight_mean"] = float(m.coaching_weight.mean())
+        row.update({k: v for k, v in m.events.items() if k != "duplication_waste"})
+        row.update(m.activity)
+        self.rows.append(row)
+
+        country_qoc = _group_mean(qoc, w.facility_country, w.n_countries)
+        country_cov = _group_mean(use.mean(axis=1), w.facility_country, w.n_countries)
+        held = ledger.held()
+        queue = ledger.held_at(Location.NATIONAL_QUEUE)
+        for c, name in enumerate(w.country_names):
+            crow: dict[str, Any] = {
+                "month": m.month,
+                "country": name,
+                "qoc": float(country_qoc[c]),
+                "practices_in_use_share": float(country_cov[c]),
+                "lessons_generated": int(ledger.generated[c]),
+                "lessons_held": int(held[c]),
+                "lessons_passed": int(ledger.passed[c]),
+                "queue_length": int(queue[c]),
+                "guidance_in_force": int(m.knowledge.guidance[c].sum()),
+                "routing": "free" if m.routing_free[c] else "centralised",
+                "session_interval_months": int(m.session_interval[c]),
+            }
+            for index, cause in enumerate(CAUSES):
+                crow[f"lost_{cause}"] = int(ledger.lost[c, index])
+            self.country_rows.append(crow)
+
+    # -------------------------------------------------------------- tables
+    def timeseries(self) -> pd.DataFrame:
+        """One row per month."""
+        return pd.DataFrame(self.rows)
+
+    def countries(self) -> pd.DataFrame:
+        """One row per month and country."""
+        return pd.DataFrame(self.country_rows)
+
+    def practices(self) -> pd.DataFrame:
+        """One row per month and practice, with its coverage."""
+        cat = self.model.catalogue
+        months = len(self.coverage)
+        coverage = np.array(self.coverage) if months else np.zeros((0, cat.size))
+        return pd.DataFrame(
+            {
+                "month": np.repeat(np.arange(1, months + 1), cat.size),
+                "practice": np.tile(np.array(cat.names, dtype=object), months),
+                "topic": np.tile(np.array(cat.topics, dtype=object), months),
+                "effect": np.tile(cat.effect, months),
+                "coverage": coverage.reshape(-1),
+            }
+        )
+
+    def time_to_scale(self) -> pd.DataFrame:
+        """Months to 50 % and 80 % coverage per practice (NaN if never reached)."""
+        cat = self.model.catalogue
+        coverage = np.array(self.coverage) if self.coverage else np.zeros((0, cat.size))
+        return pd.DataFrame(
+            {
+                "practice": list(cat.names),
+                "effect": cat.effect,
+                "months_to_50": months_to_reach(coverage, 0.5),
+                "months_to_80": months_to_reach(coverage, 0.8),
+                "coverage_final": coverage[-1] if len(coverage) else np.zeros(cat.size),
+            }
+        )
+
+    def summary(self) -> dict[str, float]:
+        """Final values of the run (one row of ``summary.csv``)."""
+        m = self.model
+        last = self.rows[-1]
+        qoc_series = np.array([r["qoc"] for r in self.rows])
+        summary: dict[str, float] = {
+            "qoc_final": float(last["qoc"]),
+            "qoc_mean": float(qoc_series.mean()),
+            "qoc_initial": float(qoc_series[0]),
+            "qoc_public_final": float(last["qoc_public"]),
+            "qoc_private_final": float(last["qoc_private"]),
+            "qoc_district_sd_final": float(last["qoc_district_sd"]),
+            "coverage_final": float(last["coverage_mean"]),
+            "use_ineffective_final": float(last["use_ineffective"]),
+            "use_harmful_final": float(last["use_harmful"]),
+        }
+        for cause in CAUSES:
+            summary[f"lost_{cause}"] = float(last[f"lost_{cause}"])
+        summary["duplication_waste"] = float(last["duplication_waste"])
+        summary["lessons_generated"] = float(last["lessons_generated"])
+        summary["lessons_passed"] = float(last["lessons_passed"])
+        summary["lessons_held"] = float(last["lessons_held"])
+        for key, value in self._cumulative.items():
+            if key != "duplication_waste_total":
+                summary[key] = float(value)
+        for column in m.activity:
+            summary[f"{column}_total"] = float(sum(r[column] for r in self.rows))
+        sources = np.bincount(m.population.first_source.reshape(-1), minlength=len(Source))
+        for source in Source:
+            if source not in (Source.NONE,):
+                summary[f"reached_by_{source.name.lower()}"] = float(sources[source])
+        scale = self.time_to_scale()
+        effective = scale["effect"] > 0
+        summary["months_to_50_median"] = float(scale.loc[effective, "months_to_50"].median())
+        summary["months_to_80_median"] = float(scale.loc[effective, "months_to_80"].median())
+        return summary
+
+
+def months_to_reach(coverage: np.ndarray, level: float) -> np.ndarray:
+    """First month (from 1) at which each column of ``coverage`` reaches ``level``.
+
+    Examples:
+        >>> months_to_reach(np.array([[0.1, 0.6], [0.5, 0.7]]), 0.5).tolist()
+        [2.0, 1.0]
+    """
+    if coverage.size == 0:
+        return np.full(coverage.shape[1] if coverage.ndim == 2 else 0, np.nan)
+    reached = coverage >= level
+    first = reached.argmax(axis=0).astype(float) + 1.0
+    first[~reached.any(axis=0)] = np.nan
+    return first
+
+
+def _group_mean(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    total = np.bincount(group, weights=values, minlength=n)
+    count = np.bincount(group, minlength=n)
+    return np.divide(total, count, out=np.zeros(n), where=count > 0)
+
+
+def _masked_mean(values: np.ndarray, mask: np.ndarray) -> float:
+    return float(values[mask].mean()) if mask.any() else float("nan")

@@ -1,0 +1,187 @@
+"""Population state: arrays indexed by the stable facility, district and country numbers.
+
+Arrays are created once and updated in place; agents and mechanisms read and write
+them through these objects, never through copies.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+from sim.params import Scenario
+from sim.practices import Catalogue
+from sim.world import World
+
+__all__ = ["CountryValues", "Knowledge", "Population", "Source", "Stage", "in_use"]
+
+
+class Stage(IntEnum):
+    """Where a facility stands with a practice."""
+
+    UNKNOWN = 0
+    AWARE = 1
+    TRIAL = 2
+    ADOPTED = 3
+    INSTITUTIONALISED = 4
+    REJECTED = 5
+    LOST = 6
+
+
+#: Stages from which a facility can start a trial when it hears of a practice.
+OPEN_STAGES = (Stage.UNKNOWN, Stage.AWARE, Stage.LOST)
+
+
+class Source(IntEnum):
+    """How a facility first heard of a practice (the channel that carried it)."""
+
+    NONE = 0
+    INITIAL = 1
+    INNOVATION = 2
+    PEER_NETWORK = 3
+    LEARNING_SESSIONS = 4
+    MESSAGING_GROUP = 5
+    EXCHANGE_VISITS = 6
+    COACHING = 7
+    GUIDANCE = 8
+
+
+def in_use(stage: np.ndarray) -> np.ndarray:
+    """Cells where a practice is in use (adopted or institutionalised)."""
+    return (stage == Stage.ADOPTED) | (stage == Stage.INSTITUTIONALISED)
+
+
+def is_open(stage: np.ndarray) -> np.ndarray:
+    """Cells where a facility could still start a trial."""
+    return (stage == Stage.UNKNOWN) | (stage == Stage.AWARE) | (stage == Stage.LOST)
+
+
+@dataclass
+class Population:
+    """Facility x practice state.
+
+    Attributes:
+        stage: :class:`Stage` code per facility and practice.
+        holders: Staff holding a practice in use.
+        story: The facility holds the how-to story of the practice.
+        knows_failure: The facility has heard (or found) that the practice fails.
+        trial_left: Months left in a running trial.
+        trial_story: The running trial has a how-to story behind it.
+        first_source: :class:`Source` of the first news of the practice.
+        local_effect: True effect of the practice at the facility ("learning is local").
+        coached_until: Month until which a facility has coaching support.
+        attended: The facility attended a learning session in the current review period.
+        coached: The facility was coached in the current review period.
+    """
+
+    stage: np.ndarray
+    holders: np.ndarray
+    story: np.ndarray
+    knows_failure: np.ndarray
+    trial_left: np.ndarray
+    trial_story: np.ndarray
+    first_source: np.ndarray
+    local_effect: np.ndarray
+    coached_until: np.ndarray
+    attended: np.ndarray
+    coached: np.ndarray
+
+    @classmethod
+    def empty(cls, world: World, catalogue: Catalogue, rng: np.random.Generator) -> Population:
+        """All practices unknown everywhere; local effects drawn around each mean."""
+        n, k = world.n_facilities, catalogue.size
+        noise = rng.standard_normal((n, k), dtype=np.float32)
+        local = catalogue.effect[None, :] + catalogue.context_spread[None, :] * noise
+        return cls(
+            stage=np.zeros((n, k), dtype=np.int8),
+            holders=np.zeros((n, k), dtype=np.int16),
+            story=np.zeros((n, k), dtype=bool),
+            knows_failure=np.zeros((n, k), dtype=bool),
+            trial_left=np.zeros((n, k), dtype=np.int8),
+            trial_story=np.zeros((n, k), dtype=bool),
+            first_source=np.zeros((n, k), dtype=np.int8),
+            local_effect=local.astype(np.float32),
+            coached_until=np.full(n, -1, dtype=np.int32),
+            attended=np.zeros(n, dtype=bool),
+            coached=np.zeros(n, dtype=bool),
+        )
+
+
+@dataclass
+class Knowledge:
+    """What districts, learning centres and national bodies know, per practice.
+
+    Attributes:
+        district_story: A district knows a success with its story.
+        district_success: A district knows of a success (with or without story).
+        district_failure: A district knows the practice failed somewhere.
+        evidence_story: Success reports with stories processed nationally, per country.
+        evidence_success: Success reports processed nationally, per country.
+        evidence_failure: Failure reports processed nationally, per country.
+        centre_story: Success reports with stories processed by the learning centre(s).
+        package: The learning centre has packaged the practice (high-fidelity how-to).
+        guidance: National guidance in force.
+        withdrawn: Guidance withdrawn after it failed (double loop).
+        failure_found: Some facility of the country has found the practice to fail.
+    """
+
+    district_story: np.ndarray
+    district_success: np.ndarray
+    district_failure: np.ndarray
+    evidence_story: np.ndarray
+    evidence_success: np.ndarray
+    evidence_failure: np.ndarray
+    centre_story: np.ndarray
+    package: np.ndarray
+    guidance: np.ndarray
+    withdrawn: np.ndarray
+    failure_found: np.ndarray
+
+    @classmethod
+    def empty(cls, world: World, catalogue: Catalogue) -> Knowledge:
+        """Nothing known anywhere except the guidance in force at month 0."""
+        d, c, k = world.n_districts, world.n_countries, catalogue.size
+        return cls(
+            district_story=np.zeros((d, k), dtype=bool),
+            district_success=np.zeros((d, k), dtype=bool),
+            district_failure=np.zeros((d, k), dtype=bool),
+            evidence_story=np.zeros((c, k), dtype=np.int64),
+            evidence_success=np.zeros((c, k), dtype=np.int64),
+            evidence_failure=np.zeros((c, k), dtype=np.int64),
+            centre_story=np.zeros((c, k), dtype=np.int64),
+            package=np.zeros((c, k), dtype=bool),
+            guidance=np.repeat(catalogue.in_guidance[None, :], c, axis=0).copy(),
+            withdrawn=np.zeros((c, k), dtype=bool),
+            failure_found=np.zeros((c, k), dtype=bool),
+        )
+
+
+@dataclass
+class CountryValues:
+    """Per-country parameter values as arrays, read by dotted path.
+
+    Examples:
+        >>> from sim.params import Scenario
+        >>> s = Scenario(name="x", countries=[{"name": "A"},
+        ...              {"name": "B", "turnover": {"annual": 0.3}}])
+        >>> CountryValues.of(s)["turnover.annual"].tolist()
+        [0.15, 0.3]
+    """
+
+    scenario: Scenario
+    _cache: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> CountryValues:
+        """Values of ``scenario``'s countries."""
+        return cls(scenario)
+
+    def __getitem__(self, path: str) -> np.ndarray:
+        if path not in self._cache:
+            getter = operator.attrgetter(path)
+            values = [getter(country) for country in self.scenario.countries]
+            self._cache[path] = np.array(values)
+        return self._cache[path]
