@@ -49,71 +49,92 @@ def _start_trials(
 
 def receive(
     pop: Population,
-    exposure: Exposure,
+    exposures: list[Exposure],
     rates: FacilityRates,
     facility_country: np.ndarray,
-    failure_found: np.ndarray,
+    known_to_fail: np.ndarray,
     rng: np.random.Generator,
 ) -> dict[str, int]:
-    """Apply one channel's exposure to the facilities it reached.
+    """Apply the month's exposures, from every channel at once, to every facility.
 
-    A failure heard stops a facility from trying the practice (with chance
-    ``failure_heeded``). A success heard makes the facility aware, and starts a trial
-    with hazard ``uptake_with_story * story + uptake_without_story * plain``. A trial
-    of a practice some facility of the country already found to fail is counted as
-    duplication waste.
+    Intensities add up across channels. A failure heard stops a facility from trying
+    the practice (with chance ``failure_heeded``). A success heard makes the facility
+    aware with hazard ``story + plain``, and starts a trial with hazard
+    ``uptake_with_story * story + uptake_without_story * plain``. The first news of a
+    practice is credited to the channel that contributed most to it. A trial of a
+    practice in ``known_to_fail`` (per country) is counted as duplication waste.
+
+    One uniform number is drawn per facility and practice each month, whatever the
+    channels, so scenarios that differ in their channels share random numbers.
 
     Returns:
         Counts: ``trials`` started, ``aware`` newly aware, ``failures_heeded``,
         ``duplication`` (duplicated trials).
     """
     counts = {"trials": 0, "aware": 0, "failures_heeded": 0, "duplication": 0}
-    if exposure.empty:
-        return counts
-    rows = exposure.rows
-    stage = pop.stage[rows]
-    open_cells = is_open(stage)
+    n, k = pop.stage.shape
+    story = np.zeros((n, k), dtype=np.float32)
+    plain = np.zeros((n, k), dtype=np.float32)
+    failure = np.zeros((n, k), dtype=np.float32)
+    for e in exposures:
+        if e.rows.size == n:
+            story += e.story
+            plain += e.plain
+            failure += e.failure
+        elif e.rows.size:
+            story[e.rows] += e.story
+            plain[e.rows] += e.plain
+            failure[e.rows] += e.failure
+    threshold = -np.log1p(-rng.random((n, k), dtype=np.float32))
+    open_cells = is_open(pop.stage)
 
-    fail_cells = open_cells & (exposure.failure > 0)
-    ri, k = np.nonzero(fail_cells)
-    if ri.size:
-        f = rows[ri]
-        p = rates.failure_heeded[f] * -np.expm1(-exposure.failure[ri, k])
-        heeded = rng.random(ri.size) < p
-        newly = heeded & ~pop.knows_failure[f, k]
-        pop.knows_failure[f[heeded], k[heeded]] = True
+    fi, fk = np.nonzero(open_cells & (failure > 0))
+    if fi.size:
+        heeded = rng.random(fi.size) < rates.failure_heeded[fi] * -np.expm1(-failure[fi, fk])
+        newly = heeded & ~pop.knows_failure[fi, fk]
+        pop.knows_failure[fi[heeded], fk[heeded]] = True
         counts["failures_heeded"] = int(newly.sum())
 
-    hear = open_cells & ((exposure.story + exposure.plain) > 0)
-    ri, k = np.nonzero(hear)
-    if ri.size == 0:
-        return counts
-    f = rows[ri]
-    s, pl = exposure.story[ri, k], exposure.plain[ri, k]
-    drive = rates.uptake_with_story[f] * s + rates.uptake_without_story[f] * pl
-    p_trial = -np.expm1(-drive)
-    p_aware = np.maximum(-np.expm1(-(s + pl)), p_trial)
-    u = rng.random(ri.size)
-    story_draw = rng.random(ri.size)
-    blocked = pop.knows_failure[f, k]
-    trial = (u < p_trial) & ~blocked
-    aware = (u < p_aware) & ~trial
+    drive = story * rates.uptake_with_story.astype(np.float32)[:, None]
+    drive += plain * rates.uptake_without_story.astype(np.float32)[:, None]
+    trial = threshold < drive
+    trial &= open_cells
+    trial &= ~pop.knows_failure
+    heard = story + plain
+    aware = threshold < heard
+    aware &= pop.stage == Stage.UNKNOWN
+    aware &= ~trial
 
-    was_unknown = pop.stage[f, k] == Stage.UNKNOWN
-    first = was_unknown & (trial | aware)
-    pop.first_source[f[first], k[first]] = exposure.source
-
-    became_aware = aware & was_unknown
-    pop.stage[f[became_aware], k[became_aware]] = Stage.AWARE
-    counts["aware"] = int(became_aware.sum())
-
-    if trial.any():
-        ft, kt = f[trial], k[trial]
-        with_story = story_draw[trial] * drive[trial] < rates.uptake_with_story[ft] * s[trial]
-        _start_trials(pop, ft, kt, with_story, rates.trial_months[ft])
-        counts["trials"] = int(trial.sum())
-        counts["duplication"] = int(failure_found[facility_country[ft], kt].sum())
+    ti, tk = np.nonzero(trial)
+    ai, ak = np.nonzero(aware)
+    for f, kk in ((ti, tk), (ai, ak)):
+        first = pop.stage[f, kk] == Stage.UNKNOWN
+        pop.first_source[f[first], kk[first]] = _main_source(exposures, f[first], kk[first])
+    pop.stage[ai, ak] = Stage.AWARE
+    counts["aware"] = int(ai.size)
+    if ti.size:
+        share_story = story[ti, tk] * rates.uptake_with_story[ti] / drive[ti, tk]
+        with_story = rng.random(ti.size) < share_story
+        _start_trials(pop, ti, tk, with_story, rates.trial_months[ti])
+        counts["trials"] = int(ti.size)
+        counts["duplication"] = int(known_to_fail[facility_country[ti], tk].sum())
     return counts
+
+
+def _main_source(exposures: list[Exposure], f: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """For cells (f, k), the source of the exposure that contributed most."""
+    best = np.full(f.size, -1.0)
+    source = np.zeros(f.size, dtype=np.int8)
+    for e in exposures:
+        if e.rows.size == 0 or f.size == 0:
+            continue
+        position = np.minimum(np.searchsorted(e.rows, f), e.rows.size - 1)
+        reached = e.rows[position] == f
+        strength = np.where(reached, e.story[position, k] + e.plain[position, k], -1.0)
+        better = strength > best
+        best[better] = strength[better]
+        source[better] = e.source
+    return source
 
 
 def innovate(
@@ -201,6 +222,12 @@ def resolve_trials(
     return TrialOutcomes(f, k, success, implementation_failed)
 
 
+def _cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the cells in ``mask`` and their facility (row) numbers."""
+    flat = np.flatnonzero(mask)
+    return flat, flat // mask.shape[1]
+
+
 def teach_colleagues(
     pop: Population, staff: np.ndarray, rate: np.ndarray, rng: np.random.Generator
 ) -> None:
@@ -209,14 +236,16 @@ def teach_colleagues(
     ``rate`` is per facility (zero where the internal channel is off) and already
     includes the speed-up of a QI team.
     """
-    f, k = np.nonzero(pop.stage == Stage.ADOPTED)
-    if f.size == 0:
+    holders = pop.holders.reshape(-1)
+    not_full = pop.holders < staff[:, None]
+    flat, f = _cells((pop.stage == Stage.ADOPTED) & not_full & (rate > 0)[:, None])
+    if flat.size == 0:
         return
-    held = pop.holders[f, k].astype(np.int64)
+    held = holders[flat].astype(np.int64)
     total = staff[f].astype(np.int64)
     p = -np.expm1(-rate[f] * held / total)
-    learners = rng.binomial(np.maximum(total - held, 0), p)
-    pop.holders[f, k] = np.minimum(held + learners, total)
+    learners = rng.binomial(total - held, p)
+    holders[flat] = np.minimum(held + learners, total)
 
 
 def institutionalise(
@@ -228,13 +257,13 @@ def institutionalise(
     grows with a QI team, leadership support and documentation. Institutionalised
     practices no longer depend on who stays.
     """
-    f, k = np.nonzero(pop.stage == Stage.ADOPTED)
-    if f.size == 0:
+    flat, f = _cells((pop.stage == Stage.ADOPTED) & (rate > 0)[:, None])
+    if flat.size == 0:
         return 0
-    share = pop.holders[f, k] / staff[f]
-    done = rng.random(f.size) < rate[f] * share
-    pop.stage[f[done], k[done]] = Stage.INSTITUTIONALISED
-    pop.holders[f[done], k[done]] = staff[f[done]]
+    share = pop.holders.reshape(-1)[flat] / staff[f]
+    done = rng.random(flat.size) < rate[f] * share
+    pop.stage.reshape(-1)[flat[done]] = Stage.INSTITUTIONALISED
+    pop.holders.reshape(-1)[flat[done]] = staff[f[done]]
     return int(done.sum())
 
 
@@ -250,15 +279,16 @@ def lose_holders(
     Returns:
         The number of practices lost.
     """
-    f, k = np.nonzero(pop.stage == Stage.ADOPTED)
-    if f.size == 0:
+    flat, f = _cells((pop.stage == Stage.ADOPTED) & (monthly_turnover > 0)[:, None])
+    if flat.size == 0:
         return 0
-    stay = rng.binomial(pop.holders[f, k].astype(np.int64), 1.0 - monthly_turnover[f])
-    pop.holders[f, k] = stay
-    gone = stay == 0
-    pop.stage[f[gone], k[gone]] = Stage.LOST
-    pop.story[f[gone], k[gone]] = False
-    return int(gone.sum())
+    holders = pop.holders.reshape(-1)
+    stay = rng.binomial(holders[flat].astype(np.int64), 1.0 - monthly_turnover[f])
+    holders[flat] = stay
+    gone = flat[stay == 0]
+    pop.stage.reshape(-1)[gone] = Stage.LOST
+    pop.story.reshape(-1)[gone] = False
+    return int(gone.size)
 
 
 def review_in_use(

@@ -122,12 +122,15 @@ def full_mixing_exposure(
     ``rate * F_k`` where ``F_k`` is the share of the country's facilities using it:
     the imitation term of the Bass model.
     """
+    n = facility_country.size
     counts = np.bincount(facility_country, minlength=n_countries).astype(np.float32)
-    shares = []
-    for matrix in (offers.story, offers.plain, offers.failure):
-        total = np.zeros((n_countries, matrix.shape[1]), dtype=np.float32)
-        np.add.at(total, facility_country, matrix)
-        shares.append(total / np.maximum(counts, 1.0)[:, None])
+    incidence = sp.csr_matrix(
+        (np.ones(n, dtype=np.float32), (facility_country, np.arange(n))), shape=(n_countries, n)
+    )
+    shares = [
+        np.asarray(incidence @ matrix) / np.maximum(counts, 1.0)[:, None]
+        for matrix in (offers.story, offers.plain, offers.failure)
+    ]
     rows = np.flatnonzero(active_rows)
     country = facility_country[rows]
     scale = rate[country][:, None].astype(np.float32)
@@ -159,11 +162,14 @@ def group_exposure(
         return Exposure(source, rows, empty, empty, empty)
     d = district[rows]
     size = np.bincount(d, minlength=n_districts).astype(np.float32)
-    sums = []
-    for matrix in (offers.story, offers.plain, offers.failure):
-        total = np.zeros((n_districts, matrix.shape[1]), dtype=np.float32)
-        np.add.at(total, d, matrix[rows])
-        sums.append(total / np.maximum(size, 1.0)[:, None])
+    incidence = sp.csr_matrix(
+        (np.ones(rows.size, dtype=np.float32), (d, np.arange(rows.size))),
+        shape=(n_districts, rows.size),
+    )
+    sums = [
+        np.asarray(incidence @ matrix[rows]) / np.maximum(size, 1.0)[:, None]
+        for matrix in (offers.story, offers.plain, offers.failure)
+    ]
     story, plain, failure = (s[d] for s in sums)
     if district_story is not None:
         story = story + district_story[d]

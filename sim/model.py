@@ -265,10 +265,10 @@ class LearningHealthSystem(mesa.Model):
         """
         return self.knowledge.failure_found & self.catalogue.ineffective[None, :]
 
-    def _receive(self, exposure: channels.Exposure) -> None:
+    def _receive_all(self, exposures: list[channels.Exposure]) -> None:
         counts = adoption.receive(
             self.population,
-            exposure,
+            exposures,
             self.rates,
             self.world.facility_country,
             self._known_to_fail(),
@@ -282,6 +282,7 @@ class LearningHealthSystem(mesa.Model):
         w, v, k = self.world, self.values, self.knowledge
         n = w.n_facilities
         offers = self._offers()
+        heard: list[channels.Exposure] = []
         spoke = np.zeros(n, dtype=bool)
         spoke_fidelity = np.zeros(n)
         presented = np.zeros(w.n_districts, dtype=bool)
@@ -303,14 +304,14 @@ class LearningHealthSystem(mesa.Model):
                     v["channels.peer_network.full_mixing_rate"].astype(float), fid,
                     rows & full[fc],
                 )
-                self._receive(exposure)
+                heard.append(exposure)
                 spoken(rows & full[fc] & offers.any, fid)
             if (active & ~full).any():
                 exposure, who = channels.peer_network_exposure(
                     w.ties, offers, self._per_facility("channels.peer_network.contact_probability"),
                     fid, rows & ~full[fc], self.streams["peer_network"],
                 )
-                self._receive(exposure)
+                heard.append(exposure)
                 spoken(who & offers.any, fid)
                 self.activity["peer_contacts"] += float(who.sum())
 
@@ -331,7 +332,7 @@ class LearningHealthSystem(mesa.Model):
                 (k.district_success & ~k.district_story).astype(np.float32),
                 k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
             )
-            self._receive(exposure)
+            heard.append(exposure)
             spoken(attendees, fid)
             held = np.bincount(fd[attendees], minlength=w.n_districts) > 0
             presented |= held
@@ -353,7 +354,7 @@ class LearningHealthSystem(mesa.Model):
                 (k.district_success & ~k.district_story).astype(np.float32),
                 k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
             )
-            self._receive(exposure)
+            heard.append(exposure)
             posting = members & offers.any
             spoken(posting, fid)
             presented |= np.bincount(fd[members], minlength=w.n_districts) > 0
@@ -368,7 +369,7 @@ class LearningHealthSystem(mesa.Model):
             visitors, hosts = self._exchange_pairs(active)
             if visitors.size:
                 fid = self._per_facility("channels.exchange_visits.fidelity")
-                self._receive(channels.exchange_visit_exposure(visitors, hosts, offers, fid))
+                heard.append(channels.exchange_visit_exposure(visitors, hosts, offers, fid))
                 host = np.zeros(n, dtype=bool)
                 host[hosts] = True
                 spoken(host, fid)
@@ -389,7 +390,7 @@ class LearningHealthSystem(mesa.Model):
                 exposure.story *= scale
                 exposure.plain *= scale
                 exposure.failure *= scale
-                self._receive(exposure)
+                heard.append(exposure)
                 self.coached_now[coached] = True
                 self.population.coached[coached] = True
                 self.population.coached_until[coached] = self.month + 6
@@ -404,7 +405,7 @@ class LearningHealthSystem(mesa.Model):
                 v["channels.community_of_practice.fidelity"][:, None],
                 v["channels.guidance.fidelity"][:, None],
             )
-            self._receive(channels.guidance_exposure(
+            heard.append(channels.guidance_exposure(
                 active[fc], fc, k.guidance, k.withdrawn,
                 v["channels.guidance.reach"].astype(float), fid,
             ))
@@ -412,6 +413,7 @@ class LearningHealthSystem(mesa.Model):
                 (k.guidance & active[:, None]).sum()
             )
         self.activity["qi_team_months"] += float(w.qi_team.sum())
+        self._receive_all(heard)
         return spoke, spoke_fidelity, presented
 
     def _exchange_pairs(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -59,6 +60,7 @@ PATH_KEYS: tuple[str, ...] = ("facility_file", "edge_file")
 """Country keys holding file paths, resolved relative to the YAML file that set them."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_ABSENT = object()
 
 
 # --------------------------------------------------------------------------- public API
@@ -92,17 +94,18 @@ def load_scenario(path: str | Path) -> Scenario:
         [('A', 0.15), ('B', 0.3)]
     """
     top = str(path)
-    document, problems = _load_chain(Path(path), top, [])
-    problems += _apply_country_defaults(document)
-    _resolve_paths(document)
+    data, problems = _load_chain(Path(path), top, [])
+    doc = _Document(data, top)
+    problems += _apply_country_defaults(doc)
+    _resolve_paths(data)
     scenario: Scenario | None = None
     try:
-        scenario = Scenario.model_validate(document)
+        scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        problems += _validation_problems(error, document, top)
-        problems += _section_problems(error, document, top)
-        problems += _cross_reference_problems(document, top)
-    problems += _facility_file_problems(document, top)
+        problems += _validation_problems(error, doc)
+        problems += _section_problems(error, doc)
+        problems += _cross_reference_problems(doc)
+    problems += _facility_file_problems(doc)
     if problems or scenario is None:
         raise ScenarioError(_unique(problems))
     return scenario
@@ -296,6 +299,42 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _Document:
+    """The merged scenario data, and what is needed to say where each key was set."""
+
+    data: _Mapping
+    top: str
+    defaults: _Mapping | None = None
+    defaults_origin: str = ""
+    own_countries: list[Any] = field(default_factory=list)
+
+    def locate(self, loc: Sequence[Any]) -> tuple[str, str]:
+        """The file that set the key at ``loc`` and its dotted name.
+
+        A country key that only ``country_defaults`` set is named there (say,
+        ``country_defaults.turnover.annual``), so a bad default is reported once, in the
+        file that holds it, rather than once per country.
+        """
+        if (
+            self.defaults is not None
+            and len(loc) > 2
+            and loc[0] == "countries"
+            and isinstance(loc[1], int)
+            and 0 <= loc[1] < len(self.own_countries)
+        ):
+            rest = tuple(loc[2:])
+            if _has(self.defaults, rest) and not _has(self.own_countries[loc[1]], rest):
+                origin = _origin(self.defaults, rest, self.defaults_origin or self.top)
+                return origin, _dotted((COUNTRY_DEFAULTS, *rest))
+        return _origin(self.data, loc, self.top), _dotted(loc)
+
+
+def _has(node: Any, loc: Sequence[Any]) -> bool:
+    """Whether the key path ``loc`` exists in ``node``."""
+    return _lookup(node, loc, _ABSENT) is not _ABSENT
+
+
 def _origin(document: Any, loc: Sequence[Any], fallback: str) -> str:
     """The file that set the deepest existing key along ``loc`` (``fallback`` if none)."""
     origin, node = fallback, document
@@ -423,9 +462,9 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
-def _apply_country_defaults(document: _Mapping) -> list[Problem]:
+def _apply_country_defaults(doc: _Document) -> list[Problem]:
     """Merge ``country_defaults`` under every country and remove it."""
-    defaults, origin = document.drop(COUNTRY_DEFAULTS)
+    defaults, origin = doc.data.drop(COUNTRY_DEFAULTS)
     if defaults is None:
         return []
     if not isinstance(defaults, _Mapping):
@@ -438,8 +477,10 @@ def _apply_country_defaults(document: _Mapping) -> list[Problem]:
                 "e.g. country_defaults: {turnover: {annual: 0.2}}",
             )
         ]
-    countries = document.get("countries")
+    countries = doc.data.get("countries")
     if isinstance(countries, _List):
+        doc.defaults, doc.defaults_origin = defaults, origin or doc.top
+        doc.own_countries = list(countries)
         for index, country in enumerate(countries):
             if isinstance(country, _Mapping):
                 countries[index] = _merge(defaults, country, ("countries", index))
@@ -461,12 +502,13 @@ def _resolve_paths(document: _Mapping) -> None:
                 country[key] = os.path.abspath(folder / Path(value).expanduser())
 
 
-def _facility_file_problems(document: _Mapping, top: str) -> list[Problem]:
+def _facility_file_problems(doc: _Document) -> list[Problem]:
     """Check that facility and edge files exist, and read them for their own problems."""
-    countries = document.get("countries")
+    countries = doc.data.get("countries")
     if not isinstance(countries, _List):
         return []
     problems: list[Problem] = []
+    read: set[tuple[str, str | None]] = set()
     for index, country in enumerate(countries):
         if not isinstance(country, _Mapping):
             continue
@@ -481,8 +523,7 @@ def _facility_file_problems(document: _Mapping, top: str) -> list[Problem]:
                 origin = country.origins[key]
                 problems.append(
                     Problem(
-                        origin,
-                        f"countries.{index}.{key}",
+                        *doc.locate(("countries", index, key)),
                         value,
                         "file not found",
                         f"relative paths are read from the folder of {origin}",
@@ -490,8 +531,9 @@ def _facility_file_problems(document: _Mapping, top: str) -> list[Problem]:
                 )
                 present[key] = None
         facility_file, edge_file = present["facility_file"], present["edge_file"]
-        if facility_file is None:
+        if facility_file is None or (facility_file, edge_file) in read:
             continue
+        read.add((facility_file, edge_file))
         try:
             read_facility_table(facility_file, edge_file)
         except ScenarioError as error:
@@ -500,18 +542,18 @@ def _facility_file_problems(document: _Mapping, top: str) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------- validation errors
-def _validation_problems(error: ValidationError, document: _Mapping, top: str) -> list[Problem]:
+def _validation_problems(error: ValidationError, doc: _Document) -> list[Problem]:
     """Turn pydantic's errors into problems with a file, a dotted key and a fix."""
     problems: list[Problem] = []
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
         kind = item["type"]
         if kind == "value_error":
-            problems += _model_problems(loc, str(item["ctx"]["error"]), document, top)
+            problems += _model_problems(loc, str(item["ctx"]["error"]), doc)
             continue
         value = None if kind == "missing" else _plain(item["input"])
         message, fix = _explain(kind, loc, item)
-        problems.append(Problem(_origin(document, loc, top), _dotted(loc), value, message, fix))
+        problems.append(Problem(*doc.locate(loc), value, message, fix))
     return problems
 
 
@@ -579,8 +621,7 @@ def _explain(kind: str, loc: tuple[Any, ...], item: Any) -> tuple[str, str]:
 def _model_problems(
     loc: tuple[Any, ...],
     text: str,
-    document: _Mapping,
-    top: str,
+    doc: _Document,
     dropped: frozenset[str] = frozenset(),
 ) -> list[Problem]:
     """Problems from a model-level check (values that are fine alone but not together).
@@ -589,9 +630,9 @@ def _model_problems(
     that mentions one of them judged a default instead of the user's value, so it is not
     reported.
     """
-    raw = _lookup(document, loc)
+    raw = _lookup(doc.data, loc)
     if loc == ():
-        problems = _scenario_problems(text, document, top)
+        problems = _scenario_problems(text, doc)
         if problems:
             return problems
     section, _ = _field_at((*loc, ""))
@@ -614,9 +655,7 @@ def _model_problems(
         )
     else:
         key_loc, value = loc, None
-    return [
-        Problem(_origin(document, key_loc, top), _dotted(key_loc), value, text, _model_fix(text))
-    ]
+    return [Problem(*doc.locate(key_loc), value, text, _model_fix(text))]
 
 
 _MODEL_FIXES: tuple[tuple[str, str], ...] = (
@@ -632,15 +671,15 @@ def _model_fix(text: str) -> str:
     return next((fix for pattern, fix in _MODEL_FIXES if re.search(pattern, text)), "")
 
 
-def _scenario_problems(text: str, document: _Mapping, top: str) -> list[Problem]:
+def _scenario_problems(text: str, doc: _Document) -> list[Problem]:
     """Split the scenario's cross-reference check into one problem per bad name or link."""
-    countries = document.get("countries")
+    countries = doc.data.get("countries")
     names = (
         [c.get("name") for c in countries if isinstance(c, dict)]
         if isinstance(countries, list)
         else []
     )
-    links = document.get("global_links")
+    links = doc.data.get("global_links")
     links = links if isinstance(links, list) else []
     known = ", ".join(repr(n) for n in dict.fromkeys(n for n in names if isinstance(n, str)))
     problems: list[Problem] = []
@@ -652,8 +691,7 @@ def _scenario_problems(text: str, document: _Mapping, top: str) -> list[Problem]
             loc = ("countries", index, "name")
             problems.append(
                 Problem(
-                    _origin(document, loc, top),
-                    _dotted(loc),
+                    *doc.locate(loc),
                     name,
                     "country name is used more than once",
                     "give every country a different name",
@@ -666,8 +704,7 @@ def _scenario_problems(text: str, document: _Mapping, top: str) -> list[Problem]
                 loc = ("global_links", index, link.index(unknown))
                 problems.append(
                     Problem(
-                        _origin(document, loc, top),
-                        _dotted(loc),
+                        *doc.locate(loc),
                         unknown,
                         "unknown country",
                         f"use a country name of this scenario: {known}",
@@ -680,8 +717,7 @@ def _scenario_problems(text: str, document: _Mapping, top: str) -> list[Problem]
                 loc = ("global_links", index)
                 problems.append(
                     Problem(
-                        _origin(document, loc, top),
-                        _dotted(loc),
+                        *doc.locate(loc),
                         _plain(link),
                         f"global link joins {name!r} to itself",
                         "link two different countries",
@@ -690,7 +726,7 @@ def _scenario_problems(text: str, document: _Mapping, top: str) -> list[Problem]
     return _unique(problems)
 
 
-def _section_problems(error: ValidationError, document: _Mapping, top: str) -> list[Problem]:
+def _section_problems(error: ValidationError, doc: _Document) -> list[Problem]:
     """Run the own checks of sections that pydantic skipped because a field failed.
 
     Pydantic runs a model's own check (say, facilities at least districts) only when all
@@ -706,7 +742,7 @@ def _section_problems(error: ValidationError, document: _Mapping, top: str) -> l
                 failed.setdefault(loc[:depth], set()).add(key)
     problems: list[Problem] = []
     for loc, keys in failed.items():
-        node = _lookup(document, loc)
+        node = _lookup(doc.data, loc)
         section, _ = _field_at((*loc, ""))
         if not isinstance(node, dict) or section is None:
             continue
@@ -716,19 +752,19 @@ def _section_problems(error: ValidationError, document: _Mapping, top: str) -> l
             for item in again.errors(include_url=False):
                 if item["type"] == "value_error" and item["loc"] == ():
                     text = str(item["ctx"]["error"])
-                    problems += _model_problems(loc, text, document, top, frozenset(keys))
+                    problems += _model_problems(loc, text, doc, frozenset(keys))
     return problems
 
 
-def _cross_reference_problems(document: _Mapping, top: str) -> list[Problem]:
+def _cross_reference_problems(doc: _Document) -> list[Problem]:
     """Check country names and global links even when other fields failed validation.
 
     Pydantic runs a model's own checks only when all its fields are valid; rerunning the
     scenario's cross-reference check on the names alone reports its problems in the same
     pass as everything else.
     """
-    countries = document.get("countries")
-    links = document.get("global_links")
+    countries = doc.data.get("countries")
+    links = doc.data.get("global_links")
     if not isinstance(countries, list) or not isinstance(links, list):
         return []
     names = [c.get("name") for c in countries if isinstance(c, dict)]
@@ -751,7 +787,7 @@ def _cross_reference_problems(document: _Mapping, top: str) -> list[Problem]:
             problem
             for item in error.errors(include_url=False)
             if item["type"] == "value_error" and item["loc"] == ()
-            for problem in _scenario_problems(str(item["ctx"]["error"]), document, top)
+            for problem in _scenario_problems(str(item["ctx"]["error"]), doc)
         ]
     return []
 
@@ -785,13 +821,15 @@ def _field_at(loc: Sequence[Any]) -> tuple[type[BaseModel] | None, FieldInfo | N
     return section, field
 
 
-def _lookup(document: Any, loc: Sequence[Any]) -> Any:
+def _lookup(document: Any, loc: Sequence[Any], default: Any = None) -> Any:
+    """The value at the key path ``loc`` (``default`` when the path does not exist)."""
     node = document
     for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
+        in_mapping = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_mapping or in_list):
+            return default
+        node = node[part]
     return node
 
 
