@@ -63,7 +63,7 @@ class Facility(mesa.Agent):
     @property
     def district(self) -> District:
         """The facility's district."""
-        return self.model.districts[int(self.model.world.facility_district[self.index])]
+        return self.model.district_agents[int(self.model.world.facility_district[self.index])]
 
     def stage_of(self, practice: str) -> Stage:
         """Where the facility stands with ``practice`` (by name)."""
@@ -99,7 +99,7 @@ class District(mesa.Agent):
     @property
     def country(self) -> NationalBody:
         """The national body of the district's country."""
-        return self.model.national_bodies[int(self.model.world.district_country[self.index])]
+        return self.model.national_agents[int(self.model.world.district_country[self.index])]
 
     @property
     def facility_indices(self) -> np.ndarray:

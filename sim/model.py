@@ -166,6 +166,8 @@ class LearningHealthSystem(mesa.Model):
         self.facilities = Facility.create_agents(
             self, w.n_facilities, index=list(range(w.n_facilities))
         )
+        self.district_agents = self.districts.to_list()
+        self.national_agents = self.national_bodies.to_list()
         counts = self.values["learning_centres.count"]
         centre_country = np.repeat(np.arange(w.n_countries), counts)
         self.learning_centres = LearningCentre.create_agents(
@@ -389,7 +391,8 @@ class LearningHealthSystem(mesa.Model):
                 scale = self._per_facility("channels.coaching.intensity")[exposure.rows, None]
                 exposure.story *= scale
                 exposure.plain *= scale
-                exposure.failure *= scale
+                told = 1.0 - self.blame_district[fc[exposure.rows]]
+                exposure.failure *= scale * told[:, None]
                 heard.append(exposure)
                 self.coached_now[coached] = True
                 self.population.coached[coached] = True
