@@ -26,7 +26,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy sim
 
 baseline: $(VENV)/.installed  ## rewrite the fixed-seed regression baseline (review the diff!)
-	$(PY) -m tests.regression --update
+	$(PY) tests/regression.py --update
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

@@ -1,0 +1,99 @@
+"""The fixed-seed regression baseline: what the model gives for one small scenario.
+
+``python tests/regression.py --update`` rewrites ``tests/data/baseline.json`` after a
+deliberate change of the model's behaviour; review its diff before committing it.
+``tests/test_regression.py`` fails whenever the model's output drifts from it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from sim.params import Scenario
+from sim.simulation import run_replicate
+
+BASELINE = Path(__file__).parent / "data" / "baseline.json"
+REPLICATES = (0, 1)
+COLUMNS = (
+    "qoc_final",
+    "qoc_mean",
+    "coverage_final",
+    "lost_turnover",
+    "lost_bottleneck",
+    "lost_blame",
+    "lost_no_story",
+    "lost_no_channel",
+    "duplication_waste",
+    "lessons_generated",
+    "lessons_passed",
+    "trials_started_total",
+    "coaching_visits_total",
+    "session_attendees_total",
+)
+
+
+def scenario() -> Scenario:
+    """The baseline scenario: small, every mechanism on."""
+    return Scenario(
+        name="regression",
+        seed=8675309,
+        months=24,
+        practices={"count": 10},
+        countries=[
+            {
+                "name": "Regressia",
+                "districts": 6,
+                "facilities": 180,
+                "channels": {
+                    "messaging_group": {"enabled": True},
+                    "exchange_visits": {"enabled": True},
+                },
+                "learning_centres": {"count": 1},
+                "national": {"capacity": 15},
+            }
+        ],
+    )
+
+
+def compute() -> dict[str, dict[str, float]]:
+    """Summary values of each baseline replicate."""
+    out = {}
+    for replicate in REPLICATES:
+        summary = run_replicate(scenario(), replicate).summary
+        out[str(replicate)] = {column: summary[column] for column in COLUMNS}
+    return out
+
+
+def differences(expected: dict, actual: dict, rel: float = 1e-9) -> list[str]:
+    """Human-readable differences between two baselines."""
+    problems = []
+    for replicate, values in expected.items():
+        for column, value in values.items():
+            got = actual.get(replicate, {}).get(column)
+            same = got is not None and (
+                (math.isnan(value) and math.isnan(got))
+                or math.isclose(value, got, rel_tol=rel, abs_tol=1e-12)
+            )
+            if not same:
+                problems.append(f"replicate {replicate}, {column}: baseline {value}, now {got}")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    """Print differences from the baseline, or rewrite it with ``--update``."""
+    values = compute()
+    if "--update" in argv:
+        BASELINE.parent.mkdir(parents=True, exist_ok=True)
+        BASELINE.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+        print(f"baseline written to {BASELINE}")
+        return 0
+    problems = differences(json.loads(BASELINE.read_text()), values)
+    print("\n".join(problems) or "matches the baseline")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
