@@ -20,12 +20,12 @@ from sim import params
 __all__ = ["SECTIONS", "render"]
 
 #: Sections that may be named in a block, with the key prefix their table shows.
-SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
-    "scenario": (params.Scenario, ""),
-    "practices": (params.PracticeCatalogue, "practices."),
-    "country": (params.Country, "countries.N."),
-    "loops": (params.Loops, "loops."),
-    "global_learning": (params.GlobalLearning, "global_learning."),
+SECTIONS: dict[str, tuple[type[BaseModel], str, bool]] = {
+    "scenario": (params.Scenario, "", False),
+    "practices": (params.PracticeCatalogue, "practices.", True),
+    "country": (params.Country, "countries.N.", True),
+    "loops": (params.Loops, "loops.", True),
+    "global_learning": (params.GlobalLearning, "global_learning.", True),
 }
 
 _BLOCK = re.compile(
@@ -34,13 +34,13 @@ _BLOCK = re.compile(
 
 
 def render(text: str) -> str:
-    """Return ``text`` with every parameter block regenerated.
+    r"""Return ``text`` with every parameter block regenerated.
 
     Raises:
         KeyError: If a block names an unknown section.
 
     Examples:
-        >>> out = render("<!-- parameters: loops -->\\nold\\n<!-- end parameters -->")
+        >>> out = render("<!-- parameters: loops -->\nold\n<!-- end parameters -->")
         >>> "`loops.single`" in out and "old" not in out
         True
     """
@@ -49,8 +49,9 @@ def render(text: str) -> str:
         name = match.group("name")
         if name not in SECTIONS:
             raise KeyError(f"unknown parameter section {name!r}; known: {sorted(SECTIONS)}")
-        model, prefix = SECTIONS[name]
-        return match.group(1) + params.parameter_table(model, prefix) + "\n" + match.group(4)
+        model, prefix, nested = SECTIONS[name]
+        table_text = params.parameter_table(model, prefix, nested=nested)
+        return match.group(1) + table_text + "\n" + match.group(4)
 
     return _BLOCK.sub(table, text)
 

@@ -84,6 +84,7 @@ class LearningHealthSystem(mesa.Model):
         self._seed_initial_use()
         self._create_agents()
         self.recorder = MonthlyRecorder(self)
+        self.qoc_at_review = self.recorder.facility_qoc().copy()
         self.activity: dict[str, float] = {}
 
     # ------------------------------------------------------------------ set-up
@@ -105,10 +106,9 @@ class LearningHealthSystem(mesa.Model):
             [UNLIMITED if x is None else x for x in v["national.capacity"]], dtype=np.int64
         )
         self.national_capacity = capacity
-        self.centre_capacity = (
-            v["learning_centres.count"].astype(np.int64)
-            * v["learning_centres.capacity"].astype(np.int64)
-        )
+        self.centre_capacity = v["learning_centres.count"].astype(np.int64) * v[
+            "learning_centres.capacity"
+        ].astype(np.int64)
         self.has_centre = v["learning_centres.count"] > 0
         self.monthly_turnover = 1.0 - (1.0 - v["turnover.annual"].astype(float)) ** (1 / 12)
         self.rates = adoption.FacilityRates(
@@ -120,7 +120,7 @@ class LearningHealthSystem(mesa.Model):
             success_threshold=self._per_facility("trials.success_threshold"),
             team_size=self._per_facility("trials.team_size").astype(np.int64),
         )
-        rng = self.streams["world"]
+        rng = self.streams.get("messaging_group", 1)
         n_fac, n_dis = w.n_facilities, w.n_districts
         membership = self._per_facility("channels.messaging_group.membership")
         self.group_member = _capped(
@@ -131,7 +131,7 @@ class LearningHealthSystem(mesa.Model):
             rng,
         )
         cop_reach = v["channels.community_of_practice.reach"][w.district_country]
-        self.cop_member = rng.random(n_dis) < cop_reach
+        self.cop_member = self.streams.get("community_of_practice", 1).random(n_dis) < cop_reach
         self.shelf_life = v["trials.lesson_shelf_life"].astype(np.int64)
         self.qoc_at_review = np.zeros(n_fac)
         self.lost_at_review = np.zeros((c, len(CAUSES)), dtype=np.int64)
@@ -188,11 +188,19 @@ class LearningHealthSystem(mesa.Model):
     def step(self) -> None:
         """Simulate one month (the schedule is in the module docstring)."""
         self.activity = dict.fromkeys(ACTIVITY_COLUMNS, 0.0)
-        self.events = {"practices_lost_turnover": 0, "trials_started": 0, "innovations": 0,
-                       "duplication_waste": 0, "implementation_failures_no_story": 0,
-                       "single_loop_drops": 0, "institutionalised": 0,
-                       "guidance_withdrawn": 0, "double_loop_shifts": 0,
-                       "triple_loop_changes": 0, "items_expired": 0}
+        self.events = {
+            "practices_lost_turnover": 0,
+            "trials_started": 0,
+            "innovations": 0,
+            "duplication_waste": 0,
+            "implementation_failures_no_story": 0,
+            "single_loop_drops": 0,
+            "institutionalised": 0,
+            "guidance_withdrawn": 0,
+            "double_loop_shifts": 0,
+            "triple_loop_changes": 0,
+            "items_expired": 0,
+        }
         self._turnover()
         self._innovation()
         spoke, spoke_fidelity, presented = self._channels()
@@ -302,16 +310,23 @@ class LearningHealthSystem(mesa.Model):
             full = v["channels.peer_network.mixing"] == "full"
             if (active & full).any():
                 exposure = channels.full_mixing_exposure(
-                    offers, fc, w.n_countries,
-                    v["channels.peer_network.full_mixing_rate"].astype(float), fid,
+                    offers,
+                    fc,
+                    w.n_countries,
+                    v["channels.peer_network.full_mixing_rate"].astype(float),
+                    fid,
                     rows & full[fc],
                 )
                 heard.append(exposure)
                 spoken(rows & full[fc] & offers.any, fid)
             if (active & ~full).any():
                 exposure, who = channels.peer_network_exposure(
-                    w.ties, offers, self._per_facility("channels.peer_network.contact_probability"),
-                    fid, rows & ~full[fc], self.streams["peer_network"],
+                    w.ties,
+                    offers,
+                    self._per_facility("channels.peer_network.contact_probability"),
+                    fid,
+                    rows & ~full[fc],
+                    self.streams["peer_network"],
                 )
                 heard.append(exposure)
                 spoken(who & offers.any, fid)
@@ -322,14 +337,25 @@ class LearningHealthSystem(mesa.Model):
         if active.any():
             rng = self.streams["learning_sessions"]
             weight = (2.0 - self.coaching_weight)[fd]
-            invited = (rng.random(n) < self._per_facility("channels.learning_sessions.attendance")
-                       * weight) & active[fc]
-            attendees = _capped(invited, fd, w.n_districts,
-                                v["channels.learning_sessions.capacity"][w.district_country], rng)
+            invited = (
+                rng.random(n) < self._per_facility("channels.learning_sessions.attendance") * weight
+            ) & active[fc]
+            attendees = _capped(
+                invited,
+                fd,
+                w.n_districts,
+                v["channels.learning_sessions.capacity"][w.district_country],
+                rng,
+            )
             fid = self._per_facility("channels.learning_sessions.fidelity")
             exposure = channels.group_exposure(
-                Source.LEARNING_SESSIONS, attendees, fd, w.n_districts, offers,
-                self._per_facility("channels.learning_sessions.intensity"), fid,
+                Source.LEARNING_SESSIONS,
+                attendees,
+                fd,
+                w.n_districts,
+                offers,
+                self._per_facility("channels.learning_sessions.intensity"),
+                fid,
                 k.district_story.astype(np.float32),
                 (k.district_success & ~k.district_story).astype(np.float32),
                 k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
@@ -350,8 +376,13 @@ class LearningHealthSystem(mesa.Model):
             members = self.group_member & active[fc]
             fid = self._per_facility("channels.messaging_group.fidelity")
             exposure = channels.group_exposure(
-                Source.MESSAGING_GROUP, members, fd, w.n_districts, offers,
-                self._per_facility("channels.messaging_group.intensity"), fid,
+                Source.MESSAGING_GROUP,
+                members,
+                fd,
+                w.n_districts,
+                offers,
+                self._per_facility("channels.messaging_group.intensity"),
+                fid,
                 k.district_story.astype(np.float32),
                 (k.district_success & ~k.district_story).astype(np.float32),
                 k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
@@ -385,8 +416,14 @@ class LearningHealthSystem(mesa.Model):
             if coached.size:
                 fid = self._per_facility("channels.coaching.fidelity")
                 exposure = channels.coaching_exposure(
-                    coached, fd, fc, k.district_story, k.district_success & ~k.district_story,
-                    k.district_failure, k.package, fid,
+                    coached,
+                    fd,
+                    fc,
+                    k.district_story,
+                    k.district_success & ~k.district_story,
+                    k.district_failure,
+                    k.package,
+                    fid,
                 )
                 scale = self._per_facility("channels.coaching.intensity")[exposure.rows, None]
                 exposure.story *= scale
@@ -396,7 +433,8 @@ class LearningHealthSystem(mesa.Model):
                 heard.append(exposure)
                 self.coached_now[coached] = True
                 self.population.coached[coached] = True
-                self.population.coached_until[coached] = self.month + 6
+                support = self._per_facility("channels.coaching.support_months")[coached]
+                self.population.coached_until[coached] = self.month + support
                 presented[np.unique(fd[coached])] = True
                 self.activity["coaching_visits"] += float(coached.size)
 
@@ -408,13 +446,17 @@ class LearningHealthSystem(mesa.Model):
                 v["channels.community_of_practice.fidelity"][:, None],
                 v["channels.guidance.fidelity"][:, None],
             )
-            heard.append(channels.guidance_exposure(
-                active[fc], fc, k.guidance, k.withdrawn,
-                v["channels.guidance.reach"].astype(float), fid,
-            ))
-            self.activity["guidance_items"] += float(
-                (k.guidance & active[:, None]).sum()
+            heard.append(
+                channels.guidance_exposure(
+                    active[fc],
+                    fc,
+                    k.guidance,
+                    k.withdrawn,
+                    v["channels.guidance.reach"].astype(float),
+                    fid,
+                )
             )
+            self.activity["guidance_items"] += float((k.guidance & active[:, None]).sum())
         self.activity["qi_team_months"] += float(w.qi_team.sum())
         self._receive_all(heard)
         return spoke, spoke_fidelity, presented
@@ -429,16 +471,21 @@ class LearningHealthSystem(mesa.Model):
         if origin.size == 0:
             return origin, origin
         start, size = self._district_slices()
-        visitors = self._district_order[start[origin] + rng.integers(0, 1 << 62, origin.size)
-                                        % np.maximum(size[origin], 1)]
-        cross = rng.random(origin.size) < v["channels.exchange_visits.cross_district_share"][
-            w.district_country[origin]]
+        visitors = self._district_order[
+            start[origin] + rng.integers(0, 1 << 62, origin.size) % np.maximum(size[origin], 1)
+        ]
+        cross = (
+            rng.random(origin.size)
+            < v["channels.exchange_visits.cross_district_share"][w.district_country[origin]]
+        )
         country = w.district_country[origin]
         c_start, c_size = self._country_slices()
         random_district = c_start[country] + rng.integers(0, 1 << 62, origin.size) % c_size[country]
         host_district = np.where(cross, random_district, origin)
-        hosts = self._district_order[start[host_district] + rng.integers(0, 1 << 62, origin.size)
-                                     % np.maximum(size[host_district], 1)]
+        hosts = self._district_order[
+            start[host_district]
+            + rng.integers(0, 1 << 62, origin.size) % np.maximum(size[host_district], 1)
+        ]
         valid = (size[origin] > 0) & (size[host_district] > 0) & (hosts != visitors)
         return visitors[valid], hosts[valid]
 
@@ -453,8 +500,9 @@ class LearningHealthSystem(mesa.Model):
         origin = np.repeat(districts, per)
         start, size = self._district_slices()
         origin = origin[size[origin] > 0]
-        return self._district_order[start[origin] + rng.integers(0, 1 << 62, origin.size)
-                                    % size[origin]]
+        return self._district_order[
+            start[origin] + rng.integers(0, 1 << 62, origin.size) % size[origin]
+        ]
 
     def _district_slices(self) -> tuple[np.ndarray, np.ndarray]:
         if not hasattr(self, "_d_start"):
@@ -485,16 +533,20 @@ class LearningHealthSystem(mesa.Model):
         self._learn_in_districts(routing.report_up(ledger, self.coached_now, coach_fid, rng))
         reporting = self._active("channels.upward_reporting")
         self.activity["reports"] += float(reporting[fc].sum())
-        self._learn_in_districts(routing.report_up(
-            ledger, reporting[fc], self._per_facility("channels.upward_reporting.fidelity"), rng
-        ))
+        self._learn_in_districts(
+            routing.report_up(
+                ledger, reporting[fc], self._per_facility("channels.upward_reporting.fidelity"), rng
+            )
+        )
 
         self._district_exchange()
         self._community_of_practice()
 
         forwarding = v["channels.upward_reporting.enabled"].astype(bool)
         self.activity["items_forwarded"] += routing.forward_from_districts(
-            ledger, forwarding, self.routing_free & self.has_centre,
+            ledger,
+            forwarding,
+            self.routing_free & self.has_centre,
             1.0 - self.blame_district,
             1.0 - self.blame_district * v["blame.success_factor"],
             rng,
@@ -511,14 +563,20 @@ class LearningHealthSystem(mesa.Model):
         self._share_down(centre)
 
         processed, expired = routing.process_national(
-            ledger, self.national_capacity, v["national.time_to_live"].astype(np.int64),
-            1.0 - self.blame_national, rng,
+            ledger,
+            self.national_capacity,
+            v["national.time_to_live"].astype(np.int64),
+            1.0 - self.blame_national,
+            rng,
         )
         self.events["items_expired"] += expired
         self.activity["national_items_processed"] += processed.size
         np.add.at(k.evidence_success, (processed.country, processed.practice), processed.success)
-        np.add.at(k.evidence_story, (processed.country, processed.practice),
-                  processed.success & processed.story)
+        np.add.at(
+            k.evidence_story,
+            (processed.country, processed.practice),
+            processed.success & processed.story,
+        )
         np.add.at(k.evidence_failure, (processed.country, processed.practice), ~processed.success)
         self._share_down(processed)
         self._issue_guidance()
@@ -542,7 +600,9 @@ class LearningHealthSystem(mesa.Model):
         failure = np.zeros_like(success)
         s = processed.success
         success[processed.country[s], processed.practice[s]] = True
-        story[processed.country[s & processed.story], processed.practice[s & processed.story]] = True
+        story[processed.country[s & processed.story], processed.practice[s & processed.story]] = (
+            True
+        )
         failure[processed.country[~s], processed.practice[~s]] = True
         k.district_success |= success[w.district_country]
         k.district_story |= story[w.district_country]
@@ -631,17 +691,22 @@ class LearningHealthSystem(mesa.Model):
             self.config.loops.single,
             self.streams["trials"],
         )
-        self.events["implementation_failures_no_story"] += int(
-            outcome.implementation_failed.sum()
-        )
+        self.events["implementation_failures_no_story"] += int(outcome.implementation_failed.sum())
         f, kk, success = outcome.facility, outcome.practice, outcome.success
         self.knowledge.failure_found[w.facility_country[f[~success]], kk[~success]] = True
         blame = self.blame_facility[w.facility_country[f]]
         factor = self.values["blame.success_factor"][w.facility_country[f]]
         share = np.where(success, 1.0 - blame * factor, 1.0 - blame)
         routing.record_lessons(
-            self.ledger, f, kk, success, pop.story[f, kk], w.facility_district,
-            w.facility_country, share, self.streams["lessons"],
+            self.ledger,
+            f,
+            kk,
+            success,
+            pop.story[f, kk],
+            w.facility_district,
+            w.facility_country,
+            share,
+            self.streams["lessons"],
         )
 
     def _internal_learning(self) -> None:
@@ -677,14 +742,18 @@ class LearningHealthSystem(mesa.Model):
         coached = np.bincount(d[pop.coached], weights=gain[pop.coached], minlength=w.n_districts)
         n_coached = np.bincount(d[pop.coached], minlength=w.n_districts)
         only_sessions = pop.attended & ~pop.coached
-        sessions = np.bincount(d[only_sessions], weights=gain[only_sessions],
-                               minlength=w.n_districts)
+        sessions = np.bincount(
+            d[only_sessions], weights=gain[only_sessions], minlength=w.n_districts
+        )
         n_sessions = np.bincount(d[only_sessions], minlength=w.n_districts)
         both = (n_coached > 0) & (n_sessions > 0)
         mean_c = np.divide(coached, n_coached, out=np.zeros(w.n_districts), where=n_coached > 0)
         mean_s = np.divide(sessions, n_sessions, out=np.zeros(w.n_districts), where=n_sessions > 0)
         direction = np.sign(mean_c - mean_s) * both
-        self.coaching_weight = np.clip(self.coaching_weight + shift * direction, 0.2, 1.8)
+        spread = self.config.loops.coaching_weight_range
+        self.coaching_weight = np.clip(
+            self.coaching_weight + shift * direction, 1.0 - spread, 1.0 + spread
+        )
         self.events["double_loop_shifts"] += int((direction != 0).sum())
         failing = k.guidance & (k.evidence_failure > k.evidence_success)
         k.guidance &= ~failing
@@ -706,25 +775,30 @@ class LearningHealthSystem(mesa.Model):
         lost = self.ledger.lost - self.lost_at_review
         self.lost_at_review = self.ledger.lost.copy()
         total = lost.sum(axis=1)
-        gain = self.config.loops.documentation_template_gain
+        loops = self.config.loops
+        gain, trigger, step = (
+            loops.documentation_template_gain,
+            loops.loss_share_trigger,
+            loops.blame_step,
+        )
         for c in np.flatnonzero(total > 0):
             share = dict(zip(CAUSES, lost[c] / total[c], strict=True))
-            if share["no_story"] >= 0.25:
+            if share["no_story"] >= trigger:
                 if self.session_interval[c] > 1:
                     self.session_interval[c] -= 1
                     self.events["triple_loop_changes"] += 1
                 members = w.facility_country == c
                 w.documentation[members] = np.minimum(1.0, w.documentation[members] + gain)
                 self.events["triple_loop_changes"] += 1
-            if share["bottleneck"] >= 0.2 and not self.routing_free[c]:
+            if share["bottleneck"] >= trigger and not self.routing_free[c]:
                 self.routing_free[c] = True
                 self.events["triple_loop_changes"] += 1
-            if share["no_channel"] >= 0.25 and not self.messaging_on[c]:
+            if share["no_channel"] >= trigger and not self.messaging_on[c]:
                 self.messaging_on[c] = True
                 self.events["triple_loop_changes"] += 1
-            if share["blame"] >= 0.25:
-                self.blame_facility[c] = max(0.0, self.blame_facility[c] - 0.05)
-                self.blame_district[c] = max(0.0, self.blame_district[c] - 0.05)
+            if share["blame"] >= trigger and step > 0:
+                self.blame_facility[c] = max(0.0, self.blame_facility[c] - step)
+                self.blame_district[c] = max(0.0, self.blame_district[c] - step)
                 self.events["triple_loop_changes"] += 1
 
     # ------------------------------------------------------------------ inspection

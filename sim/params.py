@@ -107,9 +107,7 @@ class PracticeCatalogue(Section):
         description="Spread of a practice's effect across facilities ('learning is local').",
         source=FRAMEWORK,
     )
-    complexity_mean: float = P(
-        0.5, 0.0, 1.0, description="Mean complexity of generated practices."
-    )
+    complexity_mean: float = P(0.5, 0.0, 1.0, description="Mean complexity of generated practices.")
     guidance_share: float = P(
         0.0, 0.0, 1.0, description="Share of effective practices in national guidance at month 0."
     )
@@ -159,7 +157,9 @@ class FacilityMix(Section):
     health_centre_share: float = P(
         0.35, 0.0, 1.0, description="Share that are health centres (the rest are health posts)."
     )
-    private_share: float = P(0.2, 0.0, 1.0, description="Share of facilities in the private sector.")
+    private_share: float = P(
+        0.2, 0.0, 1.0, description="Share of facilities in the private sector."
+    )
     staff_hospital: int = P(60, 1, 5000, unit="staff", description="Staff of a hospital.")
     staff_health_centre: int = P(12, 1, 1000, unit="staff", description="Staff of a health centre.")
     staff_health_post: int = P(3, 1, 100, unit="staff", description="Staff of a health post.")
@@ -219,7 +219,13 @@ class Innovation(Section):
 class Trials(Section):
     """Trying a practice and reading the result from local data (the single loop)."""
 
-    months: int = P(3, 0, 36, unit="months", description="Length of a trial.")
+    months: int = P(
+        3,
+        0,
+        36,
+        unit="months",
+        description="Months from the start of a trial to reading its result (0: the same month).",
+    )
     noise: float = P(
         1.0,
         0.0,
@@ -239,7 +245,9 @@ class Trials(Section):
     failure_heeded: float = P(
         0.9, 0.0, 1.0, description="Chance that a failure heard stops the receiver trying it."
     )
-    team_size: int = P(3, 1, 100, unit="staff", description="Staff holding a newly adopted practice.")
+    team_size: int = P(
+        3, 1, 100, unit="staff", description="Staff holding a newly adopted practice."
+    )
     lesson_shelf_life: int = P(
         12,
         1,
@@ -252,7 +260,11 @@ class Trials(Section):
 class Internal(Section):
     """Staff-to-staff learning inside a facility; institutionalisation."""
 
-    enabled: bool = Field(True, description="Staff teach each other a practice in use.")
+    enabled: bool = Field(
+        True,
+        description="Staff teach each other a practice in use; when off, practices are "
+        "not institutionalised either.",
+    )
     spread_rate: float = P(
         0.15, 0.0, 1.0, unit="per month", description="Rate at which holders teach colleagues."
     )
@@ -373,6 +385,9 @@ class Coaching(Channel):
     )
     implementation_support: float = P(
         0.7, 0.0, 1.0, description="Cut in no-story implementation failure at coached facilities."
+    )
+    support_months: int = P(
+        6, 0, 60, unit="months", description="Months a coaching visit keeps backing implementation."
     )
 
 
@@ -536,8 +551,23 @@ class Loops(Section):
     effort_shift: float = P(
         0.2, 0.0, 1.0, description="Double loop: share of effort moved per review."
     )
+    coaching_weight_range: float = P(
+        0.8,
+        0.0,
+        1.0,
+        description="Double loop: coaching effort may move this far from plan (1 +/- it).",
+    )
     documentation_template_gain: float = P(
         0.1, 0.0, 1.0, description="Triple loop: rise in documentation from templates."
+    )
+    loss_share_trigger: float = P(
+        0.25,
+        0.0,
+        1.0,
+        description="Triple loop: share of recent losses from one cause that triggers a change.",
+    )
+    blame_step: float = P(
+        0.05, 0.0, 1.0, description="Triple loop: fall in blame culture when blame losses dominate."
     )
 
 
@@ -546,7 +576,9 @@ class GlobalLearning(Section):
 
     enabled: bool = Field(True, description="Linked national bodies share guidance.")
     interval_months: int = P(6, 1, 120, unit="months", description="Months between exchanges.")
-    fidelity: float = P(0.8, 0.0, 1.0, description="Chance a package's story survives.")
+    fidelity: float = P(
+        0.8, 0.0, 1.0, description="Chance a partner's guidance item is taken over at an exchange."
+    )
 
 
 class Scenario(Section):
@@ -597,8 +629,10 @@ class ParameterInfo:
     source: str
 
 
-def iter_parameters(model: type[BaseModel] = Country, prefix: str = "") -> Iterator[ParameterInfo]:
-    """Yield every scalar parameter of ``model`` and its sections, depth first.
+def iter_parameters(
+    model: type[BaseModel] = Country, prefix: str = "", *, nested: bool = True
+) -> Iterator[ParameterInfo]:
+    """Yield every scalar parameter of ``model`` (and, if ``nested``, of its sections).
 
     Examples:
         >>> paths = [p.path for p in iter_parameters(Country)]
@@ -609,7 +643,8 @@ def iter_parameters(model: type[BaseModel] = Country, prefix: str = "") -> Itera
         path = f"{prefix}{name}"
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from iter_parameters(annotation, prefix=f"{path}.")
+            if nested:
+                yield from iter_parameters(annotation, prefix=f"{path}.")
             continue
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         default = field.get_default(call_default_factory=True)
@@ -626,10 +661,12 @@ def iter_parameters(model: type[BaseModel] = Country, prefix: str = "") -> Itera
         )
 
 
-def parameter_table(model: type[BaseModel] = Country, prefix: str = "") -> str:
+def parameter_table(
+    model: type[BaseModel] = Country, prefix: str = "", *, nested: bool = True
+) -> str:
     """Render the parameters of ``model`` as a Markdown table (used by docs/model.md)."""
     rows = ["| key | default | range | unit | description | source |", "|---|---|---|---|---|---|"]
-    for p in iter_parameters(model, prefix):
+    for p in iter_parameters(model, prefix, nested=nested):
         if p.low is None and p.high is None:
             span = "true / false" if isinstance(p.default, bool) else "-"
         else:

@@ -42,6 +42,7 @@ import sim
 from sim.errors import SimError
 from sim.params import Scenario
 from sim.simulation import ReplicateResult
+from sim.streams import MECHANISMS
 
 __all__ = [
     "FINAL_FILES",
@@ -267,13 +268,20 @@ def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
 
 
 def replicate_seed(seed: int, replicate: int) -> dict[str, Any]:
-    """Describe the random seed of one replicate as a :class:`numpy.random.SeedSequence`.
+    """Describe the random streams of one replicate.
+
+    Each mechanism draws from ``SeedSequence(entropy, spawn_key=(replicate, mechanism,
+    part))``, with the mechanism numbers of :data:`sim.streams.MECHANISMS`.
 
     Examples:
-        >>> replicate_seed(12345, 3)
-        {'replicate': 3, 'seed_sequence': {'entropy': 12345, 'spawn_key': [3]}}
+        >>> replicate_seed(12345, 3)["seed_sequence"]["spawn_key"]
+        '(3, mechanism, part)'
     """
-    return {"replicate": replicate, "seed_sequence": {"entropy": seed, "spawn_key": [replicate]}}
+    return {
+        "replicate": replicate,
+        "seed_sequence": {"entropy": seed, "spawn_key": f"({replicate}, mechanism, part)"},
+        "mechanisms": dict(MECHANISMS),
+    }
 
 
 def _now() -> str:

@@ -5,12 +5,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_model import failing_replicate, fake_replicate
 
 from sim.cli import main
 from sim.params import Scenario
 from sim.results import read_manifest
 from sim.simulation import ReplicateResult
+
+from fake_model import failing_replicate, fake_replicate
 
 VALID = """\
 name: tiny

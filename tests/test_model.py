@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scenarios import all_channels_off, small
 
 from sim.model import LearningHealthSystem
 from sim.simulation import run_replicate
 from sim.state import Source, Stage, in_use
+
+from builders import all_channels_off, small
 
 
 def run_model(scenario, replicate=0, check_each_month=None):

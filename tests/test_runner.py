@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fake_model import failing_replicate, fake_replicate
 
 from sim.errors import RunError
 from sim.params import Country, Scenario
 from sim.results import FINAL_FILES, TABLES, ResultsError, read_manifest
 from sim.runner import run_scenario
 from sim.simulation import ReplicateResult
+
+from fake_model import failing_replicate, fake_replicate
 
 
 def tiny(**changes: object) -> Scenario:
