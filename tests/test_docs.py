@@ -1,0 +1,113 @@
+"""docs/model.md stays in step with the code: parameter tables, schedule, parameters, outputs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import sim.model
+from sim import docs, params
+from sim.ledger import CAUSES
+from sim.params import Country, Scenario
+from sim.simulation import run_replicate
+
+MODEL_MD = Path(__file__).parents[1] / "docs" / "model.md"
+
+#: Short words that carry no meaning of their own in a schedule step's name.
+_STOPWORDS = {"and", "are", "the", "their", "with", "from", "into", "each", "every", "past"}
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return MODEL_MD.read_text(encoding="utf-8")
+
+
+def _section(text: str, heading: str) -> str:
+    """The body of the level-2 section whose heading contains ``heading``."""
+    match = re.search(
+        rf"^## [^\n]*{re.escape(heading)}[^\n]*\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL
+    )
+    assert match, f"docs/model.md has no section titled '...{heading}...'"
+    return match.group(1)
+
+
+def _numbered_items(text: str) -> dict[int, str]:
+    """Items of the numbered lists in ``text`` (continuation lines included), by number."""
+    items = re.findall(r"^\s*(\d+)\. (.*?)(?=^\s*\d+\. |\n\n|\Z)", text, re.MULTILINE | re.DOTALL)
+    return {int(number): " ".join(body.split()) for number, body in items}
+
+
+def _step_keywords(step: str) -> list[str]:
+    """Significant words of a schedule step's name (the text before its first : ; or ,)."""
+    name = re.split(r"[:;,.]", step, maxsplit=1)[0]
+    words = re.findall(r"[a-z]+", name.lower())
+    return [w for w in words if len(w) >= 4 and w not in _STOPWORDS]
+
+
+def test_parameter_tables_are_up_to_date(text):
+    assert docs.render(text) == text, (
+        "docs/model.md parameter tables differ from sim/params.py; run `python -m sim.docs`"
+    )
+
+
+def test_every_parameter_section_has_a_table(text):
+    for name in docs.SECTIONS:
+        assert f"<!-- parameters: {name} -->" in text, f"no generated table for section {name!r}"
+
+
+def test_every_schedule_step_appears_in_the_process_overview(text):
+    schedule = _numbered_items(sim.model.__doc__ or "")
+    overview = _numbered_items(_section(text, "Process overview and scheduling"))
+    assert len(schedule) >= 5, f"could not read the schedule from sim/model.py: {schedule}"
+    assert sorted(overview) == sorted(schedule), (
+        f"the process overview lists steps {sorted(overview)}, "
+        f"sim/model.py's schedule lists {sorted(schedule)}"
+    )
+    for number, step in schedule.items():
+        keywords = _step_keywords(step)
+        assert keywords, f"step {number} of the schedule has no keyword: {step!r}"
+        missing = [w for w in keywords if w not in overview[number].lower()]
+        assert not missing, (
+            f"process overview step {number} lacks {missing} of schedule step {step!r}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("model", "prefix"), [(Country, "countries.N."), (Scenario, "")], ids=["country", "scenario"]
+)
+def test_every_parameter_is_documented(text, model, prefix):
+    missing = [p.path for p in params.iter_parameters(model) if f"`{prefix}{p.path}`" not in text]
+    assert not missing, f"parameters missing from docs/model.md: {missing}"
+
+
+def test_every_loss_cause_is_defined(text):
+    ledger = _section(text, "Design concepts")
+    for cause in CAUSES:
+        assert f"`lost_{cause}`" in ledger, f"output column lost_{cause} not documented"
+        label = cause.replace("_", " ")
+        assert f"**{label}**" in ledger, f"loss cause {label!r} has no definition"
+
+
+def test_every_output_column_is_documented(text):
+    scenario = Scenario(
+        name="docs", months=2, countries=[{"name": "A", "districts": 2, "facilities": 30}]
+    )
+    result = run_replicate(scenario, 0)
+    columns = set(result.summary)
+    for table in ("timeseries", "countries", "practices", "time_to_scale"):
+        columns |= set(getattr(result, table).columns)
+    observation = _section(text, "Design concepts")
+
+    def documented(column: str) -> bool:
+        if f"`{column}`" in observation:
+            return True
+        if column.startswith("reached_by_"):
+            return f"`{column.removeprefix('reached_by_')}`" in observation
+        if column.endswith("_total"):
+            return f"`{column.removesuffix('_total')}`" in observation
+        return False
+
+    missing = sorted(c for c in columns if not documented(c))
+    assert not missing, f"output columns not described under Observation: {missing}"
