@@ -557,9 +557,12 @@ class LearningHealthSystem(mesa.Model):
 
         centre = routing.process_centres(ledger, self.centre_capacity)
         self.activity["centre_items_processed"] += centre.size
-        np.add.at(k.centre_story, (centre.country, centre.practice), centre.success & centre.story)
-        ready = k.centre_story >= v["learning_centres.ready_threshold"][:, None]
-        k.package |= ready & ~k.withdrawn
+        cells = (centre.country, centre.practice)
+        np.add.at(k.centre_story, cells, centre.success & centre.story)
+        np.add.at(k.centre_success, cells, centre.success)
+        np.add.at(k.centre_failure, cells, ~centre.success)
+        enough = k.centre_story >= v["learning_centres.ready_threshold"][:, None]
+        k.package |= enough & (k.centre_success > k.centre_failure) & ~k.withdrawn
         self._share_down(centre)
 
         processed, expired = routing.process_national(
@@ -755,8 +758,12 @@ class LearningHealthSystem(mesa.Model):
             self.coaching_weight + shift * direction, 1.0 - spread, 1.0 + spread
         )
         self.events["double_loop_shifts"] += int((direction != 0).sum())
-        failing = k.guidance & (k.evidence_failure > k.evidence_success)
+        reported_failing = (k.evidence_failure > k.evidence_success) | (
+            k.centre_failure > k.centre_success
+        )
+        failing = k.guidance & reported_failing
         k.guidance &= ~failing
+        k.package &= ~failing
         k.withdrawn |= failing
         self.events["guidance_withdrawn"] += int(failing.sum())
         self.qoc_at_review = qoc

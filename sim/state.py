@@ -122,6 +122,8 @@ class Knowledge:
         evidence_success: Success reports processed nationally, per country.
         evidence_failure: Failure reports processed nationally, per country.
         centre_story: Success reports with stories processed by the learning centre(s).
+        centre_success: Success reports processed by the learning centre(s).
+        centre_failure: Failure reports processed by the learning centre(s).
         package: The learning centre has packaged the practice (high-fidelity how-to).
         guidance: National guidance in force.
         withdrawn: Guidance withdrawn after it failed (double loop).
@@ -135,6 +137,8 @@ class Knowledge:
     evidence_success: np.ndarray
     evidence_failure: np.ndarray
     centre_story: np.ndarray
+    centre_success: np.ndarray
+    centre_failure: np.ndarray
     package: np.ndarray
     guidance: np.ndarray
     withdrawn: np.ndarray
@@ -152,6 +156,8 @@ class Knowledge:
             evidence_success=np.zeros((c, k), dtype=np.int64),
             evidence_failure=np.zeros((c, k), dtype=np.int64),
             centre_story=np.zeros((c, k), dtype=np.int64),
+            centre_success=np.zeros((c, k), dtype=np.int64),
+            centre_failure=np.zeros((c, k), dtype=np.int64),
             package=np.zeros((c, k), dtype=bool),
             guidance=np.repeat(catalogue.in_guidance[None, :], c, axis=0).copy(),
             withdrawn=np.zeros((c, k), dtype=bool),
