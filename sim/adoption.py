@@ -43,7 +43,7 @@ def _start_trials(
     pop: Population, f: np.ndarray, k: np.ndarray, story: np.ndarray, months: np.ndarray
 ) -> None:
     pop.stage[f, k] = Stage.TRIAL
-    pop.trial_left[f, k] = months
+    pop.trial_left[f, k] = months + 1
     pop.trial_story[f, k] = story
 
 
@@ -57,8 +57,11 @@ def receive(
 ) -> dict[str, int]:
     """Apply the month's exposures, from every channel at once, to every facility.
 
-    Intensities add up across channels. A failure heard stops a facility from trying
-    the practice (with chance ``failure_heeded``). A success heard makes the facility
+    Intensities add up across channels. Facilities weigh what they have heard: the
+    reports of failure and of success accumulate, and the hazard of trying a practice
+    is cut by ``failure_heeded`` times the failures' share of those reports (a
+    practice that failed in one place may work in another, and many reports of
+    success outweigh one of failure). A success heard makes the facility
     aware with hazard ``story + plain``, and starts a trial with hazard
     ``uptake_with_story * story + uptake_without_story * plain``. The first news of a
     practice is credited to the channel that contributed most to it. A trial of a
@@ -68,10 +71,10 @@ def receive(
     channels, so scenarios that differ in their channels share random numbers.
 
     Returns:
-        Counts: ``trials`` started, ``aware`` newly aware, ``failures_heeded``,
+        Counts: ``trials`` started, ``aware`` newly aware, ``failures_heard``,
         ``duplication`` (duplicated trials).
     """
-    counts = {"trials": 0, "aware": 0, "failures_heeded": 0, "duplication": 0}
+    counts = {"trials": 0, "aware": 0, "failures_heard": 0, "duplication": 0}
     n, k = pop.stage.shape
     story = np.zeros((n, k), dtype=np.float32)
     plain = np.zeros((n, k), dtype=np.float32)
@@ -88,18 +91,22 @@ def receive(
     threshold = -np.log1p(-rng.random((n, k), dtype=np.float32))
     open_cells = is_open(pop.stage)
 
-    fi, fk = np.nonzero(open_cells & (failure > 0))
-    if fi.size:
-        heeded = rng.random(fi.size) < rates.failure_heeded[fi] * -np.expm1(-failure[fi, fk])
-        newly = heeded & ~pop.knows_failure[fi, fk]
-        pop.knows_failure[fi[heeded], fk[heeded]] = True
-        counts["failures_heeded"] = int(newly.sum())
+    warned = open_cells & (failure > 0) & ~pop.knows_failure
+    counts["failures_heard"] = int(warned.sum())
+    pop.knows_failure |= warned
+    pop.failure_reports += failure
+    pop.success_reports += story
+    pop.success_reports += plain
 
     drive = story * rates.uptake_with_story.astype(np.float32)[:, None]
     drive += plain * rates.uptake_without_story.astype(np.float32)[:, None]
+    reports = pop.failure_reports + pop.success_reports
+    failure_share = np.divide(
+        pop.failure_reports, reports, out=np.zeros_like(reports), where=reports > 0
+    )
+    drive *= 1.0 - rates.failure_heeded.astype(np.float32)[:, None] * failure_share
     trial = threshold < drive
     trial &= open_cells
-    trial &= ~pop.knows_failure
     heard = story + plain
     aware = threshold < heard
     aware &= pop.stage == Stage.UNKNOWN
@@ -149,14 +156,15 @@ def innovate(
     """Facilities with a QI team may start a trial of a practice nobody told them about.
 
     ``rate`` is each facility's monthly chance, already lowered by fear of failure.
-    The practice is drawn at random; nothing happens if the facility already knows it.
+    The practice is drawn at random; nothing happens if the facility already knows it
+    or has heard that it fails.
     """
     n, k = pop.stage.shape
     draw = rng.random(n)
     choice = rng.integers(0, k, n)
     f = np.flatnonzero(qi_team & (draw < rate))
     kk = choice[f]
-    fresh = pop.stage[f, kk] == Stage.UNKNOWN
+    fresh = (pop.stage[f, kk] == Stage.UNKNOWN) & ~pop.knows_failure[f, kk]
     f, kk = f[fresh], kk[fresh]
     pop.first_source[f, kk] = Source.INNOVATION
     _start_trials(pop, f, kk, np.ones(f.size, dtype=bool), rates.trial_months[f])
@@ -267,9 +275,7 @@ def institutionalise(
     return int(done.sum())
 
 
-def lose_holders(
-    pop: Population, monthly_turnover: np.ndarray, rng: np.random.Generator
-) -> int:
+def lose_holders(pop: Population, monthly_turnover: np.ndarray, rng: np.random.Generator) -> int:
     """Staff leave; holders of adopted (not institutionalised) practices may be among them.
 
     Each holder leaves with the facility's monthly attrition and is replaced by a
@@ -297,15 +303,18 @@ def review_in_use(
     data_quality: np.ndarray,
     rates: FacilityRates,
     rng: np.random.Generator,
-) -> int:
+) -> tuple[np.ndarray, np.ndarray]:
     """Single loop: facilities re-read their data on practices in use and drop failures.
 
     Each cell in use is reviewed with chance ``review_share * data quality`` a month;
     a practice whose observed effect falls below the success threshold is rejected.
+
+    Returns:
+        The facilities and practices dropped.
     """
     f, k = np.nonzero(in_use(pop.stage))
     if f.size == 0 or review_share <= 0:
-        return 0
+        return f[:0], k[:0]
     reviewed = rng.random(f.size) < review_share * data_quality[f]
     f, k = f[reviewed], k[reviewed]
     noise = rates.trial_noise[f] * (1.0 - data_quality[f]) * rng.standard_normal(f.size)
@@ -314,4 +323,4 @@ def review_in_use(
     pop.stage[fd, kd] = Stage.REJECTED
     pop.knows_failure[fd, kd] = True
     pop.holders[fd, kd] = 0
-    return int(drop.sum())
+    return fd, kd

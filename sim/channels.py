@@ -13,6 +13,7 @@ survive arrives as a plain success.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,10 +46,25 @@ class Offers:
     plain: np.ndarray
     failure: np.ndarray
 
-    @property
+    @cached_property
     def any(self) -> np.ndarray:
-        """Facilities that have something to tell."""
-        return (self.story.any(axis=1)) | (self.plain.any(axis=1)) | (self.failure.any(axis=1))
+        """Facilities that have something to tell (computed once; offers are not changed)."""
+        told = _rows_any(self.story)
+        told |= _rows_any(self.plain)
+        told |= _rows_any(self.failure)
+        return told
+
+
+def _rows_any(matrix: np.ndarray) -> np.ndarray:
+    """Rows of a 2-D array with at least one nonzero entry."""
+    nonzero = matrix != 0
+    if nonzero.ndim == 2 and nonzero.flags.c_contiguous and nonzero.shape[1] % 8 == 0:
+        words = nonzero.view(np.uint64)  # eight cells per word
+        told = words[:, 0] != 0
+        for column in range(1, words.shape[1]):
+            told |= words[:, column] != 0
+        return told
+    return nonzero.any(axis=1)
 
 
 @dataclass
@@ -67,14 +83,28 @@ class Exposure:
         return self.rows.size == 0
 
 
-def _split(source: Source, rows: np.ndarray, story: np.ndarray, plain: np.ndarray,
-           failure: np.ndarray, fidelity: np.ndarray | float) -> Exposure:
-    """Apply story fidelity: the part of ``story`` that does not survive becomes plain."""
+def _split(
+    source: Source,
+    rows: np.ndarray,
+    story: np.ndarray,
+    plain: np.ndarray,
+    failure: np.ndarray,
+    fidelity: np.ndarray | float,
+) -> Exposure:
+    """Apply story fidelity: the part of ``story`` that does not survive becomes plain.
+
+    ``story`` and ``plain`` must be arrays of the caller's own: they are reused in place.
+    """
     fid = np.asarray(fidelity, dtype=np.float32)
     if fid.ndim == 1:
         fid = fid[:, None]
     kept = story * fid
-    return Exposure(source, rows, kept, plain + (story - kept), failure)
+    lost = np.subtract(story, kept, out=story) if story.dtype == kept.dtype else story - kept
+    if np.result_type(plain, lost) == plain.dtype and plain.flags.writeable:
+        plain += lost
+    else:
+        plain = plain + lost
+    return Exposure(source, rows, kept, plain, failure)
 
 
 def peer_network_exposure(
@@ -91,21 +121,43 @@ def peer_network_exposure(
     and the facilities that spoke (were the source of at least one used tie).
     """
     n = ties.shape[0]
-    rows_of_entries = np.repeat(np.arange(n), np.diff(ties.indptr))
-    used = rng.random(ties.nnz) < contact_probability[rows_of_entries]
-    used &= active_rows[rows_of_entries]
+    draw = rng.random(ties.nnz)
+    chance = contact_probability[active_rows]
+    if active_rows.all() and chance.size and (chance == chance[0]).all():
+        used = draw < chance[0]  # one probability for every tie
+    else:
+        rows_of_entries = _entry_rows(ties)
+        used = draw < contact_probability[rows_of_entries]
+        used &= active_rows[rows_of_entries]
+    # the matrix of the ties used this month (the same entries, in the same order)
+    entries = np.flatnonzero(used)
+    indices = ties.indices.take(entries)
+    per_row = np.bincount(_entry_rows(ties).take(entries), minlength=n)
+    indptr = np.concatenate([[0], np.cumsum(per_row)])
     active = sp.csr_matrix(
-        (used.astype(np.float32), ties.indices.copy(), ties.indptr.copy()), shape=ties.shape
+        (np.ones(indices.size, dtype=np.float32), indices, indptr), shape=ties.shape
     )
-    active.eliminate_zeros()
     spoke = np.zeros(n, dtype=bool)
     spoke[active.indices] = True
     rows = np.flatnonzero(active_rows)
-    sub = active[rows]
+    sub = active if rows.size == n else active[rows]
     story = np.asarray(sub @ offers.story)
     plain = np.asarray(sub @ offers.plain)
     failure = np.asarray(sub @ offers.failure)
     return _split(Source.PEER_NETWORK, rows, story, plain, failure, fidelity[rows]), spoke
+
+
+_ENTRY_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _entry_rows(ties: sp.csr_matrix) -> np.ndarray:
+    """The row of each stored entry of ``ties`` (kept while the matrix is in use)."""
+    cached = _ENTRY_ROWS.get(id(ties))
+    if cached is None or cached[0] is not ties.indptr:
+        _ENTRY_ROWS.clear()  # one network at a time
+        rows = np.repeat(np.arange(ties.shape[0]), np.diff(ties.indptr))
+        cached = _ENTRY_ROWS[id(ties)] = (ties.indptr, rows)
+    return cached[1]
 
 
 def full_mixing_exposure(
@@ -161,24 +213,56 @@ def group_exposure(
         empty = np.zeros((0, k), dtype=np.float32)
         return Exposure(source, rows, empty, empty, empty)
     d = district[rows]
-    size = np.bincount(d, minlength=n_districts).astype(np.float32)
-    incidence = sp.csr_matrix(
-        (np.ones(rows.size, dtype=np.float32), (d, np.arange(rows.size))),
-        shape=(n_districts, rows.size),
-    )
-    sums = [
-        np.asarray(incidence @ matrix[rows]) / np.maximum(size, 1.0)[:, None]
+    counts = np.bincount(d, minlength=n_districts)
+    size = counts.astype(np.float32)
+    in_order = bool((d[1:] >= d[:-1]).all())  # facilities numbered district by district
+    # Group sums straight from the full offers: the incidence has a column per facility.
+    if in_order:
+        incidence = sp.csr_matrix(
+            (np.ones(rows.size, dtype=np.float32), rows, np.concatenate([[0], np.cumsum(counts)])),
+            shape=(n_districts, offers.story.shape[0]),
+        )
+    else:
+        incidence = sp.csr_matrix(
+            (np.ones(rows.size, dtype=np.float32), (d, rows)),
+            shape=(n_districts, offers.story.shape[0]),
+        )
+    story, plain, failure = (
+        np.asarray(incidence @ matrix) / np.maximum(size, 1.0)[:, None]
         for matrix in (offers.story, offers.plain, offers.failure)
-    ]
-    story, plain, failure = (s[d] for s in sums)
+    )
     if district_story is not None:
-        story = story + district_story[d]
+        story = story + district_story
     if district_plain is not None:
-        plain = plain + district_plain[d]
+        plain = plain + district_plain
     if district_failure is not None:
-        failure = failure + district_failure[d]
+        failure = failure + district_failure
     scale = intensity[rows][:, None].astype(np.float32)
-    return _split(source, rows, story * scale, plain * scale, failure * scale, fidelity[rows])
+    fid = fidelity[rows]
+    if in_order:
+        held = np.flatnonzero(counts)
+        head = np.concatenate([[0], np.cumsum(counts[held])[:-1]])
+        at = np.repeat(np.arange(held.size), counts[held])
+    else:
+        held, head, at = np.unique(d, return_index=True, return_inverse=True)
+    if np.array_equal(scale, scale[head[at]]) and np.array_equal(fid, fid[head[at]]):
+        # Members of a district share their scale and fidelity (they do whenever these
+        # are per country): every member of a district hears the same, so compute it
+        # once per district and hand each member its district's row.
+        group = _split(
+            source,
+            held,
+            story[held] * scale[head],
+            plain[held] * scale[head],
+            failure[held] * scale[head],
+            fid[head],
+        )
+        return Exposure(
+            source,
+            rows,
+            *(np.take(part, at, axis=0) for part in (group.story, group.plain, group.failure)),
+        )
+    return _split(source, rows, story[d] * scale, plain[d] * scale, failure[d] * scale, fid)
 
 
 def exchange_visit_exposure(
@@ -225,13 +309,25 @@ def guidance_exposure(
 ) -> Exposure:
     """Guidance in force reaches each facility with hazard ``reach`` a month.
 
-    Withdrawn guidance travels the same way as a failure notice.
+    Withdrawn guidance travels the same way as a failure notice. Every facility of a
+    country hears the same: when all rows are in one country, the arrays are read-only
+    views repeating that country's row.
     """
     rows = np.flatnonzero(active_rows)
     c = country[rows]
-    scale = reach[c][:, None].astype(np.float32)
-    story = guidance[c].astype(np.float32) * scale
-    failure = withdrawn[c].astype(np.float32) * scale
-    fid = fidelity[c] if fidelity.ndim == 2 else fidelity[c][:, None]
+    # What a facility hears depends on its country only: compute it per country.
+    scale = reach[:, None].astype(np.float32)
+    story = guidance.astype(np.float32) * scale
+    failure = withdrawn.astype(np.float32) * scale
+    fid = fidelity if fidelity.ndim == 2 else fidelity[:, None]
     kept = story * fid.astype(np.float32)
-    return Exposure(Source.GUIDANCE, rows, kept, story - kept, failure)
+    plain = story - kept
+    if c.size and (c == c[0]).all():
+        # One country: every row is the same; hand out read-only views of that row.
+        shape = (rows.size, guidance.shape[1])
+        return Exposure(
+            Source.GUIDANCE,
+            rows,
+            *(np.broadcast_to(part[c[0]], shape) for part in (kept, plain, failure)),
+        )
+    return Exposure(Source.GUIDANCE, rows, kept[c], plain[c], failure[c])

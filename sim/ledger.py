@@ -154,7 +154,9 @@ class LessonLedger:
     # -- reading ---------------------------------------------------------------------
     def held(self) -> np.ndarray:
         """Held lessons per country."""
-        return self._count(np.ones(len(self), dtype=bool))
+        if self.n_countries == 1:
+            return np.array([len(self)], dtype=np.int64)
+        return np.bincount(self.columns["country"], minlength=self.n_countries).astype(np.int64)
 
     def held_at(self, location: Location) -> np.ndarray:
         """Held lessons per country at ``location``."""
@@ -166,11 +168,19 @@ class LessonLedger:
         return bool(np.array_equal(total, self.generated))
 
     def _count(self, mask: np.ndarray) -> np.ndarray:
+        if self.n_countries == 1:
+            return np.array([np.count_nonzero(mask)], dtype=np.int64)
         return np.bincount(self.columns["country"][mask], minlength=self.n_countries).astype(
             np.int64
         )
 
+    def lose_at_source(self, country: np.ndarray, cause: Cause) -> None:
+        """Count lessons as generated and lost at once, without holding them."""
+        counts = np.bincount(country, minlength=self.n_countries).astype(np.int64)
+        self.generated += counts
+        self.lost[:, cause] += counts
+
     def _drop(self, mask: np.ndarray) -> None:
-        keep = ~mask
+        keep = np.flatnonzero(~mask)  # one scan of the mask for every column
         for name in self.columns:
-            self.columns[name] = self.columns[name][keep]
+            self.columns[name] = self.columns[name].take(keep)

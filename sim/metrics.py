@@ -93,7 +93,9 @@ class MonthlyRecorder:
         for index, cause in enumerate(CAUSES):
             row[f"lost_{cause}"] = int(ledger.lost[:, index].sum())
         row["duplication_waste"] = int(self._cumulative["duplication_waste_total"])
-        row["practices_lost_turnover_total"] = int(self._cumulative["practices_lost_turnover_total"])
+        row["practices_lost_turnover_total"] = int(
+            self._cumulative["practices_lost_turnover_total"]
+        )
         row["queue_length"] = int(ledger.held_at(Location.NATIONAL_QUEUE).sum())
         row["guidance_in_force"] = int(m.knowledge.guidance.sum())
         row["packages"] = int(m.knowledge.package.sum())

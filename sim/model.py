@@ -89,7 +89,13 @@ class LearningHealthSystem(mesa.Model):
 
     # ------------------------------------------------------------------ set-up
     def _per_facility(self, path: str) -> np.ndarray:
-        return self.values[path][self.world.facility_country]
+        """The value of a country parameter for every facility (cached, read-only)."""
+        cache = self.__dict__.setdefault("_facility_values", {})
+        values = cache.get(path)
+        if values is None:
+            values = cache[path] = self.values[path][self.world.facility_country]
+            values.setflags(write=False)
+        return values
 
     def _set_up_runtime(self) -> None:
         """Arrays the loops may change during a run, and fixed per-facility rates."""
@@ -726,13 +732,15 @@ class LearningHealthSystem(mesa.Model):
         )
 
     def _single_loop(self) -> None:
-        self.events["single_loop_drops"] += adoption.review_in_use(
+        f, k = adoption.review_in_use(
             self.population,
             self.config.loops.review_share,
             self.world.data_quality,
             self.rates,
             self.streams["loops"],
         )
+        self.events["single_loop_drops"] += int(f.size)
+        self.knowledge.failure_found[self.world.facility_country[f], k] = True
 
     # ------------------------------------------------------------------ 8 loops
     def _double_loop(self) -> None:

@@ -234,7 +234,11 @@ class Trials(Section):
         description="Measurement noise of a trial's result with the worst data quality.",
     )
     success_threshold: float = P(
-        0.0, -5.0, 5.0, unit="QoC points", description="Observed effect above which it 'worked'."
+        0.3,
+        -5.0,
+        5.0,
+        unit="QoC points",
+        description="Observed improvement above which a trial is judged to have worked.",
     )
     uptake_with_story: float = P(
         0.5, 0.0, 1.0, description="Chance that a success heard with its story starts a trial."
@@ -243,7 +247,11 @@ class Trials(Section):
         0.2, 0.0, 1.0, description="Chance that a success heard without a story starts a trial."
     )
     failure_heeded: float = P(
-        0.9, 0.0, 1.0, description="Chance that a failure heard stops the receiver trying it."
+        0.8,
+        0.0,
+        1.0,
+        description="How much failure reports (as a share of all reports heard) cut the "
+        "hazard of trying a practice.",
     )
     team_size: int = P(
         3, 1, 100, unit="staff", description="Staff holding a newly adopted practice."

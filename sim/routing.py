@@ -47,19 +47,21 @@ def record_lessons(
     anyone (about ``1 - b`` for a failure under blame culture ``b``); the others are
     counted at once as lost to blame.
     """
-    ledger.add(
-        facility=facility,
-        practice=practice,
-        district=facility_district[facility],
-        country=facility_country[facility],
-        success=success,
-        story=story & success,
-    )
     n = facility.size
-    if n:
-        hidden = np.zeros(len(ledger), dtype=bool)
-        hidden[-n:] = rng.random(n) >= share_probability
-        ledger.lose(hidden, Cause.BLAME)
+    if n == 0:
+        return
+    hidden = rng.random(n) >= share_probability
+    told = ~hidden
+    # the hidden ones are generated and lost at once: never held
+    ledger.lose_at_source(facility_country[facility[hidden]], Cause.BLAME)
+    ledger.add(
+        facility=facility[told],
+        practice=practice[told],
+        district=facility_district[facility[told]],
+        country=facility_country[facility[told]],
+        success=success[told],
+        story=(story & success)[told],
+    )
 
 
 def lose_to_turnover(
@@ -237,13 +239,10 @@ def process_national(
     buried = chosen & ~ledger.success & ~acted_on
     passed = chosen & ~buried
     processed = _take(ledger, passed)
-    ledger.settle(passed=passed, lost={Cause.BLAME: buried})
-    expired = (ledger.location == Location.NATIONAL_QUEUE) & (
-        ledger.age >= time_to_live[ledger.country]
-    )
-    count = int(expired.sum())
-    ledger.lose(expired, Cause.BOTTLENECK)
-    return processed, count
+    # what is still queued after processing and has waited too long expires
+    expired = queued & ~chosen & (ledger.age >= time_to_live[ledger.country])
+    ledger.settle(passed=passed, lost={Cause.BLAME: buried, Cause.BOTTLENECK: expired})
+    return processed, int(expired.sum())
 
 
 def process_centres(ledger: LessonLedger, capacity: np.ndarray) -> Processed:

@@ -51,12 +51,12 @@ class Source(IntEnum):
 
 def in_use(stage: np.ndarray) -> np.ndarray:
     """Cells where a practice is in use (adopted or institutionalised)."""
-    return (stage == Stage.ADOPTED) | (stage == Stage.INSTITUTIONALISED)
+    return (stage == int(Stage.ADOPTED)) | (stage == int(Stage.INSTITUTIONALISED))
 
 
 def is_open(stage: np.ndarray) -> np.ndarray:
     """Cells where a facility could still start a trial."""
-    return (stage == Stage.UNKNOWN) | (stage == Stage.AWARE) | (stage == Stage.LOST)
+    return (stage <= int(Stage.AWARE)) | (stage == int(Stage.LOST))
 
 
 @dataclass
@@ -68,6 +68,8 @@ class Population:
         holders: Staff holding a practice in use.
         story: The facility holds the how-to story of the practice.
         knows_failure: The facility has heard (or found) that the practice fails.
+        failure_reports: Failure reports heard so far (summed intensity).
+        success_reports: Success reports heard so far (summed intensity).
         trial_left: Months left in a running trial.
         trial_story: The running trial has a how-to story behind it.
         first_source: :class:`Source` of the first news of the practice.
@@ -81,6 +83,8 @@ class Population:
     holders: np.ndarray
     story: np.ndarray
     knows_failure: np.ndarray
+    failure_reports: np.ndarray
+    success_reports: np.ndarray
     trial_left: np.ndarray
     trial_story: np.ndarray
     first_source: np.ndarray
@@ -100,6 +104,8 @@ class Population:
             holders=np.zeros((n, k), dtype=np.int16),
             story=np.zeros((n, k), dtype=bool),
             knows_failure=np.zeros((n, k), dtype=bool),
+            failure_reports=np.zeros((n, k), dtype=np.float32),
+            success_reports=np.zeros((n, k), dtype=np.float32),
             trial_left=np.zeros((n, k), dtype=np.int8),
             trial_story=np.zeros((n, k), dtype=bool),
             first_source=np.zeros((n, k), dtype=np.int8),

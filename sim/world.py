@@ -226,7 +226,9 @@ def _generated_ties(
         sizes = bounds[1:] - bounds[:-1]
         valid = (sizes[origin_district] > 0) & (sizes[other] > 0)
         origin_district, other = origin_district[valid], other[valid]
-        a = order[bounds[origin_district] + rng.integers(0, 1 << 62, valid.sum()) % sizes[origin_district]]
+        a = order[
+            bounds[origin_district] + rng.integers(0, 1 << 62, valid.sum()) % sizes[origin_district]
+        ]
         b = order[bounds[other] + rng.integers(0, 1 << 62, valid.sum()) % sizes[other]]
         chunks.append(np.stack([a, b], axis=1))
     if not chunks:
