@@ -95,19 +95,15 @@ def receive(
     counts["failures_heard"] = int(warned.sum())
     pop.knows_failure |= warned
     pop.failure_reports += failure
-    pop.success_reports += story
-    pop.success_reports += plain
+    heard = story + plain
+    pop.success_reports += heard
 
-    drive = story * rates.uptake_with_story.astype(np.float32)[:, None]
+    u_story = rates.uptake_with_story.astype(np.float32)[:, None]
+    drive = story * u_story
     drive += plain * rates.uptake_without_story.astype(np.float32)[:, None]
-    reports = pop.failure_reports + pop.success_reports
-    failure_share = np.divide(
-        pop.failure_reports, reports, out=np.zeros_like(reports), where=reports > 0
-    )
-    drive *= 1.0 - rates.failure_heeded.astype(np.float32)[:, None] * failure_share
+    _deter(drive, pop, rates.failure_heeded)
     trial = threshold < drive
     trial &= open_cells
-    heard = story + plain
     aware = threshold < heard
     aware &= pop.stage == Stage.UNKNOWN
     aware &= ~trial
@@ -116,11 +112,13 @@ def receive(
     ai, ak = np.nonzero(aware)
     for f, kk in ((ti, tk), (ai, ak)):
         first = pop.stage[f, kk] == Stage.UNKNOWN
-        pop.first_source[f[first], kk[first]] = _main_source(exposures, f[first], kk[first])
+        pop.first_source[f[first], kk[first]] = _main_source(exposures, f[first], kk[first], n)
     pop.stage[ai, ak] = Stage.AWARE
     counts["aware"] = int(ai.size)
     if ti.size:
-        share_story = story[ti, tk] * rates.uptake_with_story[ti] / drive[ti, tk]
+        with_story_drive = story[ti, tk] * rates.uptake_with_story[ti]
+        total_drive = with_story_drive + plain[ti, tk] * rates.uptake_without_story[ti]
+        share_story = with_story_drive / total_drive
         with_story = rng.random(ti.size) < share_story
         _start_trials(pop, ti, tk, with_story, rates.trial_months[ti])
         counts["trials"] = int(ti.size)
@@ -128,16 +126,32 @@ def receive(
     return counts
 
 
-def _main_source(exposures: list[Exposure], f: np.ndarray, k: np.ndarray) -> np.ndarray:
+def _deter(drive: np.ndarray, pop: Population, failure_heeded: np.ndarray) -> None:
+    """Cut ``drive`` in place where failures were reported, by their share of reports."""
+    cells = np.flatnonzero(pop.failure_reports.reshape(-1) > 0)
+    if cells.size == 0:
+        return
+    failures = pop.failure_reports.reshape(-1)[cells]
+    share = failures / (failures + pop.success_reports.reshape(-1)[cells])
+    rows = cells // drive.shape[1]
+    drive.reshape(-1)[cells] *= 1.0 - failure_heeded[rows] * share
+
+
+def _main_source(
+    exposures: list[Exposure], f: np.ndarray, k: np.ndarray, n_facilities: int
+) -> np.ndarray:
     """For cells (f, k), the source of the exposure that contributed most."""
     best = np.full(f.size, -1.0)
     source = np.zeros(f.size, dtype=np.int8)
     for e in exposures:
         if e.rows.size == 0 or f.size == 0:
             continue
-        position = np.minimum(np.searchsorted(e.rows, f), e.rows.size - 1)
-        reached = e.rows[position] == f
-        strength = np.where(reached, e.story[position, k] + e.plain[position, k], -1.0)
+        if e.rows.size == n_facilities:  # every facility reached: rows are 0..n-1
+            strength = e.story[f, k] + e.plain[f, k]
+        else:
+            position = np.minimum(np.searchsorted(e.rows, f), e.rows.size - 1)
+            reached = e.rows[position] == f
+            strength = np.where(reached, e.story[position, k] + e.plain[position, k], -1.0)
         better = strength > best
         best[better] = strength[better]
         source[better] = e.source
@@ -206,9 +220,12 @@ def resolve_trials(
     An adopter holds a written story when it documents the practice (chance
     ``documentation``) or was handed one with the news that led to its trial.
     """
-    trialling = pop.stage == Stage.TRIAL
-    pop.trial_left[trialling] -= 1
-    f, k = np.nonzero(trialling & (pop.trial_left <= 0))
+    k_count = pop.stage.shape[1]
+    trialling = np.flatnonzero(pop.stage.reshape(-1) == int(Stage.TRIAL))
+    left = pop.trial_left.reshape(-1)
+    left[trialling] -= 1
+    done = trialling[left[trialling] <= 0]
+    f, k = done // k_count, done % k_count
     if f.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return TrialOutcomes(empty, empty, np.zeros(0, bool), np.zeros(0, bool))
