@@ -548,7 +548,23 @@ class LearningHealthSystem(mesa.Model):
         self._district_exchange()
         self._community_of_practice()
 
-        forwarding = v["channels.upward_reporting.enabled"].astype(bool)
+        exchange_on = v["channels.district_exchange.enabled"].astype(bool)
+        direct = self.routing_free & ~self.has_centre & exchange_on
+        meeting = direct & (
+            self.month % v["channels.district_exchange.interval_months"].astype(np.int64) == 0
+        )
+        if meeting.any():
+            shared = routing.pass_between_districts(
+                ledger,
+                meeting,
+                1.0 - self.blame_district,
+                1.0 - self.blame_district * v["blame.success_factor"],
+                v["channels.district_exchange.fidelity"],
+                complexity,
+                rng,
+            )
+            self._add_evidence(shared)
+        forwarding = v["channels.upward_reporting.enabled"].astype(bool) & ~direct
         self.activity["items_forwarded"] += routing.forward_from_districts(
             ledger,
             forwarding,
@@ -580,16 +596,18 @@ class LearningHealthSystem(mesa.Model):
         )
         self.events["items_expired"] += expired
         self.activity["national_items_processed"] += processed.size
-        np.add.at(k.evidence_success, (processed.country, processed.practice), processed.success)
-        np.add.at(
-            k.evidence_story,
-            (processed.country, processed.practice),
-            processed.success & processed.story,
-        )
-        np.add.at(k.evidence_failure, (processed.country, processed.practice), ~processed.success)
+        self._add_evidence(processed)
         self._share_down(processed)
         self._issue_guidance()
         self._global_learning()
+
+    def _add_evidence(self, processed: routing.Processed) -> None:
+        """Processed lessons join the national evidence base of their country."""
+        k = self.knowledge
+        cells = (processed.country, processed.practice)
+        np.add.at(k.evidence_success, cells, processed.success)
+        np.add.at(k.evidence_story, cells, processed.success & processed.story)
+        np.add.at(k.evidence_failure, cells, ~processed.success)
 
     def _learn_in_districts(self, moved: dict[str, np.ndarray]) -> None:
         k = self.knowledge

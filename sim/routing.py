@@ -216,6 +216,41 @@ def _take(ledger: LessonLedger, mask: np.ndarray) -> Processed:
     )
 
 
+def pass_between_districts(
+    ledger: LessonLedger,
+    meeting: np.ndarray,
+    share_probability_failure: np.ndarray,
+    share_probability_success: np.ndarray,
+    fidelity: np.ndarray,
+    complexity: np.ndarray,
+    rng: np.random.Generator,
+) -> Processed:
+    """Free routing without a learning centre: districts pass pooled lessons to each other.
+
+    In countries where districts ``meeting`` this month, pooled lessons go straight to
+    the peer districts (no national queue): district blame holds some back (lost to
+    blame), the rest pass on with the story check of the exchange's ``fidelity`` (per
+    country). The national body sees their data as they pass.
+
+    Returns:
+        The lessons passed on, as processed data for the national evidence base.
+    """
+    country = ledger.country
+    mask = (ledger.location == Location.DISTRICT) & meeting[country]
+    p = np.where(
+        ledger.success, share_probability_success[country], share_probability_failure[country]
+    )
+    hidden = mask & (rng.random(len(ledger)) >= p)
+    n = len(ledger)
+    story_travels = ledger.story & (rng.random(n) < fidelity[country])
+    hard = rng.random(n) < complexity[ledger.practice]
+    no_story = mask & ~hidden & ledger.success & ~story_travels & hard
+    passed = mask & ~hidden & ~no_story
+    processed = _take(ledger, mask & ~hidden)
+    ledger.settle(passed=passed, lost={Cause.BLAME: hidden, Cause.NO_STORY: no_story})
+    return processed
+
+
 def process_national(
     ledger: LessonLedger,
     capacity: np.ndarray,

@@ -188,3 +188,14 @@ def test_agents_are_views_on_the_arrays():
     assert len(model.districts) == 10 and len(model.national_bodies) == 1
     assert len(model.learning_centres) == 1
     assert model.national_agents[0].routing in ("centralised", "free")
+
+
+def test_free_routing_without_a_centre_bypasses_the_national_queue():
+    tight = {"national": {"capacity": 2}, "learning_centres": {"count": 0}}
+    free = run_replicate(
+        small({**tight, "national": {"capacity": 2, "routing": "free"}}, loops={"triple": False}), 0
+    ).summary
+    central = run_replicate(small(tight, loops={"triple": False}), 0).summary
+    assert central["lost_bottleneck"] > 0, "the tight queue should lose items when centralised"
+    assert free["lost_bottleneck"] == 0, "free routing still sent lessons through the queue"
+    assert free["lessons_passed"] > 0
