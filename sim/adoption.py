@@ -175,7 +175,7 @@ def innovate(
     """
     n, k = pop.stage.shape
     draw = rng.random(n)
-    choice = rng.integers(0, k, n)
+    choice = np.asarray(rng.integers(0, k, n))
     f = np.flatnonzero(qi_team & (draw < rate))
     kk = choice[f]
     fresh = (pop.stage[f, kk] == Stage.UNKNOWN) & ~pop.knows_failure[f, kk]

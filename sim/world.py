@@ -104,7 +104,10 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
 
     facility_country, facility_district, district_country, district_names = [], [], [], []
     ids, level, private, staff, edges = [], [], [], [], []
-    qi, lead, data, docs = [], [], [], []
+    qi: list[np.ndarray] = []
+    lead: list[np.ndarray] = []
+    data: list[np.ndarray] = []
+    docs: list[np.ndarray] = []
     f_offset = d_offset = 0
     for index, (country, part) in enumerate(zip(scenario.countries, parts, strict=True)):
         n = part.district.size
