@@ -128,13 +128,9 @@ def receive(
 
 def _deter(drive: np.ndarray, pop: Population, failure_heeded: np.ndarray) -> None:
     """Cut ``drive`` in place where failures were reported, by their share of reports."""
-    cells = np.flatnonzero(pop.failure_reports.reshape(-1) > 0)
-    if cells.size == 0:
-        return
-    failures = pop.failure_reports.reshape(-1)[cells]
-    share = failures / (failures + pop.success_reports.reshape(-1)[cells])
-    rows = cells // drive.shape[1]
-    drive.reshape(-1)[cells] *= 1.0 - failure_heeded[rows] * share
+    reports = pop.failure_reports + pop.success_reports
+    share = np.divide(pop.failure_reports, reports, out=np.zeros_like(reports), where=reports > 0)
+    drive *= 1.0 - failure_heeded[:, None] * share
 
 
 def _main_source(
