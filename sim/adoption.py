@@ -76,40 +76,39 @@ def receive(
     """
     counts = {"trials": 0, "aware": 0, "failures_heard": 0, "duplication": 0}
     n, k = pop.stage.shape
-    story = np.zeros((n, k), dtype=np.float32)
-    plain = np.zeros((n, k), dtype=np.float32)
-    failure = np.zeros((n, k), dtype=np.float32)
-    for e in exposures:
-        if e.rows.size == n:
-            story += e.story
-            plain += e.plain
-            failure += e.failure
-        elif e.rows.size:
-            story[e.rows] += e.story
-            plain[e.rows] += e.plain
-            failure[e.rows] += e.failure
-    threshold = -np.log1p(-rng.random((n, k), dtype=np.float32))
+    story, plain, failure = _total_exposure(exposures, n, k)
+    threshold = rng.random((n, k), dtype=np.float32)
+    np.negative(threshold, out=threshold)
+    np.log1p(threshold, out=threshold)
+    np.negative(threshold, out=threshold)  # -log(1 - u): an exponential waiting "time"
     open_cells = is_open(pop.stage)
 
-    warned = open_cells & (failure > 0) & ~pop.knows_failure
-    counts["failures_heard"] = int(warned.sum())
+    warned = failure > 0
+    warned &= open_cells
+    warned &= ~pop.knows_failure
+    counts["failures_heard"] = int(np.count_nonzero(warned))
     pop.knows_failure |= warned
     pop.failure_reports += failure
     heard = story + plain
     pop.success_reports += heard
 
-    u_story = rates.uptake_with_story.astype(np.float32)[:, None]
-    drive = story * u_story
+    drive = story * rates.uptake_with_story.astype(np.float32)[:, None]
     drive += plain * rates.uptake_without_story.astype(np.float32)[:, None]
-    _deter(drive, pop, rates.failure_heeded)
-    trial = threshold < drive
-    trial &= open_cells
+    # Deterrence only lowers the drive, so it is applied to the open cells that would
+    # start a trial without it; the others cannot start one anyway.
+    candidate = threshold < drive
+    candidate &= open_cells
+    cells = np.flatnonzero(candidate)
+    kept = threshold.reshape(-1)[cells] < _deterred(
+        drive.reshape(-1)[cells], cells, pop, rates.failure_heeded
+    )
+    trial = cells[kept]
+    ti, tk = np.divmod(trial, k)
     aware = threshold < heard
     aware &= pop.stage == Stage.UNKNOWN
-    aware &= ~trial
+    aware.reshape(-1)[trial] = False  # starting a trial comes before mere awareness
 
-    ti, tk = np.nonzero(trial)
-    ai, ak = np.nonzero(aware)
+    ai, ak = np.divmod(np.flatnonzero(aware), k)
     for f, kk in ((ti, tk), (ai, ak)):
         first = pop.stage[f, kk] == Stage.UNKNOWN
         pop.first_source[f[first], kk[first]] = _main_source(exposures, f[first], kk[first], n)
@@ -122,15 +121,41 @@ def receive(
         with_story = rng.random(ti.size) < share_story
         _start_trials(pop, ti, tk, with_story, rates.trial_months[ti])
         counts["trials"] = int(ti.size)
-        counts["duplication"] = int(known_to_fail[facility_country[ti], tk].sum())
+        counts["duplication"] = int(np.count_nonzero(known_to_fail[facility_country[ti], tk]))
     return counts
 
 
-def _deter(drive: np.ndarray, pop: Population, failure_heeded: np.ndarray) -> None:
-    """Cut ``drive`` in place where failures were reported, by their share of reports."""
-    reports = pop.failure_reports + pop.success_reports
-    share = np.divide(pop.failure_reports, reports, out=np.zeros_like(reports), where=reports > 0)
-    drive *= 1.0 - failure_heeded[:, None] * share
+def _total_exposure(
+    exposures: list[Exposure], n: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Story, plain and failure intensities summed over channels, as (n, k) float32."""
+    totals: list[np.ndarray] = []
+    for e in exposures:
+        parts = (e.story, e.plain, e.failure)
+        if not totals:
+            if e.rows.size == n:  # a first channel reaching everybody starts the sums
+                totals = [part.astype(np.float32) for part in parts]
+                continue
+            totals = [np.zeros((n, k), dtype=np.float32) for _ in parts]
+        for total, part in zip(totals, parts, strict=True):
+            if e.rows.size == n:
+                total += part
+            elif e.rows.size:
+                total[e.rows] += part
+    if not totals:
+        totals = [np.zeros((n, k), dtype=np.float32) for _ in range(3)]
+    return totals[0], totals[1], totals[2]
+
+
+def _deterred(
+    drive: np.ndarray, cells: np.ndarray, pop: Population, failure_heeded: np.ndarray
+) -> np.ndarray:
+    """``drive`` at the flat ``cells``, cut by the failures' share of the reports heard."""
+    failures = pop.failure_reports.reshape(-1)[cells]
+    reports = failures + pop.success_reports.reshape(-1)[cells]
+    share = np.divide(failures, reports, out=np.zeros_like(reports), where=reports > 0)
+    facility = cells // pop.stage.shape[1]
+    return (drive * (1.0 - failure_heeded[facility] * share)).astype(np.float32)
 
 
 def _main_source(
@@ -218,10 +243,9 @@ def resolve_trials(
     """
     k_count = pop.stage.shape[1]
     trialling = np.flatnonzero(pop.stage.reshape(-1) == int(Stage.TRIAL))
-    left = pop.trial_left.reshape(-1)
-    left[trialling] -= 1
-    done = trialling[left[trialling] <= 0]
-    f, k = done // k_count, done % k_count
+    left = pop.trial_left.reshape(-1)[trialling] - 1
+    pop.trial_left.reshape(-1)[trialling] = left
+    f, k = np.divmod(trialling[left <= 0], k_count)
     if f.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return TrialOutcomes(empty, empty, np.zeros(0, bool), np.zeros(0, bool))
@@ -302,7 +326,7 @@ def lose_holders(pop: Population, monthly_turnover: np.ndarray, rng: np.random.G
     if flat.size == 0:
         return 0
     holders = pop.holders.reshape(-1)
-    stay = rng.binomial(holders[flat].astype(np.int64), 1.0 - monthly_turnover[f])
+    stay = rng.binomial(holders[flat].astype(np.int64), (1.0 - monthly_turnover)[f])
     holders[flat] = stay
     gone = flat[stay == 0]
     pop.stage.reshape(-1)[gone] = Stage.LOST
@@ -325,11 +349,11 @@ def review_in_use(
     Returns:
         The facilities and practices dropped.
     """
-    f, k = np.nonzero(in_use(pop.stage))
+    flat, f = _cells(in_use(pop.stage))
     if f.size == 0 or review_share <= 0:
-        return f[:0], k[:0]
-    reviewed = rng.random(f.size) < review_share * data_quality[f]
-    f, k = f[reviewed], k[reviewed]
+        return f[:0], f[:0]
+    reviewed = rng.random(f.size) < (review_share * data_quality)[f]
+    f, k = np.divmod(flat[reviewed], pop.stage.shape[1])
     noise = rates.trial_noise[f] * (1.0 - data_quality[f]) * rng.standard_normal(f.size)
     drop = pop.local_effect[f, k] + noise <= rates.success_threshold[f]
     fd, kd = f[drop], k[drop]

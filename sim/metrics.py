@@ -51,13 +51,10 @@ class MonthlyRecorder:
         m = self.model
         if self._qoc_month != m.steps:
             pop, w = m.population, m.world
-            use = in_use(pop.stage)
-            share = np.where(
-                pop.stage == Stage.INSTITUTIONALISED,
-                np.float32(1.0),
-                pop.holders.astype(np.float32) / w.staff.astype(np.float32)[:, None],
-            )
-            realised = (np.where(use, share * pop.local_effect, np.float32(0))).sum(axis=1)
+            share = pop.holders / w.staff.astype(np.float32)[:, None]
+            share = np.where(pop.stage == Stage.INSTITUTIONALISED, np.float32(1.0), share)
+            share *= pop.local_effect
+            realised = np.where(in_use(pop.stage), share, np.float32(0)).sum(axis=1)
             self._qoc = np.clip(realised / m.best_possible, 0.0, 1.0)
             self._qoc_month = m.steps
         return self._qoc
@@ -85,7 +82,7 @@ class MonthlyRecorder:
             "coverage_mean": float(coverage.mean()),
             "use_ineffective": float(use[:, cat.ineffective].sum(axis=1).mean()),
             "use_harmful": float(use[:, cat.harmful].sum(axis=1).mean()),
-            "trialling": float((pop.stage == Stage.TRIAL).sum()),
+            "trialling": float(np.count_nonzero(pop.stage == Stage.TRIAL)),
             "lessons_generated": int(ledger.generated.sum()),
             "lessons_held": int(len(ledger)),
             "lessons_passed": int(ledger.passed.sum()),

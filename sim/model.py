@@ -262,9 +262,9 @@ class LearningHealthSystem(mesa.Model):
         tell_failure = (1.0 - blame).astype(np.float32)[:, None]
         own_failure = pop.stage == Stage.REJECTED
         return channels.Offers(
-            story=(use & pop.story).astype(np.float32) * tell_success,
-            plain=(use & ~pop.story).astype(np.float32) * tell_success,
-            failure=own_failure.astype(np.float32) * tell_failure,
+            story=(use & pop.story) * tell_success,
+            plain=(use & ~pop.story) * tell_success,
+            failure=own_failure * tell_failure,
         )
 
     def _active(self, path: str, interval: np.ndarray | None = None) -> np.ndarray:
