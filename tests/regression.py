@@ -1,4 +1,7 @@
-"""The fixed-seed regression baseline: what the model gives for one small scenario.
+"""The fixed-seed regression baseline: what the model gives for two scenarios.
+
+One small scenario with every mechanism on, and the shipped demo (whose triple loop
+changes routing mid-run), so both the mechanisms and the embedded default are pinned.
 
 ``python tests/regression.py --update`` rewrites ``tests/data/baseline.json`` after a
 deliberate change of the model's behaviour; review its diff before committing it.
@@ -58,12 +61,18 @@ def scenario() -> Scenario:
     )
 
 
+DEMO = Path(__file__).parents[1] / "scenarios" / "demo.yaml"
+
+
 def compute() -> dict[str, dict[str, float]]:
-    """Summary values of each baseline replicate."""
+    """Summary values of each baseline run, keyed ``"<scenario>/<replicate>"``."""
+    from sim.scenario import load_scenario
+
+    runs = [(scenario(), r) for r in REPLICATES] + [(load_scenario(DEMO), 0)]
     out = {}
-    for replicate in REPLICATES:
-        summary = run_replicate(scenario(), replicate).summary
-        out[str(replicate)] = {column: summary[column] for column in COLUMNS}
+    for chosen, replicate in runs:
+        summary = run_replicate(chosen, replicate).summary
+        out[f"{chosen.name}/{replicate}"] = {column: summary[column] for column in COLUMNS}
     return out
 
 
@@ -78,7 +87,7 @@ def differences(expected: dict, actual: dict, rel: float = 1e-9) -> list[str]:
                 or math.isclose(value, got, rel_tol=rel, abs_tol=1e-12)
             )
             if not same:
-                problems.append(f"replicate {replicate}, {column}: baseline {value}, now {got}")
+                problems.append(f"{replicate}, {column}: baseline {value}, now {got}")
     return problems
 
 
