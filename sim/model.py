@@ -354,19 +354,11 @@ class LearningHealthSystem(mesa.Model):
                 rng,
             )
             fid = self._per_facility("channels.learning_sessions.fidelity")
-            exposure = channels.group_exposure(
-                Source.LEARNING_SESSIONS,
-                attendees,
-                fd,
-                w.n_districts,
-                offers,
-                self._per_facility("channels.learning_sessions.intensity"),
-                fid,
-                k.district_story.astype(np.float32),
-                (k.district_success & ~k.district_story).astype(np.float32),
-                k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
+            heard.append(
+                self._district_meeting(
+                    Source.LEARNING_SESSIONS, "learning_sessions", attendees, offers
+                )
             )
-            heard.append(exposure)
             spoken(attendees, fid)
             held = np.bincount(fd[attendees], minlength=w.n_districts) > 0
             presented |= held
@@ -381,19 +373,9 @@ class LearningHealthSystem(mesa.Model):
         if active.any():
             members = self.group_member & active[fc]
             fid = self._per_facility("channels.messaging_group.fidelity")
-            exposure = channels.group_exposure(
-                Source.MESSAGING_GROUP,
-                members,
-                fd,
-                w.n_districts,
-                offers,
-                self._per_facility("channels.messaging_group.intensity"),
-                fid,
-                k.district_story.astype(np.float32),
-                (k.district_success & ~k.district_story).astype(np.float32),
-                k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
+            heard.append(
+                self._district_meeting(Source.MESSAGING_GROUP, "messaging_group", members, offers)
             )
-            heard.append(exposure)
             posting = members & offers.any
             spoken(posting, fid)
             presented |= np.bincount(fd[members], minlength=w.n_districts) > 0
@@ -466,6 +448,28 @@ class LearningHealthSystem(mesa.Model):
         self.activity["qi_team_months"] += float(w.qi_team.sum())
         self._receive_all(heard)
         return spoke, spoke_fidelity, presented
+
+    def _district_meeting(
+        self, source: Source, channel: str, members: np.ndarray, offers: channels.Offers
+    ) -> channels.Exposure:
+        """Exposure of ``members`` at a district meeting of ``channel`` (sessions, group).
+
+        Members hear each other, and the district presents its pool of lessons (its
+        failures only as far as its blame culture lets it).
+        """
+        w, k = self.world, self.knowledge
+        return channels.group_exposure(
+            source,
+            members,
+            w.facility_district,
+            w.n_districts,
+            offers,
+            self._per_facility(f"channels.{channel}.intensity"),
+            self._per_facility(f"channels.{channel}.fidelity"),
+            k.district_story.astype(np.float32),
+            (k.district_success & ~k.district_story).astype(np.float32),
+            k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
+        )
 
     def _exchange_pairs(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Visitors and hosts: ``capacity`` visits per district of an active country."""
