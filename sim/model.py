@@ -407,9 +407,7 @@ class LearningHealthSystem(mesa.Model):
                     coached,
                     fd,
                     fc,
-                    k.district_story,
-                    k.district_success & ~k.district_story,
-                    k.district_failure,
+                    *k.district_judgement(),
                     k.package,
                     fid,
                 )
@@ -457,7 +455,8 @@ class LearningHealthSystem(mesa.Model):
         Members hear each other, and the district presents its pool of lessons (its
         failures only as far as its blame culture lets it).
         """
-        w, k = self.world, self.knowledge
+        w = self.world
+        story, plain, failure = self.knowledge.district_judgement()
         return channels.group_exposure(
             source,
             members,
@@ -466,9 +465,9 @@ class LearningHealthSystem(mesa.Model):
             offers,
             self._per_facility(f"channels.{channel}.intensity"),
             self._per_facility(f"channels.{channel}.fidelity"),
-            k.district_story.astype(np.float32),
-            (k.district_success & ~k.district_story).astype(np.float32),
-            k.district_failure * (1.0 - self.blame_district[w.district_country])[:, None],
+            story.astype(np.float32),
+            plain.astype(np.float32),
+            failure * (1.0 - self.blame_district[w.district_country])[:, None],
         )
 
     def _exchange_pairs(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -616,6 +615,8 @@ class LearningHealthSystem(mesa.Model):
     def _learn_in_districts(self, moved: dict[str, np.ndarray]) -> None:
         k = self.knowledge
         d, p, s, story = moved["district"], moved["practice"], moved["success"], moved["story"]
+        np.add.at(k.district_success_reports, (d[s], p[s]), 1)
+        np.add.at(k.district_failure_reports, (d[~s], p[~s]), 1)
         k.district_success[d[s], p[s]] = True
         k.district_story[d[s & story], p[s & story]] = True
         k.district_failure[d[~s], p[~s]] = True
@@ -635,6 +636,12 @@ class LearningHealthSystem(mesa.Model):
             True
         )
         failure[processed.country[~s], processed.practice[~s]] = True
+        successes = np.zeros((c, self.catalogue.size), dtype=np.int64)
+        failures = np.zeros_like(successes)
+        np.add.at(successes, (processed.country[s], processed.practice[s]), 1)
+        np.add.at(failures, (processed.country[~s], processed.practice[~s]), 1)
+        k.district_success_reports += successes[w.district_country]
+        k.district_failure_reports += failures[w.district_country]
         k.district_success |= success[w.district_country]
         k.district_story |= story[w.district_country]
         k.district_failure |= failure[w.district_country]

@@ -124,6 +124,8 @@ class Knowledge:
         district_story: A district knows a success with its story.
         district_success: A district knows of a success (with or without story).
         district_failure: A district knows the practice failed somewhere.
+        district_success_reports: Success reports that reached the district (counts).
+        district_failure_reports: Failure reports that reached the district (counts).
         evidence_story: Success reports with stories processed nationally, per country.
         evidence_success: Success reports processed nationally, per country.
         evidence_failure: Failure reports processed nationally, per country.
@@ -139,6 +141,8 @@ class Knowledge:
     district_story: np.ndarray
     district_success: np.ndarray
     district_failure: np.ndarray
+    district_success_reports: np.ndarray
+    district_failure_reports: np.ndarray
     evidence_story: np.ndarray
     evidence_success: np.ndarray
     evidence_failure: np.ndarray
@@ -150,6 +154,19 @@ class Knowledge:
     withdrawn: np.ndarray
     failure_found: np.ndarray
 
+    def district_judgement(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What each district presents: successes with story, without, and failures.
+
+        A district weighs the reports that reached it: it presents a practice as a
+        success while its success reports are at least as many as its failure reports,
+        and as a failure while they are at most as many.
+        """
+        net = self.district_success_reports - self.district_failure_reports
+        success = self.district_success & (net >= 0)
+        failure = self.district_failure & (net <= 0)
+        story = success & self.district_story
+        return story, success & ~story, failure
+
     @classmethod
     def empty(cls, world: World, catalogue: Catalogue) -> Knowledge:
         """Nothing known anywhere except the guidance in force at month 0."""
@@ -158,6 +175,8 @@ class Knowledge:
             district_story=np.zeros((d, k), dtype=bool),
             district_success=np.zeros((d, k), dtype=bool),
             district_failure=np.zeros((d, k), dtype=bool),
+            district_success_reports=np.zeros((d, k), dtype=np.int64),
+            district_failure_reports=np.zeros((d, k), dtype=np.int64),
             evidence_story=np.zeros((c, k), dtype=np.int64),
             evidence_success=np.zeros((c, k), dtype=np.int64),
             evidence_failure=np.zeros((c, k), dtype=np.int64),
