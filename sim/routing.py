@@ -87,11 +87,37 @@ def _pass_with_story_check(
     want of a story with chance equal to the practice's complexity (receivers hear of
     it but cannot reproduce it); otherwise it is passed on.
     """
+    no_story = mask & _lost_for_want_of_story(ledger, fidelity, complexity, rng)
+    ledger.settle(passed=mask & ~no_story, lost={Cause.NO_STORY: no_story})
+
+
+def _lost_for_want_of_story(
+    ledger: LessonLedger, fidelity: np.ndarray, complexity: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Successes lost for want of a story.
+
+    The story does not travel (it survives with ``fidelity``) and the practice is too
+    complex to reproduce without it (chance ``complexity``).
+    """
     n = len(ledger)
     story_travels = ledger.story & (rng.random(n) < fidelity)
     hard = rng.random(n) < complexity[ledger.practice]
-    no_story = mask & ledger.success & ~story_travels & hard
-    ledger.settle(passed=mask & ~no_story, lost={Cause.NO_STORY: no_story})
+    return ledger.success & ~story_travels & hard
+
+
+def _hidden_by_blame(
+    ledger: LessonLedger,
+    mask: np.ndarray,
+    share_probability_failure: np.ndarray,
+    share_probability_success: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Lessons of ``mask`` a district keeps to itself (per-country chances of telling)."""
+    country = ledger.country
+    p = np.where(
+        ledger.success, share_probability_success[country], share_probability_failure[country]
+    )
+    return mask & (rng.random(len(ledger)) >= p)
 
 
 def pass_spoken(
@@ -147,10 +173,9 @@ def forward_from_districts(
     """
     country = ledger.country
     mask = (ledger.location == Location.DISTRICT) & (ledger.age >= 1) & forwarding[country]
-    p = np.where(
-        ledger.success, share_probability_success[country], share_probability_failure[country]
+    hidden = _hidden_by_blame(
+        ledger, mask, share_probability_failure, share_probability_success, rng
     )
-    hidden = mask & (rng.random(len(ledger)) >= p)
     ledger.lose(hidden, Cause.BLAME)
     country = ledger.country
     mask = (ledger.location == Location.DISTRICT) & (ledger.age >= 1) & forwarding[country]
@@ -237,14 +262,10 @@ def pass_between_districts(
     """
     country = ledger.country
     mask = (ledger.location == Location.DISTRICT) & meeting[country]
-    p = np.where(
-        ledger.success, share_probability_success[country], share_probability_failure[country]
+    hidden = _hidden_by_blame(
+        ledger, mask, share_probability_failure, share_probability_success, rng
     )
-    hidden = mask & (rng.random(len(ledger)) >= p)
-    n = len(ledger)
-    story_travels = ledger.story & (rng.random(n) < fidelity[country])
-    hard = rng.random(n) < complexity[ledger.practice]
-    no_story = mask & ~hidden & ledger.success & ~story_travels & hard
+    no_story = mask & ~hidden & _lost_for_want_of_story(ledger, fidelity[country], complexity, rng)
     passed = mask & ~hidden & ~no_story
     processed = _take(ledger, mask & ~hidden)
     ledger.settle(passed=passed, lost={Cause.BLAME: hidden, Cause.NO_STORY: no_story})
