@@ -29,8 +29,6 @@ schedule, see ``docs/model.md``):
 
 from __future__ import annotations
 
-from typing import Any
-
 import mesa
 import numpy as np
 
@@ -42,7 +40,7 @@ from sim.params import Scenario
 from sim.practices import build_catalogue
 from sim.state import CountryValues, Knowledge, Population, Source, Stage, in_use
 from sim.streams import Streams
-from sim.world import build_world
+from sim.world import build_world, pick_within
 
 __all__ = ["UNLIMITED", "LearningHealthSystem"]
 
@@ -143,7 +141,12 @@ class LearningHealthSystem(mesa.Model):
         self.lost_at_review = np.zeros((c, len(CAUSES)), dtype=np.int64)
         self.best_possible = np.maximum(self.population.local_effect, 0).sum(axis=1)
         self.best_possible = np.maximum(self.best_possible, 1e-9)
-        self.district_of_centre: list[int] = []
+        # facilities grouped by district, and districts by country, for random picks
+        self.district_order = np.argsort(w.facility_district, kind="stable")
+        self.district_size = np.bincount(w.facility_district, minlength=n_dis)
+        self.district_start = np.concatenate([[0], np.cumsum(self.district_size)[:-1]])
+        self.country_districts = np.bincount(w.district_country, minlength=c)
+        self.country_first_district = np.concatenate([[0], np.cumsum(self.country_districts)[:-1]])
 
     def _seed_initial_use(self) -> None:
         """Effective practices already used by a share of facilities at month 0."""
@@ -479,22 +482,18 @@ class LearningHealthSystem(mesa.Model):
         origin = np.repeat(districts, per)
         if origin.size == 0:
             return origin, origin
-        start, size = self._district_slices()
-        visitors = self._district_order[
-            start[origin] + rng.integers(0, 1 << 62, origin.size) % np.maximum(size[origin], 1)
-        ]
+        start, size = self.district_start, self.district_size
+        visitors = self.district_order[pick_within(start[origin], size[origin], rng)]
         cross = (
             rng.random(origin.size)
             < v["channels.exchange_visits.cross_district_share"][w.district_country[origin]]
         )
         country = w.district_country[origin]
-        c_start, c_size = self._country_slices()
-        random_district = c_start[country] + rng.integers(0, 1 << 62, origin.size) % c_size[country]
+        random_district = pick_within(
+            self.country_first_district[country], self.country_districts[country], rng
+        )
         host_district = np.where(cross, random_district, origin)
-        hosts = self._district_order[
-            start[host_district]
-            + rng.integers(0, 1 << 62, origin.size) % np.maximum(size[host_district], 1)
-        ]
+        hosts = self.district_order[pick_within(start[host_district], size[host_district], rng)]
         valid = (size[origin] > 0) & (size[host_district] > 0) & (hosts != visitors)
         return visitors[valid], hosts[valid]
 
@@ -507,25 +506,9 @@ class LearningHealthSystem(mesa.Model):
         expected = capacity * self.coaching_weight[districts]
         per = np.floor(expected + rng.random(districts.size)).astype(np.int64)
         origin = np.repeat(districts, per)
-        start, size = self._district_slices()
-        origin = origin[size[origin] > 0]
-        return self._district_order[
-            start[origin] + rng.integers(0, 1 << 62, origin.size) % size[origin]
-        ]
-
-    def _district_slices(self) -> tuple[np.ndarray, np.ndarray]:
-        if not hasattr(self, "_d_start"):
-            w = self.world
-            self._district_order = np.argsort(w.facility_district, kind="stable")
-            size = np.bincount(w.facility_district, minlength=w.n_districts)
-            self._d_start = np.concatenate([[0], np.cumsum(size)[:-1]])
-            self._d_size = size
-        return self._d_start, self._d_size
-
-    def _country_slices(self) -> tuple[np.ndarray, np.ndarray]:
-        w = self.world
-        size = np.bincount(w.district_country, minlength=w.n_countries)
-        return np.concatenate([[0], np.cumsum(size)[:-1]]), size
+        origin = origin[self.district_size[origin] > 0]
+        picks = pick_within(self.district_start[origin], self.district_size[origin], rng)
+        return self.district_order[picks]
 
     # ------------------------------------------------------------------ 4 lesson routes
     def _lesson_routes(
@@ -665,8 +648,9 @@ class LearningHealthSystem(mesa.Model):
         peers = v["channels.district_exchange.peers"][w.district_country[districts]].astype(int)
         dst = np.repeat(districts, peers)
         country = w.district_country[dst]
-        c_start, c_size = self._country_slices()
-        src = c_start[country] + rng.integers(0, 1 << 62, dst.size) % c_size[country]
+        src = pick_within(
+            self.country_first_district[country], self.country_districts[country], rng
+        )
         src_valid = src != dst
         dst, src = dst[src_valid], src[src_valid]
         fid = v["channels.district_exchange.fidelity"][w.district_country[dst]][:, None]
@@ -849,10 +833,6 @@ class LearningHealthSystem(mesa.Model):
     def queue_length(self) -> np.ndarray:
         """Items waiting in each country's national queue."""
         return self.ledger.held_at(Location.NATIONAL_QUEUE)
-
-    def summary_state(self) -> dict[str, Any]:
-        """A few headline numbers, for logging and the app."""
-        return {"month": self.month, "qoc": float(self.recorder.facility_qoc().mean())}
 
 
 #: Activity counts recorded every month (the basis of costs).

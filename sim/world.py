@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sim.params import Country, Scenario
 from sim.streams import Streams
 
-__all__ = ["LEVELS", "World", "build_world"]
+__all__ = ["LEVELS", "World", "build_world", "pick_within"]
 
 #: Facility levels, in the order of their codes.
 LEVELS = ("hospital", "health_centre", "health_post")
@@ -229,14 +229,26 @@ def _generated_ties(
         sizes = bounds[1:] - bounds[:-1]
         valid = (sizes[origin_district] > 0) & (sizes[other] > 0)
         origin_district, other = origin_district[valid], other[valid]
-        a = order[
-            bounds[origin_district] + rng.integers(0, 1 << 62, valid.sum()) % sizes[origin_district]
-        ]
-        b = order[bounds[other] + rng.integers(0, 1 << 62, valid.sum()) % sizes[other]]
+        a = order[pick_within(bounds[origin_district], sizes[origin_district], rng)]
+        b = order[pick_within(bounds[other], sizes[other], rng)]
         chunks.append(np.stack([a, b], axis=1))
     if not chunks:
         return np.zeros((0, 2), dtype=np.int64)
     return np.concatenate(chunks).astype(np.int64)
+
+
+def pick_within(start: np.ndarray, size: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One position drawn uniformly in each range ``[start, start + size)``.
+
+    An empty range (size 0) gives ``start``; callers drop those draws.
+
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> picks = pick_within(np.array([0, 10]), np.array([5, 1]), rng)
+        >>> bool(0 <= picks[0] < 5), int(picks[1])
+        (True, 10)
+    """
+    return start + rng.integers(0, 1 << 62, start.size) % np.maximum(size, 1)
 
 
 def _symmetric(edges: np.ndarray, n: int) -> sp.csr_matrix:
