@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 __all__ = ["District", "Facility", "LearningCentre", "NationalBody"]
 
 
+def _names(model: LearningHealthSystem, row: np.ndarray) -> list[str]:
+    """Names of the practices flagged in ``row`` (one flag per practice)."""
+    return [model.catalogue.names[k] for k in np.flatnonzero(row)]
+
+
 class Facility(mesa.Agent):
     """A hospital, health centre or health post.
 
@@ -74,7 +79,7 @@ class Facility(mesa.Agent):
     def practices_in_use(self) -> list[str]:
         """Names of the practices the facility uses."""
         row = in_use(self.model.population.stage[self.index])
-        return [name for name, used in zip(self.model.catalogue.names, row, strict=True) if used]
+        return _names(self.model, row)
 
     @property
     def qoc(self) -> float:
@@ -110,7 +115,7 @@ class District(mesa.Agent):
     def known_successes(self) -> list[str]:
         """Practices the district knows to have worked somewhere."""
         row = self.model.knowledge.district_success[self.index]
-        return [n for n, known in zip(self.model.catalogue.names, row, strict=True) if known]
+        return _names(self.model, row)
 
     @property
     def coaching_weight(self) -> float:
@@ -131,7 +136,7 @@ class LearningCentre(mesa.Agent):
     def packaged(self) -> list[str]:
         """Practices the country's learning centres have packaged."""
         row = self.model.knowledge.package[self.country_index]
-        return [n for n, p in zip(self.model.catalogue.names, row, strict=True) if p]
+        return _names(self.model, row)
 
 
 class NationalBody(mesa.Agent):
@@ -152,7 +157,7 @@ class NationalBody(mesa.Agent):
     def guidance(self) -> list[str]:
         """Practices with national guidance in force."""
         row = self.model.knowledge.guidance[self.index]
-        return [n for n, g in zip(self.model.catalogue.names, row, strict=True) if g]
+        return _names(self.model, row)
 
     @property
     def queue_length(self) -> int:

@@ -5,6 +5,7 @@ import sys
 
 import pandas as pd
 
+from sim.metrics import SUMMARY_COLUMNS
 from sim.runner import run_scenario
 
 from builders import small
@@ -38,15 +39,7 @@ def test_validate_and_run_demo_through_the_cli(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr
     summary = pd.read_csv(out / "summary.csv")
-    for column in (
-        "qoc_final",
-        "lost_turnover",
-        "lost_bottleneck",
-        "lost_blame",
-        "lost_no_story",
-        "lost_no_channel",
-        "duplication_waste",
-    ):
+    for column in SUMMARY_COLUMNS:
         assert column in summary.columns, column
     assert len(summary) == 2
     assert summary["qoc_final"].between(0, 1).all()
