@@ -21,6 +21,7 @@ __all__ = [
     "lose_holders",
     "receive",
     "resolve_trials",
+    "staff_departures",
     "review_in_use",
     "teach_colleagues",
 ]
@@ -62,10 +63,11 @@ def receive(
     is cut by ``failure_heeded`` times the failures' share of those reports (a
     practice that failed in one place may work in another, and many reports of
     success outweigh one of failure). A success heard makes the facility
-    aware with hazard ``story + plain``, and starts a trial with hazard
-    ``uptake_with_story * story + uptake_without_story * plain``. The first news of a
-    practice is credited to the channel that contributed most to it. A trial of a
-    practice in ``known_to_fail`` (per country) is counted as duplication waste.
+    aware with hazard ``heard`` (successes, with or without story), and starts a trial
+    with hazard ``uptake_with_story * story + uptake_without_story * (heard - story)``.
+    The first news of a practice is credited to the channel that contributed most to
+    it. A trial of a practice in ``known_to_fail`` (per country) is counted as
+    duplication waste.
 
     One uniform number is drawn per facility and practice each month, whatever the
     channels, so scenarios that differ in their channels share random numbers.
@@ -76,7 +78,7 @@ def receive(
     """
     counts = {"trials": 0, "aware": 0, "failures_heard": 0, "duplication": 0}
     n, k = pop.stage.shape
-    story, plain, failure = _total_exposure(exposures, n, k)
+    heard, story, failure = _total_exposure(exposures, n, k)
     threshold = rng.random((n, k), dtype=np.float32)
     np.negative(threshold, out=threshold)
     np.log1p(threshold, out=threshold)
@@ -89,11 +91,13 @@ def receive(
     counts["failures_heard"] = int(np.count_nonzero(warned))
     pop.knows_failure |= warned
     pop.failure_reports += failure
-    heard = story + plain
     pop.success_reports += heard
 
-    drive = story * rates.uptake_with_story.astype(np.float32)[:, None]
-    drive += plain * rates.uptake_without_story.astype(np.float32)[:, None]
+    # drive = a * story + b * (heard - story) = b * heard + (a - b) * story
+    with_story = rates.uptake_with_story.astype(np.float32)[:, None]
+    without_story = rates.uptake_without_story.astype(np.float32)[:, None]
+    drive = heard * without_story
+    drive += story * (with_story - without_story)
     # Deterrence only lowers the drive, so it is applied to the open cells that would
     # start a trial without it; the others cannot start one anyway.
     candidate = threshold < drive
@@ -116,10 +120,10 @@ def receive(
     counts["aware"] = int(ai.size)
     if ti.size:
         with_story_drive = story[ti, tk] * rates.uptake_with_story[ti]
-        total_drive = with_story_drive + plain[ti, tk] * rates.uptake_without_story[ti]
-        share_story = with_story_drive / total_drive
-        with_story = rng.random(ti.size) < share_story
-        _start_trials(pop, ti, tk, with_story, rates.trial_months[ti])
+        plain_drive = (heard[ti, tk] - story[ti, tk]) * rates.uptake_without_story[ti]
+        share_story = with_story_drive / (with_story_drive + plain_drive)
+        started_with_story = rng.random(ti.size) < share_story
+        _start_trials(pop, ti, tk, started_with_story, rates.trial_months[ti])
         counts["trials"] = int(ti.size)
         counts["duplication"] = int(np.count_nonzero(known_to_fail[facility_country[ti], tk]))
     return counts
@@ -128,23 +132,36 @@ def receive(
 def _total_exposure(
     exposures: list[Exposure], n: int, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Story, plain and failure intensities summed over channels, as (n, k) float32."""
-    totals: list[np.ndarray] = []
-    for e in exposures:
-        parts = (e.story, e.plain, e.failure)
-        if not totals:
-            if e.rows.size == n:  # a first channel reaching everybody starts the sums
-                totals = [part.astype(np.float32) for part in parts]
-                continue
-            totals = [np.zeros((n, k), dtype=np.float32) for _ in parts]
-        for total, part in zip(totals, parts, strict=True):
-            if e.rows.size == n:
-                total += part
-            elif e.rows.size:
-                total[e.rows] += part
-    if not totals:
+    """Heard, story and failure intensities summed over channels, as (n, k) float32.
+
+    The sums start from the first two channels that reach everybody (added in one
+    pass); the others are added to the rows they reach.
+    """
+    full = [e for e in exposures if e.rows.size == n]
+    partial = [e for e in exposures if e.rows.size and e.rows.size != n]
+    if len(full) >= 2:
+        first, second = full[0], full[1]
+        totals = [
+            np.add(a, b, dtype=np.float32)
+            for a, b in zip(_parts(first), _parts(second), strict=True)
+        ]
+        full = full[2:]
+    elif full:
+        totals = [np.array(part, dtype=np.float32) for part in _parts(full[0])]
+        full = full[1:]
+    else:
         totals = [np.zeros((n, k), dtype=np.float32) for _ in range(3)]
+    for e in full:
+        for total, part in zip(totals, _parts(e), strict=True):
+            total += part
+    for e in partial:
+        for total, part in zip(totals, _parts(e), strict=True):
+            total[e.rows] += part
     return totals[0], totals[1], totals[2]
+
+
+def _parts(e: Exposure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return e.heard, e.story, e.failure
 
 
 def _deterred(
@@ -168,11 +185,11 @@ def _main_source(
         if e.rows.size == 0 or f.size == 0:
             continue
         if e.rows.size == n_facilities:  # every facility reached: rows are 0..n-1
-            strength = e.story[f, k] + e.plain[f, k]
+            strength = e.heard[f, k]
         else:
             position = np.minimum(np.searchsorted(e.rows, f), e.rows.size - 1)
             reached = e.rows[position] == f
-            strength = np.where(reached, e.story[position, k] + e.plain[position, k], -1.0)
+            strength = np.where(reached, e.heard[position, k], -1.0)
         better = strength > best
         best[better] = strength[better]
         source[better] = e.source
@@ -306,27 +323,51 @@ def institutionalise(
     if flat.size == 0:
         return 0
     share = pop.holders.reshape(-1)[flat] / staff[f]
-    done = rng.random(flat.size) < rate[f] * share
+    done = rng.random(flat.size, dtype=np.float32) < rate[f] * share
     pop.stage.reshape(-1)[flat[done]] = Stage.INSTITUTIONALISED
     pop.holders.reshape(-1)[flat[done]] = staff[f[done]]
     return int(done.sum())
 
 
-def lose_holders(pop: Population, monthly_turnover: np.ndarray, rng: np.random.Generator) -> int:
-    """Staff leave; holders of adopted (not institutionalised) practices may be among them.
+def staff_departures(
+    staff: np.ndarray, monthly_turnover: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """How many staff leave each facility this month: ``Binomial(staff, monthly_turnover)``.
 
-    Each holder leaves with the facility's monthly attrition and is replaced by a
-    newcomer who does not hold the practice. When the last holder leaves, the
-    practice is lost (stage ``LOST``, which behaves as aware).
+    Drawn for every facility whatever the practices in use, so two scenarios with the
+    same staff and turnover see the same departures (common random numbers).
+    """
+    return rng.binomial(staff.astype(np.int64), monthly_turnover)
+
+
+def lose_holders(
+    pop: Population, staff: np.ndarray, leavers: np.ndarray, rng: np.random.Generator
+) -> int:
+    """The month's leavers take with them what they held of adopted practices.
+
+    At a facility where ``L`` of ``S`` staff leave, the holders of an adopted (not
+    institutionalised) practice who leave are a hypergeometric draw (``L`` out of ``S``,
+    ``H`` of them holders); each leaver is replaced by a newcomer who does not hold the
+    practice. When the last holder leaves, the practice is lost (stage ``LOST``, which
+    behaves as aware).
 
     Returns:
         The number of practices lost.
     """
-    flat, f = _cells((pop.stage == Stage.ADOPTED) & (monthly_turnover > 0)[:, None])
-    if flat.size == 0:
+    left = np.flatnonzero(leavers)
+    if left.size == 0:
         return 0
+    k = pop.stage.shape[1]
+    cells = np.flatnonzero(pop.stage[left] == int(Stage.ADOPTED))
+    if cells.size == 0:
+        return 0
+    f = left[cells // k]
+    flat = f * k + cells % k
     holders = pop.holders.reshape(-1)
-    stay = rng.binomial(holders[flat].astype(np.int64), (1.0 - monthly_turnover)[f])
+    held = holders[flat].astype(np.int64)
+    total = staff[f].astype(np.int64)
+    gone_holders = rng.hypergeometric(held, total - held, leavers[f])
+    stay = held - gone_holders
     holders[flat] = stay
     gone = flat[stay == 0]
     pop.stage.reshape(-1)[gone] = Stage.LOST
@@ -352,7 +393,7 @@ def review_in_use(
     flat, f = _cells(in_use(pop.stage))
     if f.size == 0 or review_share <= 0:
         return f[:0], f[:0]
-    reviewed = rng.random(f.size) < (review_share * data_quality)[f]
+    reviewed = rng.random(f.size, dtype=np.float32) < (review_share * data_quality)[f]
     f, k = np.divmod(flat[reviewed], pop.stage.shape[1])
     noise = rates.trial_noise[f] * (1.0 - data_quality[f]) * rng.standard_normal(f.size)
     drop = pop.local_effect[f, k] + noise <= rates.success_threshold[f]

@@ -6,8 +6,10 @@ successes that came with their how-to story, successes without it, and failures.
 Nothing here loops over facilities: every channel is a handful of array operations
 (a sparse product for network ties, group sums for sessions and groups).
 
-A story offered survives a passage with the channel's ``fidelity``; what does not
-survive arrives as a plain success.
+Successes are carried as ``heard`` (all successes, with or without their story) and
+``story`` (the part that came with its how-to story). A story offered survives a passage
+with the channel's ``fidelity``; what does not survive still arrives as a success, so a
+channel's fidelity changes ``story`` and never ``heard``.
 """
 
 from __future__ import annotations
@@ -37,20 +39,19 @@ class Offers:
     """What each facility would tell others this month, weighted by its willingness.
 
     Attributes:
-        story: Successes in use with their story (N x K).
-        plain: Successes in use without a story (N x K).
+        heard: Successes in use, with or without their story (N x K).
+        story: The part of ``heard`` that comes with the how-to story (N x K).
         failure: Failures found by the facility's own trials (N x K).
     """
 
+    heard: np.ndarray
     story: np.ndarray
-    plain: np.ndarray
     failure: np.ndarray
 
     @cached_property
     def any(self) -> np.ndarray:
         """Facilities that have something to tell (computed once; offers are not changed)."""
-        told = _rows_any(self.story)
-        told |= _rows_any(self.plain)
+        told = _rows_any(self.heard)
         told |= _rows_any(self.failure)
         return told
 
@@ -69,12 +70,16 @@ def _rows_any(matrix: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Exposure:
-    """What the facilities in ``rows`` heard through one channel this month."""
+    """What the facilities in ``rows`` heard through one channel this month.
+
+    ``heard`` is the intensity of successes heard (with or without story), ``story`` the
+    part of it that arrived with its story, ``failure`` that of failures.
+    """
 
     source: Source
     rows: np.ndarray
+    heard: np.ndarray
     story: np.ndarray
-    plain: np.ndarray
     failure: np.ndarray
 
     @property
@@ -83,28 +88,26 @@ class Exposure:
         return self.rows.size == 0
 
 
-def _split(
+def _with_fidelity(
     source: Source,
     rows: np.ndarray,
+    heard: np.ndarray,
     story: np.ndarray,
-    plain: np.ndarray,
     failure: np.ndarray,
     fidelity: np.ndarray | float,
 ) -> Exposure:
-    """Apply story fidelity: the part of ``story`` that does not survive becomes plain.
+    """Apply story fidelity: only that share of ``story`` arrives with its story.
 
-    ``story`` and ``plain`` must be arrays of the caller's own: they are reused in place.
+    ``story`` must be an array of the caller's own: it is scaled in place when it can be.
     """
     fid = np.asarray(fidelity, dtype=np.float32)
     if fid.ndim == 1:
         fid = fid[:, None]
-    kept = story * fid
-    lost = np.subtract(story, kept, out=story) if story.dtype == kept.dtype else story - kept
-    if np.result_type(plain, lost) == plain.dtype and plain.flags.writeable:
-        plain += lost
+    if story.dtype == np.float32 and story.flags.writeable:
+        story *= fid
     else:
-        plain = plain + lost
-    return Exposure(source, rows, kept, plain, failure)
+        story = story * fid
+    return Exposure(source, rows, heard, story, failure)
 
 
 def peer_network_exposure(
@@ -141,10 +144,10 @@ def peer_network_exposure(
     spoke[active.indices] = True
     rows = np.flatnonzero(active_rows)
     sub = active if rows.size == n else active[rows]
+    heard = np.asarray(sub @ offers.heard)
     story = np.asarray(sub @ offers.story)
-    plain = np.asarray(sub @ offers.plain)
     failure = np.asarray(sub @ offers.failure)
-    return _split(Source.PEER_NETWORK, rows, story, plain, failure, fidelity[rows]), spoke
+    return _with_fidelity(Source.PEER_NETWORK, rows, heard, story, failure, fidelity[rows]), spoke
 
 
 _ENTRY_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -181,13 +184,13 @@ def full_mixing_exposure(
     )
     shares = [
         np.asarray(incidence @ matrix) / np.maximum(counts, 1.0)[:, None]
-        for matrix in (offers.story, offers.plain, offers.failure)
+        for matrix in (offers.heard, offers.story, offers.failure)
     ]
     rows = np.flatnonzero(active_rows)
     country = facility_country[rows]
     scale = rate[country][:, None].astype(np.float32)
-    story, plain, failure = (share[country] * scale for share in shares)
-    return _split(Source.PEER_NETWORK, rows, story, plain, failure, fidelity[rows])
+    heard, story, failure = (share[country] * scale for share in shares)
+    return _with_fidelity(Source.PEER_NETWORK, rows, heard, story, failure, fidelity[rows])
 
 
 def group_exposure(
@@ -198,8 +201,8 @@ def group_exposure(
     offers: Offers,
     intensity: np.ndarray,
     fidelity: np.ndarray,
+    district_heard: np.ndarray | None = None,
     district_story: np.ndarray | None = None,
-    district_plain: np.ndarray | None = None,
     district_failure: np.ndarray | None = None,
 ) -> Exposure:
     """A district meeting (learning session or messaging group) among ``members``.
@@ -227,14 +230,14 @@ def group_exposure(
             (np.ones(rows.size, dtype=np.float32), (d, rows)),
             shape=(n_districts, offers.story.shape[0]),
         )
-    story, plain, failure = (
+    heard, story, failure = (
         np.asarray(incidence @ matrix) / np.maximum(size, 1.0)[:, None]
-        for matrix in (offers.story, offers.plain, offers.failure)
+        for matrix in (offers.heard, offers.story, offers.failure)
     )
+    if district_heard is not None:
+        heard = heard + district_heard
     if district_story is not None:
         story = story + district_story
-    if district_plain is not None:
-        plain = plain + district_plain
     if district_failure is not None:
         failure = failure + district_failure
     scale = intensity[rows][:, None].astype(np.float32)
@@ -249,20 +252,20 @@ def group_exposure(
         # Members of a district share their scale and fidelity (they do whenever these
         # are per country): every member of a district hears the same, so compute it
         # once per district and hand each member its district's row.
-        group = _split(
+        group = _with_fidelity(
             source,
             held,
+            heard[held] * scale[head],
             story[held] * scale[head],
-            plain[held] * scale[head],
             failure[held] * scale[head],
             fid[head],
         )
         return Exposure(
             source,
             rows,
-            *(np.take(part, at, axis=0) for part in (group.story, group.plain, group.failure)),
+            *(np.take(part, at, axis=0) for part in (group.heard, group.story, group.failure)),
         )
-    return _split(source, rows, story[d] * scale, plain[d] * scale, failure[d] * scale, fid)
+    return _with_fidelity(source, rows, heard[d] * scale, story[d] * scale, failure[d] * scale, fid)
 
 
 def exchange_visit_exposure(
@@ -272,12 +275,11 @@ def exchange_visit_exposure(
     order = np.argsort(visitors, kind="stable")
     visitors, hosts = visitors[order], hosts[order]
     rows, start = np.unique(visitors, return_index=True)
-    story = np.add.reduceat(offers.story[hosts], start, axis=0) if rows.size else offers.story[:0]
-    plain = np.add.reduceat(offers.plain[hosts], start, axis=0) if rows.size else offers.plain[:0]
-    failure = (
-        np.add.reduceat(offers.failure[hosts], start, axis=0) if rows.size else offers.failure[:0]
+    heard, story, failure = (
+        np.add.reduceat(part[hosts], start, axis=0) if rows.size else part[:0]
+        for part in (offers.heard, offers.story, offers.failure)
     )
-    return _split(Source.EXCHANGE_VISITS, rows, story, plain, failure, fidelity[rows])
+    return _with_fidelity(Source.EXCHANGE_VISITS, rows, heard, story, failure, fidelity[rows])
 
 
 def coaching_exposure(
@@ -294,9 +296,9 @@ def coaching_exposure(
     rows = np.unique(coached)
     d, c = district[rows], country[rows]
     story = (district_story[d] | package[c]).astype(np.float32)
-    plain = (district_plain[d] & ~package[c]).astype(np.float32)
+    heard = story + (district_plain[d] & ~package[c])
     failure = district_failure[d].astype(np.float32)
-    return _split(Source.COACHING, rows, story, plain, failure, fidelity[rows])
+    return _with_fidelity(Source.COACHING, rows, heard, story, failure, fidelity[rows])
 
 
 def guidance_exposure(
@@ -317,17 +319,16 @@ def guidance_exposure(
     c = country[rows]
     # What a facility hears depends on its country only: compute it per country.
     scale = reach[:, None].astype(np.float32)
-    story = guidance.astype(np.float32) * scale
+    heard = guidance.astype(np.float32) * scale
     failure = withdrawn.astype(np.float32) * scale
     fid = fidelity if fidelity.ndim == 2 else fidelity[:, None]
-    kept = story * fid.astype(np.float32)
-    plain = story - kept
+    story = heard * fid.astype(np.float32)
     if c.size and (c == c[0]).all():
         # One country: every row is the same; hand out read-only views of that row.
         shape = (rows.size, guidance.shape[1])
         return Exposure(
             Source.GUIDANCE,
             rows,
-            *(np.broadcast_to(part[c[0]], shape) for part in (kept, plain, failure)),
+            *(np.broadcast_to(part[c[0]], shape) for part in (heard, story, failure)),
         )
-    return Exposure(Source.GUIDANCE, rows, kept[c], plain[c], failure[c])
+    return Exposure(Source.GUIDANCE, rows, heard[c], story[c], failure[c])

@@ -47,14 +47,18 @@ class MonthlyRecorder:
         self._cumulative: dict[str, float] = {}
 
     def facility_qoc(self) -> np.ndarray:
-        """QoC index of every facility for the current month (cached)."""
+        """QoC index of every facility for the current month (cached).
+
+        Only practices in use have holders, and all staff hold an institutionalised
+        practice, so the realised effect is ``sum_k holders * local effect / staff``.
+        """
         m = self.model
         if self._qoc_month != m.steps:
             pop, w = m.population, m.world
-            share = pop.holders / w.staff.astype(np.float32)[:, None]
-            share = np.where(pop.stage == Stage.INSTITUTIONALISED, np.float32(1.0), share)
-            share *= pop.local_effect
-            realised = np.where(in_use(pop.stage), share, np.float32(0)).sum(axis=1)
+            realised = np.einsum(
+                "ij,ij->i", pop.holders, pop.local_effect, dtype=np.float32, casting="unsafe"
+            )
+            realised /= w.staff
             self._qoc = np.clip(realised / m.best_possible, 0.0, 1.0)
             self._qoc_month = m.steps
         return self._qoc

@@ -231,11 +231,13 @@ class LearningHealthSystem(mesa.Model):
     def _turnover(self) -> None:
         w = self.world
         monthly = self.monthly_turnover[w.facility_country]
-        rng = self.streams["turnover"]
+        leavers = adoption.staff_departures(w.staff, monthly, self.streams["turnover"])
         self.events["practices_lost_turnover"] += adoption.lose_holders(
-            self.population, monthly, rng
+            self.population, w.staff, leavers, self.streams.get("turnover", 1)
         )
-        routing.lose_to_turnover(self.ledger, monthly, rng)
+        routing.lose_to_turnover(
+            self.ledger, leavers / np.maximum(w.staff, 1), self.streams.get("turnover", 2)
+        )
 
     def _innovation(self) -> None:
         w = self.world
@@ -265,8 +267,8 @@ class LearningHealthSystem(mesa.Model):
         tell_failure = (1.0 - blame).astype(np.float32)[:, None]
         own_failure = pop.stage == Stage.REJECTED
         return channels.Offers(
+            heard=use * tell_success,
             story=(use & pop.story) * tell_success,
-            plain=(use & ~pop.story) * tell_success,
             failure=own_failure * tell_failure,
         )
 
@@ -415,8 +417,8 @@ class LearningHealthSystem(mesa.Model):
                     fid,
                 )
                 scale = self._per_facility("channels.coaching.intensity")[exposure.rows, None]
+                exposure.heard *= scale
                 exposure.story *= scale
-                exposure.plain *= scale
                 told = 1.0 - self.blame_district[fc[exposure.rows]]
                 exposure.failure *= scale * told[:, None]
                 heard.append(exposure)
@@ -468,8 +470,8 @@ class LearningHealthSystem(mesa.Model):
             offers,
             self._per_facility(f"channels.{channel}.intensity"),
             self._per_facility(f"channels.{channel}.fidelity"),
+            (story | plain).astype(np.float32),
             story.astype(np.float32),
-            plain.astype(np.float32),
             failure * (1.0 - self.blame_district[w.district_country])[:, None],
         )
 

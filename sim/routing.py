@@ -65,11 +65,14 @@ def record_lessons(
 
 
 def lose_to_turnover(
-    ledger: LessonLedger, monthly_turnover: np.ndarray, rng: np.random.Generator
+    ledger: LessonLedger, leaving_share: np.ndarray, rng: np.random.Generator
 ) -> None:
-    """A lesson still held at its facility leaves with its carrier (monthly attrition)."""
+    """A lesson still held at its facility leaves with its carrier.
+
+    ``leaving_share`` is, per facility, the share of its staff who left this month.
+    """
     at_facility = ledger.location == Location.FACILITY
-    leaves = rng.random(len(ledger)) < monthly_turnover[ledger.facility]
+    leaves = rng.random(len(ledger)) < leaving_share[ledger.facility]
     ledger.lose(at_facility & leaves, Cause.TURNOVER)
 
 
