@@ -15,6 +15,7 @@ from sim.state import Population, Source, Stage, in_use, is_open
 
 __all__ = [
     "FacilityRates",
+    "adopted_cells",
     "TrialOutcomes",
     "innovate",
     "institutionalise",
@@ -113,9 +114,10 @@ def receive(
     aware.reshape(-1)[trial] = False  # starting a trial comes before mere awareness
 
     ai, ak = np.divmod(np.flatnonzero(aware), k)
-    for f, kk in ((ti, tk), (ai, ak)):
-        first = pop.stage[f, kk] == Stage.UNKNOWN
-        pop.first_source[f[first], kk[first]] = _main_source(exposures, f[first], kk[first], n)
+    reached = np.concatenate([trial, np.flatnonzero(aware)])
+    reached = reached[pop.stage.reshape(-1)[reached] == Stage.UNKNOWN]
+    rf, rk = np.divmod(reached, k)
+    pop.first_source.reshape(-1)[reached] = _main_source(exposures, rf, rk, n)
     pop.stage[ai, ak] = Stage.AWARE
     counts["aware"] = int(ai.size)
     if ti.size:
@@ -187,9 +189,10 @@ def _main_source(
         if e.rows.size == n_facilities:  # every facility reached: rows are 0..n-1
             strength = e.heard[f, k]
         else:
-            position = np.minimum(np.searchsorted(e.rows, f), e.rows.size - 1)
-            reached = e.rows[position] == f
-            strength = np.where(reached, e.heard[position, k], -1.0)
+            row_of = np.full(n_facilities, -1)
+            row_of[e.rows] = np.arange(e.rows.size)
+            position = row_of[f]
+            strength = np.where(position >= 0, e.heard[position, k], -1.0)
         better = strength > best
         best[better] = strength[better]
         source[better] = e.source
@@ -290,36 +293,52 @@ def _cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flat, flat // mask.shape[1]
 
 
+def adopted_cells(pop: Population) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices and facility numbers of the cells adopted, not yet institutionalised."""
+    return _cells(pop.stage == Stage.ADOPTED)
+
+
 def teach_colleagues(
-    pop: Population, staff: np.ndarray, rate: np.ndarray, rng: np.random.Generator
+    pop: Population,
+    staff: np.ndarray,
+    rate: np.ndarray,
+    rng: np.random.Generator,
+    adopted: tuple[np.ndarray, np.ndarray],
 ) -> None:
     """Holders teach colleagues: each non-holder learns with hazard ``rate * share held``.
 
     ``rate`` is per facility (zero where the internal channel is off) and already
-    includes the speed-up of a QI team.
+    includes the speed-up of a QI team. ``adopted`` are the :func:`adopted_cells`.
     """
     holders = pop.holders.reshape(-1)
-    not_full = pop.holders < staff[:, None]
-    flat, f = _cells((pop.stage == Stage.ADOPTED) & not_full & (rate > 0)[:, None])
-    if flat.size == 0:
-        return
+    flat, f = adopted
     held = holders[flat].astype(np.int64)
     total = staff[f].astype(np.int64)
+    learning = (held < total) & (rate[f] > 0)
+    flat, f, held, total = flat[learning], f[learning], held[learning], total[learning]
+    if flat.size == 0:
+        return
     p = -np.expm1(-rate[f] * held / total)
     learners = rng.binomial(total - held, p)
     holders[flat] = np.minimum(held + learners, total)
 
 
 def institutionalise(
-    pop: Population, staff: np.ndarray, rate: np.ndarray, rng: np.random.Generator
+    pop: Population,
+    staff: np.ndarray,
+    rate: np.ndarray,
+    rng: np.random.Generator,
+    adopted: tuple[np.ndarray, np.ndarray],
 ) -> int:
     """A practice held widely enough becomes part of how the facility works.
 
     Monthly chance ``rate * share of staff holding it``; ``rate`` is per facility and
     grows with a QI team, leadership support and documentation. Institutionalised
-    practices no longer depend on who stays.
+    practices no longer depend on who stays. ``adopted`` are the :func:`adopted_cells`.
     """
-    flat, f = _cells((pop.stage == Stage.ADOPTED) & (rate > 0)[:, None])
+    flat, f = adopted
+    possible = rate[f] > 0
+    flat, f = flat[possible], f[possible]
     if flat.size == 0:
         return 0
     share = pop.holders.reshape(-1)[flat] / staff[f]

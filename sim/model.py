@@ -739,11 +739,12 @@ class LearningHealthSystem(mesa.Model):
         boost = np.where(w.qi_team, self._per_facility("channels.internal.qi_team_multiplier"), 1.0)
         rate = self._per_facility("channels.internal.spread_rate") * boost * enabled
         rng = self.streams["internal"]
-        adoption.teach_colleagues(pop, w.staff, rate, rng)
+        adopted = adoption.adopted_cells(pop)  # teaching changes holders, not stages
+        adoption.teach_colleagues(pop, w.staff, rate, rng, adopted)
         base = self._per_facility("channels.internal.institutionalisation_rate") * enabled
         support = (1.0 + w.qi_team + w.leadership + w.documentation) / 2.0
         self.events["institutionalised"] += adoption.institutionalise(
-            pop, w.staff, base * support, rng
+            pop, w.staff, base * support, rng, adopted
         )
 
     def _single_loop(self) -> None:
