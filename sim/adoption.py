@@ -215,6 +215,8 @@ def innovate(
     or has heard that it fails.
     """
     n, k = pop.stage.shape
+    if not (qi_team & (rate > 0)).any():
+        return {"innovations": 0, "duplication": 0}
     draw = rng.random(n)
     choice = np.asarray(rng.integers(0, k, n))
     f = np.flatnonzero(qi_team & (draw < rate))
@@ -356,6 +358,8 @@ def staff_departures(
     Drawn for every facility whatever the practices in use, so two scenarios with the
     same staff and turnover see the same departures (common random numbers).
     """
+    if not monthly_turnover.any():
+        return np.zeros(staff.size, dtype=np.int64)
     return rng.binomial(staff.astype(np.int64), monthly_turnover)
 
 

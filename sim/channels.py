@@ -24,6 +24,7 @@ from sim.state import Source
 
 __all__ = [
     "Exposure",
+    "bernoulli_positions",
     "Offers",
     "coaching_exposure",
     "exchange_visit_exposure",
@@ -124,16 +125,16 @@ def peer_network_exposure(
     and the facilities that spoke (were the source of at least one used tie).
     """
     n = ties.shape[0]
-    draw = rng.random(ties.nnz)
     chance = contact_probability[active_rows]
-    if active_rows.all() and chance.size and (chance == chance[0]).all():
-        used = draw < chance[0]  # one probability for every tie
-    else:
-        rows_of_entries = _entry_rows(ties)
-        used = draw < contact_probability[rows_of_entries]
-        used &= active_rows[rows_of_entries]
+    highest = float(chance.max()) if chance.size else 0.0
+    # Entries drawn with the highest chance, then kept with chance / highest (thinning).
+    entries = bernoulli_positions(ties.nnz, highest, rng)
+    if not (active_rows.all() and (chance == highest).all()):
+        receiver = _entry_rows(ties).take(entries)
+        keep = rng.random(entries.size) * highest < contact_probability[receiver]
+        keep &= active_rows[receiver]
+        entries = entries[keep]
     # the matrix of the ties used this month (the same entries, in the same order)
-    entries = np.flatnonzero(used)
     indices = ties.indices.take(entries)
     per_row = np.bincount(_entry_rows(ties).take(entries), minlength=n)
     indptr = np.concatenate([[0], np.cumsum(per_row)])
@@ -148,6 +149,33 @@ def peer_network_exposure(
     story = np.asarray(sub @ offers.story)
     failure = np.asarray(sub @ offers.failure)
     return _with_fidelity(Source.PEER_NETWORK, rows, heard, story, failure, fidelity[rows]), spoke
+
+
+def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of the successes among ``n`` independent trials of chance ``p``.
+
+    For small ``p`` the gaps between successes are drawn (geometric), about ``n p``
+    numbers instead of ``n``.
+
+    Examples:
+        >>> rng = np.random.default_rng(1)
+        >>> hits = bernoulli_positions(100_000, 0.1, rng)
+        >>> bool((np.diff(hits) > 0).all()), bool(hits.max() < 100_000)
+        (True, True)
+        >>> bool(abs(hits.size - 10_000) < 400)
+        True
+    """
+    if p <= 0.0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 0.25:
+        return np.flatnonzero(rng.random(n) < p)
+    expected = n * p
+    size = int(expected + 6.0 * np.sqrt(expected) + 16)
+    positions = np.cumsum(rng.geometric(p, size)) - 1
+    while positions[-1] < n - 1:  # rarely: not enough gaps drawn yet
+        more = positions[-1] + np.cumsum(rng.geometric(p, size))
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, n)]
 
 
 _ENTRY_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}

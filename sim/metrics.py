@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from sim.ledger import CAUSES, Location
 from sim.state import Source, Stage, in_use
@@ -45,6 +46,15 @@ class MonthlyRecorder:
         self._qoc_month = -1
         self._qoc = np.zeros(model.world.n_facilities)
         self._cumulative: dict[str, float] = {}
+        w = model.world
+        sector = np.where(w.private, 1, 0)
+        self._groups = _mean_matrix(
+            [(w.facility_district, w.n_districts), (w.facility_country, w.n_countries), (sector, 2)]
+        )
+        self._districts = slice(0, w.n_districts)
+        self._countries = slice(w.n_districts, w.n_districts + w.n_countries)
+        self._public = w.n_districts + w.n_countries
+        self._private = self._public + 1
 
     def facility_qoc(self) -> np.ndarray:
         """QoC index of every facility for the current month (cached).
@@ -71,18 +81,19 @@ class MonthlyRecorder:
         use = in_use(pop.stage)
         coverage = use.mean(axis=0)
         self.coverage.append(coverage)
-        district_qoc = _group_mean(qoc, w.facility_district, w.n_districts)
+        group_qoc = self._groups @ qoc
+        district_qoc = group_qoc[self._districts]
         for name, value in m.events.items():
             key = f"{name}_total"
             self._cumulative[key] = self._cumulative.get(key, 0.0) + value
         row: dict[str, Any] = {
             "month": m.month,
             "qoc": float(qoc.mean()),
-            "qoc_public": _masked_mean(qoc, ~w.private),
-            "qoc_private": _masked_mean(qoc, w.private),
-            "qoc_district_sd": float(np.std(district_qoc)),
-            "qoc_district_p10": float(np.percentile(district_qoc, 10)),
-            "qoc_district_p90": float(np.percentile(district_qoc, 90)),
+            "qoc_public": float(group_qoc[self._public]),
+            "qoc_private": float(group_qoc[self._private]),
+            "qoc_district_sd": float(np.nanstd(district_qoc)),
+            "qoc_district_p10": float(np.nanpercentile(district_qoc, 10)),
+            "qoc_district_p90": float(np.nanpercentile(district_qoc, 90)),
             "coverage_mean": float(coverage.mean()),
             "use_ineffective": float(use[:, cat.ineffective].sum(axis=1).mean()),
             "use_harmful": float(use[:, cat.harmful].sum(axis=1).mean()),
@@ -108,8 +119,8 @@ class MonthlyRecorder:
         row.update(m.activity)
         self.rows.append(row)
 
-        country_qoc = _group_mean(qoc, w.facility_country, w.n_countries)
-        country_cov = _group_mean(use.mean(axis=1), w.facility_country, w.n_countries)
+        country_qoc = group_qoc[self._countries]
+        country_cov = (self._groups @ use.mean(axis=1))[self._countries]
         held = ledger.held()
         queue = ledger.held_at(Location.NATIONAL_QUEUE)
         for c, name in enumerate(w.country_names):
@@ -221,11 +232,29 @@ def months_to_reach(coverage: np.ndarray, level: float) -> np.ndarray:
     return first
 
 
-def _group_mean(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    total = np.bincount(group, weights=values, minlength=n)
-    count = np.bincount(group, minlength=n)
-    return np.divide(total, count, out=np.zeros(n), where=count > 0)
+def _mean_matrix(groupings: list[tuple[np.ndarray, int]]) -> sp.csr_matrix:
+    """A matrix whose product with per-facility values gives every group's mean.
 
+    One row per group of each grouping (group numbers per facility, number of groups),
+    in order; an empty group's row gives NaN.
 
-def _masked_mean(values: np.ndarray, mask: np.ndarray) -> float:
-    return float(values[mask].mean()) if mask.any() else float("nan")
+    Examples:
+        >>> m = _mean_matrix([(np.array([0, 0, 1]), 3)])
+        >>> (m @ np.array([1.0, 3.0, 5.0])).tolist()
+        [2.0, 5.0, nan]
+    """
+    blocks = []
+    for group, n in groupings:
+        count = np.bincount(group, minlength=n).astype(float)
+        weight = np.divide(1.0, count, out=np.full(n, np.nan), where=count > 0)
+        columns = np.arange(group.size)
+        block = sp.csr_matrix((weight[group], (group, columns)), shape=(n, group.size))
+        empty = np.flatnonzero(count == 0)
+        if empty.size:  # a NaN entry per empty group, so that its mean is NaN
+            extra = sp.csr_matrix(
+                (np.full(empty.size, np.nan), (empty, np.zeros(empty.size, dtype=int))),
+                shape=(n, group.size),
+            )
+            block = block + extra
+        blocks.append(block)
+    return sp.vstack(blocks).tocsr()

@@ -735,6 +735,8 @@ class LearningHealthSystem(mesa.Model):
 
     def _internal_learning(self) -> None:
         w, pop = self.world, self.population
+        if not self.values["channels.internal.enabled"].any():
+            return
         enabled = self._per_facility("channels.internal.enabled").astype(bool)
         boost = np.where(w.qi_team, self._per_facility("channels.internal.qi_team_multiplier"), 1.0)
         rate = self._per_facility("channels.internal.spread_rate") * boost * enabled
