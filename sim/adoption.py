@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.channels import Exposure
+from sim.sampling import bernoulli_successes
 from sim.state import Population, Source, Stage, in_use, is_open
 
 __all__ = [
@@ -344,10 +345,10 @@ def institutionalise(
     if flat.size == 0:
         return 0
     share = pop.holders.reshape(-1)[flat] / staff[f]
-    done = rng.random(flat.size, dtype=np.float32) < rate[f] * share
+    done = bernoulli_successes(rate[f] * share, rng)
     pop.stage.reshape(-1)[flat[done]] = Stage.INSTITUTIONALISED
     pop.holders.reshape(-1)[flat[done]] = staff[f[done]]
-    return int(done.sum())
+    return int(done.size)
 
 
 def staff_departures(
@@ -416,7 +417,7 @@ def review_in_use(
     flat, f = _cells(in_use(pop.stage))
     if f.size == 0 or review_share <= 0:
         return f[:0], f[:0]
-    reviewed = rng.random(f.size, dtype=np.float32) < (review_share * data_quality)[f]
+    reviewed = bernoulli_successes((review_share * data_quality)[f], rng)
     f, k = np.divmod(flat[reviewed], pop.stage.shape[1])
     noise = rates.trial_noise[f] * (1.0 - data_quality[f]) * rng.standard_normal(f.size)
     drop = pop.local_effect[f, k] + noise <= rates.success_threshold[f]

@@ -20,11 +20,11 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from sim.sampling import bernoulli_positions
 from sim.state import Source
 
 __all__ = [
     "Exposure",
-    "bernoulli_positions",
     "Offers",
     "coaching_exposure",
     "exchange_visit_exposure",
@@ -149,33 +149,6 @@ def peer_network_exposure(
     story = np.asarray(sub @ offers.story)
     failure = np.asarray(sub @ offers.failure)
     return _with_fidelity(Source.PEER_NETWORK, rows, heard, story, failure, fidelity[rows]), spoke
-
-
-def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions of the successes among ``n`` independent trials of chance ``p``.
-
-    For small ``p`` the gaps between successes are drawn (geometric), about ``n p``
-    numbers instead of ``n``.
-
-    Examples:
-        >>> rng = np.random.default_rng(1)
-        >>> hits = bernoulli_positions(100_000, 0.1, rng)
-        >>> bool((np.diff(hits) > 0).all()), bool(hits.max() < 100_000)
-        (True, True)
-        >>> bool(abs(hits.size - 10_000) < 400)
-        True
-    """
-    if p <= 0.0 or n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if p >= 0.25:
-        return np.flatnonzero(rng.random(n) < p)
-    expected = n * p
-    size = int(expected + 6.0 * np.sqrt(expected) + 16)
-    positions = np.cumsum(rng.geometric(p, size)) - 1
-    while positions[-1] < n - 1:  # rarely: not enough gaps drawn yet
-        more = positions[-1] + np.cumsum(rng.geometric(p, size))
-        positions = np.concatenate([positions, more])
-    return positions[: np.searchsorted(positions, n)]
 
 
 _ENTRY_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
