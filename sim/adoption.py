@@ -359,8 +359,6 @@ def staff_departures(
     Drawn for every facility whatever the practices in use, so two scenarios with the
     same staff and turnover see the same departures (common random numbers).
     """
-    if not monthly_turnover.any():
-        return np.zeros(staff.size, dtype=np.int64)
     return rng.binomial(staff.astype(np.int64), monthly_turnover)
 
 

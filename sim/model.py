@@ -230,6 +230,8 @@ class LearningHealthSystem(mesa.Model):
     # ------------------------------------------------------------------ 1-2
     def _turnover(self) -> None:
         w = self.world
+        if not self.monthly_turnover.any():
+            return
         monthly = self.monthly_turnover[w.facility_country]
         leavers = adoption.staff_departures(w.staff, monthly, self.streams["turnover"])
         self.events["practices_lost_turnover"] += adoption.lose_holders(
@@ -241,6 +243,8 @@ class LearningHealthSystem(mesa.Model):
 
     def _innovation(self) -> None:
         w = self.world
+        if not (self.values["innovation.rate"].any() and w.qi_team.any()):
+            return
         fear = self._per_facility("innovation.fear_of_failure")
         blame = self.blame_facility[w.facility_country]
         rate = self._per_facility("innovation.rate") * (1.0 - fear * blame)
