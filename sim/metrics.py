@@ -51,7 +51,7 @@ class MonthlyRecorder:
         self._groups = _mean_matrix(
             [(w.facility_district, w.n_districts), (w.facility_country, w.n_countries), (sector, 2)]
         )
-        self._districts = slice(0, w.n_districts)
+        self._districts = np.flatnonzero(np.bincount(w.facility_district, minlength=w.n_districts))
         self._countries = slice(w.n_districts, w.n_districts + w.n_countries)
         self._public = w.n_districts + w.n_countries
         self._private = self._public + 1
@@ -82,7 +82,8 @@ class MonthlyRecorder:
         coverage = use.mean(axis=0)
         self.coverage.append(coverage)
         group_qoc = self._groups @ qoc
-        district_qoc = group_qoc[self._districts]
+        district_qoc = group_qoc[self._districts]  # districts with facilities
+        district_p10, district_p90 = np.percentile(district_qoc, [10, 90])
         for name, value in m.events.items():
             key = f"{name}_total"
             self._cumulative[key] = self._cumulative.get(key, 0.0) + value
@@ -91,9 +92,9 @@ class MonthlyRecorder:
             "qoc": float(qoc.mean()),
             "qoc_public": float(group_qoc[self._public]),
             "qoc_private": float(group_qoc[self._private]),
-            "qoc_district_sd": float(np.nanstd(district_qoc)),
-            "qoc_district_p10": float(np.nanpercentile(district_qoc, 10)),
-            "qoc_district_p90": float(np.nanpercentile(district_qoc, 90)),
+            "qoc_district_sd": float(district_qoc.std()),
+            "qoc_district_p10": float(district_p10),
+            "qoc_district_p90": float(district_p90),
             "coverage_mean": float(coverage.mean()),
             "use_ineffective": float(use[:, cat.ineffective].sum(axis=1).mean()),
             "use_harmful": float(use[:, cat.harmful].sum(axis=1).mean()),
