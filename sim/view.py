@@ -225,7 +225,8 @@ class TrainerView:
             for cause, colour in zip(CAUSES, CAUSE_COLOURS, strict=True):
                 (lines[cause],) = self.loss_axes.plot([], [], style, color=colour)
             self.loss_lines.append(lines)
-        self.loss_axes.set_title("Lessons lost, by cause (loss ledger)", fontsize=9)
+        pair = " (solid: first copy, dashed: second)" if len(self.runs) > 1 else ""
+        self.loss_axes.set_title(f"Lessons lost, by cause (loss ledger){pair}", fontsize=9)
         self.loss_axes.set_xlim(0, months)
         self.loss_axes.set_xlabel("month", fontsize=8)
         self.loss_axes.tick_params(labelsize=7)
@@ -259,10 +260,16 @@ class TrainerView:
             self.flow_lines[i].set_color(colours)
             lost = layout.position[run.flows.lost]
             self.loss_marks[i].set_offsets(lost[~np.isnan(lost[:, 0])].reshape(-1, 2))
-            self.titles[i].set_text(
-                f"{run.label}: month {run.month}, QoC {run.qoc[-1]:.3f}\n"
+            # while blitting, the month and QoC are shown beside the image, so the
+            # title changes (and the background is redrawn) only with the practice
+            reading = "" if self.blit else f": month {run.month}, QoC {run.qoc[-1]:.3f}"
+            title = (
+                f"{run.label}{reading}\n"
                 f"facilities by district, stage of {practice_label(run.model, run.practice)}"
             )
+            if title != self.titles[i].get_text():
+                self.titles[i].set_text(title)
+                self._background = None
         top_qoc, top_loss = 0.05, 10.0
         for i, run in enumerate(self.runs):
             months = np.arange(len(run.qoc))
@@ -275,7 +282,7 @@ class TrainerView:
         qoc_high, loss_high = self._limits
         if top_qoc > qoc_high or top_loss > loss_high:
             qoc_high = min(1.0, _nice_ceiling(top_qoc * 1.2))
-            loss_high = _nice_ceiling(top_loss * 1.5)
+            loss_high = _nice_ceiling(top_loss * 2.0)
             self._limits = (qoc_high, loss_high)
             self.qoc_axes.set_ylim(0, qoc_high)
             self.loss_axes.set_ylim(0, loss_high)
@@ -284,7 +291,7 @@ class TrainerView:
     def _changing(self) -> list[Artist]:
         lines = [line for group in self.loss_lines for line in group.values()]
         return [
-            *self.flow_lines, *self.dots, *self.loss_marks, *self.titles, *self.qoc_lines, *lines
+            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *lines
         ]  # fmt: skip
 
     def draw(self) -> None:
@@ -307,19 +314,25 @@ class TrainerView:
         """The current view as PNG bytes."""
         self.draw()
         buffer = io.BytesIO()
-        Image.fromarray(self.pixels()).save(buffer, format="png", compress_level=1)
+        self.image().save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
     def jpeg(self, quality: int = 88) -> bytes:
         """The current view as JPEG bytes (quicker to make and send than PNG)."""
         self.draw()
         buffer = io.BytesIO()
-        Image.fromarray(self.pixels()).save(buffer, format="jpeg", quality=quality)
+        self.image().save(buffer, format="jpeg", quality=quality)
         return buffer.getvalue()
 
     def pixels(self) -> np.ndarray:
         """The view as drawn last, as an RGB array (height x width x 3)."""
-        return np.asarray(self.canvas.buffer_rgba())[..., :3]
+        return np.asarray(self.image())
+
+    def image(self) -> Image.Image:
+        """The view as drawn last, as an RGB image."""
+        width, height = self.canvas.get_width_height()
+        rgba = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw")
+        return rgba.convert("RGB")
 
 
 def _nice_ceiling(value: float) -> float:
