@@ -250,7 +250,7 @@ class Narrator:
             return f"{names[c]}: " if many else ""
 
         for label, old, new in (
-            ("national guidance issued on", before.guidance, now.guidance & ~before.guidance),
+            ("national guidance issued on", before.guidance, now.guidance),
             ("guidance withdrawn (it failed in use):", before.withdrawn, now.withdrawn),
             ("the learning centre packaged", before.package, now.package),
         ):

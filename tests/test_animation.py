@@ -51,3 +51,20 @@ def test_animate_a_bad_scenario_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["animate", str(bad), "--out", str(tmp_path / "x.gif")]) == 2
     err = capsys.readouterr().err
     assert "anual" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["app"], ["animate"]])
+def test_help_of_the_trainer_commands(command: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: lhsim" in out
+    assert "127.0.0.1" in out if command == ["app"] else ".gif" in out
+
+
+def test_app_with_a_bad_scenario_exits_2_before_serving(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ncountries:\n  - name: A\n    blame: {facility: 3}\n")
+    assert main(["app", "--scenario", str(bad), "--port", "9"]) == 2
+    assert "blame.facility" in capsys.readouterr().err
