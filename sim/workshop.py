@@ -12,6 +12,7 @@ Errors in a scenario file or a lever value never escape: they become
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -91,39 +92,45 @@ class Workshop:
         self.pair: Lockstep | None = None
         self.view: TrainerView | None = None
         self._step_times: deque[float] = deque(maxlen=30)
+        # the page steps in a background thread while people move levers
+        self.lock = threading.RLock()
         if scenario is not None:
             self.load(scenario)
 
     # ------------------------------------------------------------------ set-up
     def load(self, path: str | Path) -> None:
         """Open a scenario file and reset the runs; problems go to :attr:`error`."""
-        self.path = Path(path)
-        self.changes = {}
-        self.countries = None
-        self.side_by_side = None
-        try:
-            self.scenario = load_scenario(self.path)
-        except SimError as error:
-            self.scenario = None
-            self.runs, self.view, self.pair = [], None, None
-            self.error = str(error)
-            return
-        self.reset()
+        with self.lock:
+            self.path = Path(path)
+            self.changes = {}
+            self.countries = None
+            self.side_by_side = None
+            try:
+                self.scenario = load_scenario(self.path)
+            except SimError as error:
+                self.scenario = None
+                self.runs, self.view, self.pair = [], None, None
+                self.error = str(error)
+                return
+            self.reset()
 
     def set_lever(self, path: str, value: Any) -> None:
         """Move a lever (for the chosen countries) and start again from month 0."""
-        self.changes[path] = value
-        self.reset()
+        with self.lock:
+            self.changes[path] = value
+            self.reset()
 
     def set_countries(self, names: list[str] | None) -> None:
         """Apply the levers to these countries only (``None``: every country)."""
-        self.countries = names
-        self.reset()
+        with self.lock:
+            self.countries = names
+            self.reset()
 
     def set_side_by_side(self, choice: SideBySide | None) -> None:
         """Switch side-by-side mode on (with the lever taught) or off."""
-        self.side_by_side = choice
-        self.reset()
+        with self.lock:
+            self.side_by_side = choice
+            self.reset()
 
     def value(self, path: str) -> Any:
         """The value a lever has now (its change, or the scenario's first country)."""
@@ -139,30 +146,32 @@ class Workshop:
 
     def reset(self) -> None:
         """Build the runs again from month 0 with the current levers."""
-        self.runs, self.view, self.pair = [], None, None
-        self._step_times.clear()
-        if self.scenario is None:
-            return
-        try:
-            scenario = apply_levers(self.scenario, self.changes, self.countries)
-            if self.side_by_side is None:
-                self.runs = [LiveRun(scenario)]
-            else:
-                base = self.value(self.side_by_side.lever)
-                self.pair = Lockstep(
-                    scenario,
-                    self.side_by_side.lever,
-                    (base, self.side_by_side.value),
-                    self.countries,
-                )
-                self.runs = list(self.pair.runs)
-            self.view = TrainerView(self.runs, blit=True)
-            self.error = ""
-        except SimError as error:
+        with self.lock:
             self.runs, self.view, self.pair = [], None, None
-            self.error = str(error)
+            self._step_times.clear()
+            if self.scenario is None:
+                return
+            try:
+                scenario = apply_levers(self.scenario, self.changes, self.countries)
+                if self.side_by_side is None:
+                    self.runs = [LiveRun(scenario)]
+                else:
+                    base = self.value(self.side_by_side.lever)
+                    self.pair = Lockstep(
+                        scenario,
+                        self.side_by_side.lever,
+                        (base, self.side_by_side.value),
+                        self.countries,
+                    )
+                    self.runs = list(self.pair.runs)
+                self.view = TrainerView(self.runs, blit=True)
+                self.error = ""
+            except SimError as error:
+                self.runs, self.view, self.pair = [], None, None
+                self.error = str(error)
 
-    # ------------------------------------------------------------------ running
+        # ------------------------------------------------------------------ running
+
     @property
     def ready(self) -> bool:
         """Whether there is something to step."""
@@ -184,26 +193,28 @@ class Workshop:
         Returns:
             Whether a month was simulated (``False`` when finished or on error).
         """
-        if self.finished or self.view is None:
-            return False
-        try:
-            for run in self.runs:
-                run.step()
-            self.view.update()
-        except Exception as error:  # shown in the page, never a crash
-            log.exception("a month failed")
-            self.error = f"the run stopped at month {self.month + 1}: {error}"
-            self.runs, self.view, self.pair = [], None, None
-            return False
-        self._step_times.append(time.perf_counter())
-        return True
+        with self.lock:
+            if self.finished or self.view is None:
+                return False
+            try:
+                for run in self.runs:
+                    run.step()
+                self.view.update()
+            except Exception as error:  # shown in the page, never a crash
+                log.exception("a month failed")
+                self.error = f"the run stopped at month {self.month + 1}: {error}"
+                self.runs, self.view, self.pair = [], None, None
+                return False
+            self._step_times.append(time.perf_counter())
+            return True
 
     def set_practice(self, practice: int) -> None:
         """Show another practice on the maps."""
-        for run in self.runs:
-            run.set_practice(practice)
-        if self.view is not None:
-            self.view.update()
+        with self.lock:
+            for run in self.runs:
+                run.set_practice(practice)
+            if self.view is not None:
+                self.view.update()
 
     def months_per_second(self) -> float:
         """Recent stepping speed (months a second over the last 30 months stepped)."""
@@ -214,14 +225,16 @@ class Workshop:
 
     def frame(self) -> bytes:
         """The view as JPEG bytes (empty when there is nothing to show)."""
-        return self.view.jpeg() if self.view is not None else b""
+        with self.lock:
+            return self.view.jpeg() if self.view is not None else b""
 
     def events(self, limit: int = 60) -> list[tuple[str, Event]]:
         """The newest events, newest first, each with the label of its run."""
-        merged = [
-            (run.label if len(self.runs) > 1 else "", event)
-            for run in self.runs
-            for event in run.events
-        ]
-        merged.sort(key=lambda item: item[1].month, reverse=True)
-        return merged[:limit]
+        with self.lock:
+            merged = [
+                (run.label if len(self.runs) > 1 else "", event)
+                for run in self.runs
+                for event in run.events
+            ]
+            merged.sort(key=lambda item: item[1].month, reverse=True)
+            return merged[:limit]
