@@ -107,7 +107,7 @@ class Workshop:
             self.side_by_side = None
             try:
                 self.scenario = load_scenario(self.path)
-            except SimError as error:
+            except (SimError, OSError) as error:
                 self.scenario = None
                 self.runs, self.view, self.pair = [], None, None
                 self.error = str(error)
@@ -169,6 +169,10 @@ class Workshop:
             except SimError as error:
                 self.runs, self.view, self.pair = [], None, None
                 self.error = str(error)
+            except Exception as error:  # shown in the page, never a crash
+                log.exception("the model could not be built")
+                self.runs, self.view, self.pair = [], None, None
+                self.error = f"the model could not be built from this scenario: {error}"
 
         # ------------------------------------------------------------------ running
 

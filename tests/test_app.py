@@ -87,3 +87,15 @@ def test_side_by_side_steps_both_copies(scenario_folder: Path) -> None:
     labels = {label for label, _ in workshop.events()}
     assert labels <= {run.label for run in workshop.runs} and labels
     assert workshop.frame()[:2] == b"\xff\xd8", "a JPEG frame"
+
+
+def test_a_model_that_fails_to_build_is_a_message(
+    scenario_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("facility table has no rows")
+
+    monkeypatch.setattr("sim.workshop.LiveRun", broken)
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    assert "could not be built" in workshop.error and "no rows" in workshop.error
+    assert not workshop.ready and workshop.step() is False
