@@ -67,19 +67,22 @@ def _log_html(workshop: Workshop) -> str:
 
 
 @solara.component
-def LeverControl(lever: Lever, workshop: Workshop, on_change: Any) -> None:
+def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -> None:
     """One slider, switch or choice, generated from the lever's parameter."""
-    value = workshop.value(lever.path)
 
     def set_value(new: Any) -> None:
         workshop.set_lever(lever.path, new)
         on_change()
 
-    label = lever.label + (f" ({lever.unit})" if lever.unit else "")
+    unit = f" {lever.unit}" if lever.unit else ""
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    label = f"{lever.label}: {shown}{unit}"
     if lever.kind == "bool":
-        solara.Switch(label=label, value=bool(value), on_value=set_value)
+        solara.Switch(label=lever.label, value=bool(value), on_value=set_value)
     elif lever.kind == "choice":
-        solara.Select(label=label, values=list(lever.choices), value=value, on_value=set_value)
+        solara.Select(
+            label=lever.label, values=list(lever.choices), value=value, on_value=set_value
+        )
     elif lever.kind == "int":
         if lever.optional:
             solara.Switch(
@@ -108,10 +111,9 @@ def LeverControl(lever: Lever, workshop: Workshop, on_change: Any) -> None:
 
 
 @solara.component
-def SideBySideControl(workshop: Workshop, on_change: Any) -> None:
+def SideBySideControl(current: SideBySide | None, workshop: Workshop, on_change: Any) -> None:
     """Choose the lever taught side by side, and its value in the second copy."""
     choices = {lever.label: lever for lever in levers()}
-    current = workshop.side_by_side
     chosen = next((k for k, v in choices.items() if current and v.path == current.lever), OFF)
 
     def choose(label: str) -> None:
@@ -316,10 +318,10 @@ def _lever_controls(workshop: Workshop, redraw: Any) -> None:
             on_value=choose,
         )
     solara.HTML(tag="h3", unsafe_innerHTML="Side by side")
-    SideBySideControl(workshop, redraw)
+    SideBySideControl(workshop.side_by_side, workshop, redraw)
     solara.HTML(tag="h3", unsafe_innerHTML="Teaching levers")
     for lever in levers():
-        LeverControl(lever, workshop, redraw)
+        LeverControl(lever, workshop.value(lever.path), workshop, redraw)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, scenario: Path | None = None) -> None:

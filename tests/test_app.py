@@ -99,3 +99,25 @@ def test_a_model_that_fails_to_build_is_a_message(
     workshop = Workshop(scenario_folder / "tiny.yaml")
     assert "could not be built" in workshop.error and "no rows" in workshop.error
     assert not workshop.ready and workshop.step() is False
+
+
+def test_moving_a_slider_restarts_the_run_with_the_new_value(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.step()
+    playing, tick = solara.reactive(False), solara.reactive(0)
+    _, rc = solara.render(
+        app.Settings(workshop, scenario_folder, playing, tick), handle_error=False
+    )
+    slider = rc.find(v.Slider, label="turnover: annual: 0.4 per year").widget
+    slider.v_model = 0.2
+    rc.find(v.Slider, label="turnover: annual: 0.2 per year").assert_single()
+    assert workshop.month == 0, "a lever restarts the run"
+    assert workshop.runs[0].scenario.countries[0].turnover.annual == 0.2
+    assert tick.value > 0, "the view is redrawn"
+    assert rc.find(v.Switch, label="coaching: enabled").widget.v_model is True
+    side = rc.find(v.Select, label="side by side: lever taught").widget
+    side.v_model = "blame: facility"
+    assert workshop.side_by_side is not None and workshop.side_by_side.lever == "blame.facility"
+    assert len(workshop.runs) == 2
+    second = rc.find(v.Slider, label="second copy").widget
+    assert second.v_model == workshop.side_by_side.value != 0.5, "a contrasting value"
