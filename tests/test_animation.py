@@ -68,3 +68,13 @@ def test_app_with_a_bad_scenario_exits_2_before_serving(tmp_path: Path, capsys) 
     bad.write_text("name: bad\ncountries:\n  - name: A\n    blame: {facility: 3}\n")
     assert main(["app", "--scenario", str(bad), "--port", "9"]) == 2
     assert "blame.facility" in capsys.readouterr().err
+
+
+def test_mp4_without_ffmpeg_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sim.animation.FFMpegWriter.isAvailable", classmethod(lambda cls: False))
+    scenario = Scenario(name="t", countries=[{"name": "A", "facilities": 20, "districts": 2}])
+    with pytest.raises(AnimationError, match="MP4 needs ffmpeg"):
+        animate(scenario, tmp_path / "demo.mp4", 2)
+    assert not (tmp_path / "demo.mp4").exists()
