@@ -64,7 +64,7 @@ def animate(
         raise AnimationError(f"cannot write {out}: choose a .gif or .mp4 file name")
     months = scenario.months if months is None else months
     run = LiveRun(scenario, replicate)
-    view = TrainerView([run], dpi=dpi)
+    view = TrainerView([run], dpi=dpi, months=months)
     out.parent.mkdir(parents=True, exist_ok=True)
     frames = 0
     with writer.saving(view.figure, str(out), dpi):

@@ -132,6 +132,7 @@ class TrainerView:
         blit: Draw only what changes each month over a cached background (fast, for
             the app); without it every draw redraws everything (for ``savefig`` and
             matplotlib's animation writers).
+        months: Length of the charts' time axis (default: the scenario's months).
 
     Examples:
         >>> from sim.params import Scenario
@@ -145,9 +146,16 @@ class TrainerView:
     """
 
     def __init__(
-        self, runs: Sequence[LiveRun], width: float = 11.0, dpi: int = 72, *, blit: bool = False
+        self,
+        runs: Sequence[LiveRun],
+        width: float = 11.0,
+        dpi: int = 72,
+        *,
+        blit: bool = False,
+        months: int | None = None,
     ) -> None:
         self.runs = list(runs)
+        self.months = months or self.runs[0].scenario.months
         self.dpi = dpi
         self.blit = blit
         self._background: object | None = None
@@ -185,12 +193,11 @@ class TrainerView:
                 spine.set_visible(False)
             small = len(layout.hub) <= 40
             ax.plot(*layout.hub.T, "s", color="#525252", markersize=3, zorder=3)
-            for d, (x, y) in enumerate(layout.hub):
-                if small:
-                    ax.text(
-                        x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
-                        fontsize=6, color="#525252",
-                    )  # fmt: skip
+            for d, (x, y) in enumerate(layout.hub if small else []):
+                ax.text(
+                    x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
+                    fontsize=6, color="#525252",
+                )  # fmt: skip
             ax.plot(*layout.national, marker="*", color="#7570b3", markersize=10, zorder=3)
             x, y = layout.national
             ax.text(x + 0.2, y, "national body", fontsize=7, va="center")
@@ -208,7 +215,7 @@ class TrainerView:
 
     def _build_charts(self) -> None:
         styles = ("-", "--")
-        months = self.runs[0].scenario.months
+        months = self.months
         self.qoc_lines = []
         for run, style in zip(self.runs, styles, strict=False):
             (line,) = self.qoc_axes.plot([], [], style, color="#08519c", label=run.label)
