@@ -159,7 +159,7 @@ class TrainerView:
         self.dpi = dpi
         self.blit = blit
         self._background: object | None = None
-        self._limits: tuple[float, float] = (0.0, 0.0)
+        self._loss_high = 0.0
         n = len(self.runs)
         self.figure = Figure(figsize=(width, 6.2 if n == 1 else 7.6), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
@@ -222,6 +222,7 @@ class TrainerView:
             self.qoc_lines.append(line)
         self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=9)
         self.qoc_axes.set_xlim(0, months)
+        self.qoc_axes.set_ylim(0, 1)
         self.qoc_axes.set_xlabel("month", fontsize=8)
         self.qoc_axes.tick_params(labelsize=7)
         if len(self.runs) > 1:
@@ -277,22 +278,18 @@ class TrainerView:
             if title != self.titles[i].get_text():
                 self.titles[i].set_text(title)
                 self._background = None
-        top_qoc, top_loss = 0.05, 10.0
+        top_loss = 10.0
         for i, run in enumerate(self.runs):
             months = np.arange(len(run.qoc))
             self.qoc_lines[i].set_data(months, run.qoc)
-            top_qoc = max(top_qoc, max(run.qoc))
             for cause, line in self.loss_lines[i].items():
                 line.set_data(months, run.lost[cause])
                 top_loss = max(top_loss, run.lost[cause][-1])
-        # the charts' scales grow in steps, so the background is redrawn only then
-        qoc_high, loss_high = self._limits
-        if top_qoc > qoc_high or top_loss > loss_high:
-            qoc_high = min(1.0, _nice_ceiling(top_qoc * 1.2))
-            loss_high = _nice_ceiling(top_loss * 2.0)
-            self._limits = (qoc_high, loss_high)
-            self.qoc_axes.set_ylim(0, qoc_high)
-            self.loss_axes.set_ylim(0, loss_high)
+        # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps,
+        # and only then is the background redrawn
+        if top_loss > self._loss_high:
+            self._loss_high = _nice_ceiling(top_loss * 3.0)
+            self.loss_axes.set_ylim(0, self._loss_high)
             self._background = None
 
     def _changing(self) -> list[Artist]:
