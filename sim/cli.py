@@ -1,4 +1,4 @@
-"""The ``lhsim`` command line: validate scenario files and run them.
+"""The ``lhsim`` command line: validate and run scenarios, serve the app, animate runs.
 
 Errors lhsim raises on purpose become a message and an exit code, without a traceback
 (``--debug`` shows it): 2 for bad input (an invalid scenario, a results folder that
@@ -46,6 +46,13 @@ def _seed(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _animation_file(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in (".gif", ".mp4"):
+        raise argparse.ArgumentTypeError(f"expected a .gif or .mp4 file name, got {text!r}")
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +124,48 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress bar or progress messages"
     )
     run.set_defaults(handler=_run)
+
+    app = commands.add_parser(
+        "app",
+        parents=[common],
+        help="open the trainer's page in a browser (interactive runs, side by side)",
+        description="Serve the trainer's page: pick a scenario, move the teaching levers, "
+        "play month by month, compare two copies side by side. Open the printed address in "
+        "a browser; stop with Ctrl-C.",
+    )
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only)",
+    )
+    app.add_argument("--port", type=_positive, default=8765, help="port (default 8765)")
+    app.add_argument(
+        "--scenario", type=Path, metavar="FILE", help="scenario to open first (default: demo)"
+    )
+    app.set_defaults(handler=_app)
+
+    animate = commands.add_parser(
+        "animate",
+        parents=[common],
+        help="save an animation of a run (GIF or MP4) for slides",
+        description="Run a scenario month by month and save the trainer's view as an "
+        "animation: a GIF (no extra software needed) or an MP4 (needs ffmpeg).",
+    )
+    animate.add_argument("file", metavar="FILE", type=Path, help="scenario YAML")
+    animate.add_argument(
+        "--out",
+        type=_animation_file,
+        default=Path("demo.gif"),
+        metavar="PATH",
+        help="file to write, .gif or .mp4 (default demo.gif)",
+    )
+    animate.add_argument(
+        "--months", type=_positive, metavar="N", help="months to show (default: the scenario's)"
+    )
+    animate.add_argument(
+        "--fps", type=_positive, default=4, metavar="N", help="months a second (default 4)"
+    )
+    animate.set_defaults(handler=_animate)
     return parser
 
 
@@ -178,6 +227,27 @@ def _run(arguments: argparse.Namespace) -> int:
     results = read_results(folder)
     figures = write_figures(results)
     print(_report(results.summary, folder, scenario, replicates, figures))
+    return EXIT_OK
+
+
+def _app(arguments: argparse.Namespace) -> int:
+    from sim.app import serve
+    from sim.scenario import load_scenario
+
+    if arguments.scenario is not None:
+        load_scenario(arguments.scenario)  # a bad file is reported here, before serving
+    print(f"lhsim app: open http://{arguments.host}:{arguments.port}/ (Ctrl-C stops it)")
+    serve(arguments.host, arguments.port, arguments.scenario)
+    return EXIT_OK
+
+
+def _animate(arguments: argparse.Namespace) -> int:
+    from sim.animation import animate
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(arguments.file)
+    frames = animate(scenario, arguments.out, arguments.months, fps=arguments.fps)
+    print(f"wrote {arguments.out} ({frames} frames, {arguments.fps} a second)")
     return EXIT_OK
 
 

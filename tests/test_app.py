@@ -1,0 +1,123 @@
+"""Smoke tests of the trainer's page, rendered in-process (no browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ipyvuetify as v
+import pytest
+import solara
+
+from sim import app
+from sim.workshop import SideBySide, Workshop, scenario_files
+
+SMALL = """
+name: tiny
+seed: 5
+months: 12
+practices: {count: 8}
+countries:
+  - name: A
+    districts: 4
+    facilities: 80
+    turnover: {annual: 0.4}
+"""
+
+
+@pytest.fixture
+def scenario_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "scenarios"
+    (folder / "figure1").mkdir(parents=True)
+    (folder / "tiny.yaml").write_text(SMALL)
+    (folder / "figure1" / "broken.yaml").write_text("name: broken\ncountries:\n  - nam: A\n")
+    monkeypatch.setenv(app.FOLDER_VARIABLE, str(folder))
+    monkeypatch.setenv(app.SCENARIO_VARIABLE, str(folder / "tiny.yaml"))
+    return folder
+
+
+def _text(rc, css: str) -> str:
+    widget = rc.find(v.Html, class_=css).widget
+    return "".join(str(c) for c in widget.children)
+
+
+def test_the_page_steps_the_model_and_shows_its_month(scenario_folder: Path) -> None:
+    _, rc = solara.render(app.Page(), handle_error=False)
+    assert _text(rc, "lhsim-status").startswith("month 0 of 12")
+    for _ in range(3):
+        rc.find(v.Btn, class_="lhsim-step").widget.click()
+    assert _text(rc, "lhsim-status").startswith("month 3 of 12"), _text(rc, "lhsim-status")
+    assert _text(rc, "lhsim-qoc").startswith("QoC at month 3")
+    log = rc.find(attributes={"class": "lhsim-log"}).widget.unsafe_innerHTML
+    assert "Press play" not in log and 'class="month">month ' in log, log[:300]
+    rc.find(v.Btn, class_="lhsim-reset").widget.click()
+    assert _text(rc, "lhsim-status").startswith("month 0 of 12")
+
+
+def test_a_broken_scenario_shows_a_message_in_the_page(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "figure1" / "broken.yaml")
+    assert not workshop.ready
+    assert "nam" in workshop.error and "did you mean" in workshop.error, workshop.error
+    assert workshop.step() is False, "nothing to step"
+    assert workshop.frame() == b""
+
+
+def test_the_picker_lists_every_yaml_under_the_folder(scenario_folder: Path) -> None:
+    names = [p.relative_to(scenario_folder).as_posix() for p in scenario_files(scenario_folder)]
+    assert names == ["figure1/broken.yaml", "tiny.yaml"]
+
+
+def test_a_lever_out_of_range_is_a_message_not_a_crash(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.set_lever("turnover.annual", 2.0)
+    assert "turnover.annual" in workshop.error and not workshop.ready
+    workshop.set_lever("turnover.annual", 0.1)
+    assert workshop.error == "" and workshop.ready
+
+
+def test_side_by_side_steps_both_copies(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.set_side_by_side(SideBySide("channels.coaching.enabled", False))
+    assert [run.label for run in workshop.runs] == [
+        "coaching enabled = True",
+        "coaching enabled = False",
+    ]
+    for _ in range(4):
+        assert workshop.step()
+    assert [run.month for run in workshop.runs] == [4, 4]
+    labels = {label for label, _ in workshop.events()}
+    assert labels <= {run.label for run in workshop.runs} and labels
+    assert workshop.frame()[:2] == b"\xff\xd8", "a JPEG frame"
+
+
+def test_a_model_that_fails_to_build_is_a_message(
+    scenario_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("facility table has no rows")
+
+    monkeypatch.setattr("sim.workshop.LiveRun", broken)
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    assert "could not be built" in workshop.error and "no rows" in workshop.error
+    assert not workshop.ready and workshop.step() is False
+
+
+def test_moving_a_slider_restarts_the_run_with_the_new_value(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.step()
+    playing, tick = solara.reactive(False), solara.reactive(0)
+    _, rc = solara.render(
+        app.Settings(workshop, scenario_folder, playing, tick), handle_error=False
+    )
+    slider = rc.find(v.Slider, label="turnover: annual: 0.4 per year").widget
+    slider.v_model = 0.2
+    rc.find(v.Slider, label="turnover: annual: 0.2 per year").assert_single()
+    assert workshop.month == 0, "a lever restarts the run"
+    assert workshop.runs[0].scenario.countries[0].turnover.annual == 0.2
+    assert tick.value > 0, "the view is redrawn"
+    assert rc.find(v.Switch, label="coaching: enabled").widget.v_model is True
+    side = rc.find(v.Select, label="side by side: lever taught").widget
+    side.v_model = "blame: facility"
+    assert workshop.side_by_side is not None and workshop.side_by_side.lever == "blame.facility"
+    assert len(workshop.runs) == 2
+    second = rc.find(v.Slider, label="second copy").widget
+    assert second.v_model == workshop.side_by_side.value != 0.5, "a contrasting value"

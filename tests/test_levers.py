@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from sim.errors import ScenarioError
+from sim.levers import LEVER_PATHS, SLIDER_REACH, apply_levers, lever_value, levers
+from sim.params import Country, Scenario, iter_parameters
+
+from builders import small
+
+
+def test_every_lever_comes_from_the_parameter_source() -> None:
+    known = {info.path: info for info in iter_parameters(Country)}
+    for lever in levers():
+        info = known[lever.path]
+        assert lever.default == info.default, f"{lever.path}: slider default drifted"
+        assert lever.low == info.low, f"{lever.path}: slider low drifted"
+        expected_high = info.high
+        if lever.path in SLIDER_REACH:
+            expected_high = min(info.high or SLIDER_REACH[lever.path], SLIDER_REACH[lever.path])
+        assert lever.high == expected_high, f"{lever.path}: slider high {lever.high}"
+        assert lever.description == info.description
+
+
+def test_levers_cover_the_teaching_list_and_every_channel_switch() -> None:
+    paths = [lever.path for lever in levers()]
+    assert paths[: len(LEVER_PATHS)] == list(LEVER_PATHS)
+    switches = {p for p in paths if p.endswith(".enabled")}
+    expected = {
+        info.path
+        for info in iter_parameters(Country)
+        if info.path.startswith("channels.") and info.path.endswith(".enabled")
+    }
+    assert switches == expected and len(expected) == 10, switches
+
+
+def test_lever_kinds_follow_the_field_types() -> None:
+    found = {lever.path: lever for lever in levers()}
+    assert found["turnover.annual"].kind == "float"
+    assert found["channels.learning_sessions.interval_months"].kind == "int"
+    assert found["national.capacity"].optional, "capacity null means unlimited"
+    assert found["national.routing"].kind == "choice"
+    assert found["channels.coaching.enabled"].kind == "bool"
+
+
+def test_apply_levers_changes_only_the_named_countries() -> None:
+    scenario = Scenario(
+        name="two", countries=[{"name": "A"}, {"name": "B", "turnover": {"annual": 0.3}}]
+    )
+    changed = apply_levers(scenario, {"blame.facility": 0.9, "national.capacity": None}, ["A"])
+    assert lever_value(changed, "blame.facility", 0) == 0.9
+    assert lever_value(changed, "national.capacity", 0) is None
+    assert lever_value(changed, "blame.facility", 1) == 0.5, "B must keep its blame"
+    assert lever_value(changed, "turnover.annual", 1) == 0.3, "B must keep its turnover"
+    assert lever_value(scenario, "blame.facility", 0) == 0.5, "the original is unchanged"
+
+
+def test_apply_levers_reports_out_of_range_values_readably() -> None:
+    with pytest.raises(ScenarioError, match=r"turnover\.annual.*less than or equal to 0\.9"):
+        apply_levers(small(), {"turnover.annual": 1.5})
+    with pytest.raises(ScenarioError, match="no such country"):
+        apply_levers(small(), {"turnover.annual": 0.2}, ["Atlantis"])
