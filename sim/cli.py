@@ -1,4 +1,4 @@
-"""The ``lhsim`` command line: validate scenario files and run them.
+"""The ``lhsim`` command line: validate scenario files, run them, sweep experiments.
 
 Errors lhsim raises on purpose become a message and an exit code, without a traceback
 (``--debug`` shows it): 2 for bad input (an invalid scenario, a results folder that
@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress bar or progress messages"
     )
     run.set_defaults(handler=_run)
+
+    # Sensitivity sweeps: `lhsim sweep` and `lhsim analyze` (sim/sweep_commands.py).
+    from sim.sweep_commands import add_sweep_commands
+
+    add_sweep_commands(commands, common)
     return parser
 
 
