@@ -199,12 +199,15 @@ class DaskEvaluator(_FutureEvaluator):
         from distributed import Client, LocalCluster
 
         if self.scheduler is None:
-            self._cluster = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=self.processes,
-                dashboard_address=None,
-            )
+            try:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=self.processes,
+                    dashboard_address=None,
+                )
+            except (OSError, RuntimeError, TimeoutError) as error:
+                raise EvaluatorError(f"cannot start a Dask LocalCluster: {error}") from error
             self._client = Client(self._cluster)
         else:
             try:

@@ -87,8 +87,8 @@ METHODS: dict[str, Method] = {
     "morris": Method("morris", "morris", "morris", "the number of trajectories", groups=True),
     "fast": Method("fast", "fast_sampler", "fast", "runs per parameter, above 4 M**2"),
     "rbd_fast": Method("rbd_fast", "latin", "rbd_fast", "the number of points"),
-    "delta": Method("delta", "latin", "delta", "the number of points"),
-    "latin": Method("latin", "latin", "delta", "the number of points (analysed by delta)"),
+    "latin": Method("latin", "latin", "rbd_fast", "the number of points (analysed by RBD-FAST)"),
+    "pawn": Method("pawn", "latin", "pawn", "the number of points"),
     "factorial": Method("factorial", "ff", "ff", "fixed by the number of parameters"),
 }
 
@@ -150,7 +150,7 @@ class ExperimentSpec(_Strict):
     outputs: list[str | OutputSpec] = Field(min_length=1, description="Outputs to analyse.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the sample and the runs.")
     random_numbers: Literal["common", "independent"] = Field(
-        "common",
+        "independent",
         description="'common': replicate r of every point shares its random streams; "
         "'independent': each point has its own.",
     )
@@ -625,7 +625,7 @@ def _method_problems(spec: ExperimentSpec, file: str) -> list[Problem]:
                 size,
             )
         )
-    elif method.name in ("rbd_fast", "delta", "latin") and n < 2 * spec.harmonics + 1:
+    elif method.name in ("rbd_fast", "latin", "pawn") and n < 2 * spec.harmonics + 1:
         problems.append(
             Problem(
                 file,

@@ -52,7 +52,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
     "fast": ("S1", "S1_conf", "ST", "ST_conf"),
     "rbd_fast": ("S1", "S1_conf"),
-    "delta": ("delta", "delta_conf", "S1", "S1_conf"),
+    "pawn": ("minimum", "mean", "median", "maximum", "CV"),
     "morris": ("mu", "mu_star", "mu_star_conf", "sigma"),
     "ff": ("ME",),
 }
@@ -158,16 +158,17 @@ def _salib_indices(
         return dict(analyzer.analyze(problem, y, M=spec.harmonics, **common))
     if method.analyzer == "rbd_fast":
         return dict(analyzer.analyze(problem, sample, y, M=spec.harmonics, **common))
-    if method.analyzer == "delta":
-        return dict(analyzer.analyze(problem, sample, y, **common))
+    if method.analyzer == "pawn":
+        return dict(analyzer.analyze(problem, sample, y, seed=spec.seed))
     return dict(analyzer.analyze(problem, sample, y, seed=spec.seed))
 
 
 def _tidy(result: dict[str, Any], analyzer: str, problem: dict[str, Any]) -> pd.DataFrame:
     keys = _KEYS[analyzer]
-    names = result.get("names") or problem.get("groups") or problem["names"]
-    if analyzer == "ff":
-        names = list(result["names"])
+    if "names" in result:
+        names = [str(name) for name in result["names"]]
+    else:
+        names = list(problem.get("groups") or problem["names"])
     seen = list(dict.fromkeys(names))
     columns = {"parameter": seen}
     for key in keys:
@@ -237,19 +238,12 @@ def indices_figure(indices: pd.DataFrame, output: str) -> Figure:
     axes = figure.add_subplot()
     positions = np.arange(len(rows))
     bars = [("S1", "first order", -0.2), ("ST", "total", 0.2)]
-    if "delta" in rows.columns:
-        bars = [("S1", "first order", -0.2), ("delta", "delta", 0.2)]
+    if "median" in rows.columns:  # PAWN: median of the KS statistics, no interval
+        bars = [("median", "PAWN median", 0.0)]
     for key, label, shift in bars:
         if key in rows.columns:
-            conf = rows.get(f"{key}_conf")
-            axes.barh(
-                positions + shift,
-                rows[key],
-                height=0.38,
-                label=label,
-                xerr=None if conf is None else conf.to_numpy(),
-                capsize=3,
-            )
+            conf = rows[f"{key}_conf"].to_numpy() if f"{key}_conf" in rows.columns else None
+            axes.barh(positions + shift, rows[key], height=0.38, label=label, xerr=conf, capsize=3)
     axes.set_yticks(positions, rows["parameter"])
     axes.invert_yaxis()
     axes.axvline(0, color="black", linewidth=0.8)

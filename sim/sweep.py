@@ -378,7 +378,7 @@ def _evaluate(
     total: int,
 ) -> int:
     """Evaluate ``pending`` runs, writing rows in parts; return how many failed."""
-    planner = _ChunkPlanner(pending)
+    planner = _ChunkPlanner(pending, largest=max(1, min(256, flush_rows)))
     task = partial(evaluate_chunk, experiment.model, experiment.outputs)
     buffer: list[dict[str, Any]] = []
     part = start_part

@@ -133,15 +133,15 @@ def _table(indices: pd.DataFrame, noise: pd.DataFrame) -> str:
             "S1_conf",
             "ST",
             "ST_conf",
-            "delta",
             "mu_star",
             "mu_star_conf",
             "sigma",
+            "median",
             "ME",
         )
         if c in indices.columns
     ]
-    rank = next(c for c in ("ST", "mu_star", "delta", "S1", "ME") if c in indices.columns)
+    rank = next(c for c in ("ST", "mu_star", "S1", "median", "ME") if c in indices.columns)
     for output, rows in indices.groupby("output", sort=False):
         share = noise.loc[noise["output"] == output, "seed_noise_share"]
         value = float(share.iloc[0]) if len(share) else math.nan
