@@ -104,7 +104,7 @@ def _sweep(arguments: argparse.Namespace) -> int:
     rate = ran / outcome.seconds * 60 if outcome.seconds > 0 else math.nan
     print(
         f"Sweep {experiment.spec.name!r}: {outcome.runs:,} runs in {folder}/ "
-        f"({ran:,} run now in {outcome.seconds:,.1f} s, {rate:,.0f} runs a minute, "
+        f"({ran:,} of them run now in {outcome.seconds:,.1f} s, {rate:,.0f} runs a minute, "
         f"{evaluator.description})"
     )
     if outcome.failed:
