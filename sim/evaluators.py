@@ -15,6 +15,7 @@ not depend on the evaluator or the number of workers.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 from abc import ABC, abstractmethod
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_END = object()
 
 #: The ``--executor`` choices.
 EXECUTORS = ("serial", "processes", "dask")
@@ -240,6 +243,22 @@ class DaskEvaluator(_FutureEvaluator):
 
         done = dask_wait(list(futures), return_when="FIRST_COMPLETED").done
         return set(done)
+
+    def imap_unordered(
+        self, function: Callable[[Any], Any], arguments: Iterable[Any]
+    ) -> Iterator[Any]:
+        """Yield results as tasks finish (``distributed.as_completed``), topping up after each."""
+        from distributed import as_completed
+
+        source = iter(arguments)
+        finished = as_completed()
+        for argument in itertools.islice(source, self.in_flight):
+            finished.add(self._submit(function, argument))
+        for future in finished:
+            yield future.result()
+            argument = next(source, _END)
+            if argument is not _END:
+                finished.add(self._submit(function, argument))
 
     @property
     def description(self) -> str:

@@ -306,15 +306,16 @@ def salib_problem(spec: ExperimentSpec) -> dict[str, Any]:
         >>> spec = ExperimentSpec(name="x", model="ishigami", parameters={"x1": [0, 1]},
         ...                       method="latin", samples=4, outputs=["y"])
         >>> salib_problem(spec)
-        {'num_vars': 1, 'names': ['x1'], 'bounds': [[0.0, 1.0]], 'dists': ['unif']}
+        {'num_vars': 1, 'names': ['x1'], 'bounds': [[0.0, 1.0]]}
     """
     entries = {name: parameter_spec(value) for name, value in spec.parameters.items()}
     problem: dict[str, Any] = {
         "num_vars": len(entries),
         "names": list(entries),
         "bounds": [list(p.bounds) for p in entries.values()],
-        "dists": [DISTRIBUTIONS[p.distribution][0] for p in entries.values()],
     }
+    if any(p.distribution != "uniform" for p in entries.values()):
+        problem["dists"] = [DISTRIBUTIONS[p.distribution][0] for p in entries.values()]
     if any(p.group for p in entries.values()):
         problem["groups"] = [p.group or name for name, p in entries.items()]
     return problem
@@ -638,6 +639,18 @@ def _method_problems(spec: ExperimentSpec, file: str) -> list[Problem]:
     if method.name == "factorial" and count < 2:
         problems.append(
             Problem(file, "parameters", count, "a factorial design needs at least 2 parameters")
+        )
+    shapes = {parameter_spec(p).distribution for p in spec.parameters.values()}
+    if method.name == "factorial" and shapes != {"uniform"}:
+        problems.append(
+            Problem(
+                file,
+                "parameters",
+                sorted(shapes),
+                "a factorial design takes uniform "
+                "parameters only (it uses the two ends of each range)",
+                "give [low, high]",
+            )
         )
     groups = [parameter_spec(p).group for p in spec.parameters.values()]
     if any(groups) and not method.groups:

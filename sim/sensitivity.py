@@ -16,6 +16,7 @@ index can be told apart from noise. Bootstrap intervals over points go with both
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
@@ -28,7 +29,7 @@ from matplotlib.figure import Figure
 
 from sim.errors import SimError
 from sim.experiment import METHODS, ExperimentSpec, output_specs, salib_problem
-from sim.results import atomic_write, read_manifest
+from sim.results import ResultsError, atomic_write, read_manifest
 from sim.sweep import read_runs, read_samples
 
 __all__ = [
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 INDICES = "indices.csv"
 SEED_NOISE = "seed_noise.csv"
+SECOND_ORDER = "second_order.csv"
 
 #: Per method: the SALib result keys kept, in column order.
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -176,10 +178,28 @@ def _tidy(result: dict[str, Any], analyzer: str, problem: dict[str, Any]) -> pd.
     return pd.DataFrame(columns)
 
 
+def _pairs(result: dict[str, Any], names: list[str], output: str) -> pd.DataFrame:
+    """Second-order Sobol' indices as one row per pair of parameters."""
+    rows = []
+    for i, first in enumerate(names):
+        for j in range(i + 1, len(names)):
+            rows.append(
+                {
+                    "output": output,
+                    "parameter": first,
+                    "other": names[j],
+                    "S2": float(result["S2"][i][j]),
+                    "S2_conf": float(result["S2_conf"][i][j]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def analyze_sweep(folder: Path, *, figures: bool = True) -> SweepAnalysis:
     """Recompute the indices, the seed-noise shares and the figures of a finished sweep.
 
-    Writes ``indices.csv``, ``seed_noise.csv`` and ``figures/`` in ``folder``.
+    Writes ``indices.csv``, ``seed_noise.csv``, ``figures/`` and, for Sobol' with
+    ``second_order``, ``second_order.csv`` (``S2`` and ``S2_conf`` per pair) in ``folder``.
 
     Raises:
         sim.results.ResultsError: ``folder`` is not a finished sweep.
@@ -188,23 +208,33 @@ def analyze_sweep(folder: Path, *, figures: bool = True) -> SweepAnalysis:
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
+    if manifest.get("kind") != "sweep":
+        raise ResultsError(f"{folder} holds the results of a run, not of a sweep")
     spec = ExperimentSpec.model_validate(manifest["experiment"])
     problem = salib_problem(spec)
     sample = read_samples(folder)
     runs = read_runs(folder)
     points, replicates = int(manifest["points"]), int(manifest["replicates"])
     analyzer = METHODS[spec.method].analyzer
-    index_frames, noise_rows = [], []
+    index_frames, noise_rows, pair_frames = [], [], []
     for output in output_specs(spec):
         values = _point_values(runs, output.name, points, replicates)
         means = np.nanmean(values, axis=1) if np.isfinite(values).any(axis=1).all() else None
         if means is None:
             holes = np.flatnonzero(~np.isfinite(values).any(axis=1))[:10].tolist()
             errors = runs.loc[runs["point"].isin(holes) & (runs["error"] != ""), "error"]
-            detail = f"; first error: {errors.iloc[0]}" if len(errors) else " (NaN outputs)"
+            if len(errors) == 0:  # the model gave no value there (e.g. never reached 50 %)
+                log.warning(
+                    "output %r has no value at points %s in any replicate; it is left out "
+                    "of the analysis",
+                    output.name,
+                    holes,
+                )
+                continue
             raise AnalysisError(
-                f"output {output.name!r}: every replicate of points {holes} failed or gave "
-                f"no value{detail}; fix the cause and run the sweep again"
+                f"output {output.name!r}: every replicate of points {holes} failed; first "
+                f"error: {errors.iloc[0]}; fix the cause and run the sweep again "
+                "(--force), or analyse outputs that do not depend on the failed runs"
             )
         noise = seed_noise(
             values[np.isfinite(values).all(axis=1)],
@@ -217,15 +247,27 @@ def analyze_sweep(folder: Path, *, figures: bool = True) -> SweepAnalysis:
             log.warning(
                 "output %r does not vary across the sweep; its indices are NaN", output.name
             )
-        frame = _tidy(_salib_indices(spec, problem, sample, means), analyzer, problem)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _salib_indices(spec, problem, sample, means)
+        for warning in caught:  # SALib's own caveats (e.g. FAST intervals) go to the log
+            log.warning("%s (SALib, output %r): %s", spec.method, output.name, warning.message)
+        frame = _tidy(result, analyzer, problem)
         frame.insert(0, "output", output.name)
         frame["seed_noise_share"] = noise["seed_noise_share"]
         frame["noise_in_means_share"] = noise["noise_in_means_share"]
         index_frames.append(frame)
+        if "S2" in result and spec.second_order:
+            pair_frames.append(_pairs(result, frame["parameter"].tolist(), output.name))
+    if not index_frames:
+        raise AnalysisError(f"no output of {folder} has a value at every sample point")
     indices = pd.concat(index_frames, ignore_index=True)
     noise_table = pd.DataFrame(noise_rows)
     atomic_write(folder / INDICES, lambda tmp: indices.to_csv(tmp, index=False))
     atomic_write(folder / SEED_NOISE, lambda tmp: noise_table.to_csv(tmp, index=False))
+    if pair_frames:
+        pairs = pd.concat(pair_frames, ignore_index=True)
+        atomic_write(folder / SECOND_ORDER, lambda tmp: pairs.to_csv(tmp, index=False))
     written = _write_figures(folder, indices, spec) if figures else {}
     return SweepAnalysis(indices, noise_table, written)
 

@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -113,7 +114,7 @@ def _manifest(
     previous: dict[str, Any] | None,
 ) -> dict[str, Any]:
     started = previous.get("started") if previous else None
-    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return {
         "format_version": FORMAT_VERSION,
         "kind": "sweep",
@@ -178,7 +179,7 @@ def _prepare(
             f"{folder} holds a different sweep (differs in: {shown or 'kind'}); "
             "use --force to replace it or choose another --out"
         )
-    for stale in ("runs.parquet", "indices.csv", "seed_noise.csv"):
+    for stale in ("runs.parquet", "indices.csv", "seed_noise.csv", "second_order.csv"):
         (folder / stale).unlink(missing_ok=True)
     for stray in (folder / "parts").glob(".*.tmp"):
         stray.unlink(missing_ok=True)
@@ -334,7 +335,7 @@ def run_sweep(
     pending = [run for run in every if run.run_id not in done]
     if done:
         log.info("resuming %s: %d of %d runs already done", out_dir, len(done), len(every))
-    failed = _evaluate(
+    _evaluate(
         experiment,
         pending,
         out_dir,
@@ -355,7 +356,6 @@ def run_sweep(
             out_dir / RUNS,
         )
     write_manifest(out_dir, {**finish_manifest(manifest), "failed_runs": failed_total})
-    del failed
     return SweepOutcome(out_dir, len(every), len(done), failed_total, time.perf_counter() - started)
 
 
@@ -376,14 +376,13 @@ def _evaluate(
     *,
     start_part: int,
     total: int,
-) -> int:
-    """Evaluate ``pending`` runs, writing rows in parts; return how many failed."""
+) -> None:
+    """Evaluate ``pending`` runs, writing their rows in parts as they finish."""
     planner = _ChunkPlanner(pending, largest=max(1, min(256, flush_rows)))
     task = partial(evaluate_chunk, experiment.model, experiment.outputs)
     buffer: list[dict[str, Any]] = []
     part = start_part
     oldest = time.monotonic()
-    failed = 0
 
     def flush() -> None:
         nonlocal part, buffer
@@ -408,10 +407,8 @@ def _evaluate(
                     if not buffer:
                         oldest = time.monotonic()
                     buffer.extend(rows)
-                    failed += sum(1 for row in rows if row["error"])
                     bar.update(len(rows))
                     if len(buffer) >= flush_rows or time.monotonic() - oldest >= flush_seconds:
                         flush()
         finally:
             flush()  # whatever finished is kept, even when interrupted
-    return failed

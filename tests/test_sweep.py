@@ -337,3 +337,51 @@ def test_results_folder_layout(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         runs.groupby("point")["x1"].first().to_numpy(), samples["x1"].to_numpy()
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "samples", "columns"),
+    [
+        ("fast", 129, ["S1", "S1_conf", "ST", "ST_conf"]),
+        ("rbd_fast", 200, ["S1", "S1_conf"]),
+        ("pawn", 200, ["minimum", "mean", "median", "maximum", "CV"]),
+        ("factorial", None, ["ME"]),
+    ],
+)
+def test_every_method_runs_through_the_same_pipeline(
+    tmp_path: Path, method: str, samples: int | None, columns: list[str]
+) -> None:
+    changes: dict = {"method": method, "samples": samples, "replicates": 1}
+    if samples is None:
+        del changes["samples"]
+    path = ishigami_file(tmp_path, **changes)
+    if samples is None:
+        document = yaml.safe_load(path.read_text())
+        del document["samples"]
+        path.write_text(yaml.safe_dump(document))
+    run_sweep(load_experiment(path), out_dir=tmp_path / "out", progress=False)
+    indices = analyze_sweep(tmp_path / "out", figures=False).indices
+    assert list(indices.columns[2 : 2 + len(columns)]) == columns
+    assert {"x1", "x2", "x3"} <= set(indices["parameter"])
+    if "S1" in columns:  # x2 carries 44 % of the variance, x3 none on its own
+        first = indices.set_index("parameter")["S1"]
+        assert first["x2"] > 0.3 and abs(first["x3"]) < 0.15
+
+
+def test_sobol_second_order_writes_the_pairs(tmp_path: Path) -> None:
+    path = ishigami_file(
+        tmp_path, samples=256, replicates=1, second_order=True, settings={"noise_sd": 0.0}
+    )
+    run_sweep(load_experiment(path), out_dir=tmp_path / "out", progress=False)
+    analyze_sweep(tmp_path / "out", figures=False)
+    pairs = pd.read_csv(tmp_path / "out" / "second_order.csv").set_index(["parameter", "other"])
+    truth = analytic_indices()
+    expected_13 = truth["ST"]["x1"] - truth["S1"]["x1"]  # the only interaction: x1 with x3
+    assert abs(pairs.loc[("x1", "x3"), "S2"] - expected_13) <= pairs.loc[("x1", "x3"), "S2_conf"]
+    assert abs(pairs.loc[("x1", "x2"), "S2"]) <= pairs.loc[("x1", "x2"), "S2_conf"]
+
+
+def test_analyze_refuses_a_folder_of_lhsim_run(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text('{"scenario_name": "demo", "complete": true}')
+    with pytest.raises(ResultsError, match="not of a sweep"):
+        analyze_sweep(tmp_path)
