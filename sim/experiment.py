@@ -273,7 +273,10 @@ def run_seed(spec: ExperimentSpec, point: int) -> int:
     Examples:
         >>> spec = ExperimentSpec(name="x", model="ishigami", parameters={"x1": [0, 1]},
         ...                       method="latin", samples=4, outputs=["y"], seed=7)
-        >>> run_seed(spec, 0) == run_seed(spec, 3)
+        >>> run_seed(spec, 0) == run_seed(spec, 3), run_seed(spec, 3) == run_seed(spec, 3)
+        (False, True)
+        >>> common = spec.model_copy(update={"random_numbers": "common"})
+        >>> run_seed(common, 0) == run_seed(common, 3)
         True
     """
     key = (_SEED_STREAM,) if spec.random_numbers == "common" else (_SEED_STREAM, point)
