@@ -273,7 +273,7 @@ def analyze_sweep(folder: Path, *, figures: bool = True) -> SweepAnalysis:
 
 
 # --------------------------------------------------------------------------- figures
-def indices_figure(indices: pd.DataFrame, output: str) -> Figure:
+def indices_figure(indices: pd.DataFrame, output: str, confidence: float = 0.95) -> Figure:
     """First-order and total indices of one output as bars with their intervals."""
     rows = indices[indices["output"] == output]
     figure = Figure(figsize=(7, 0.45 * len(rows) + 1.8))
@@ -289,7 +289,7 @@ def indices_figure(indices: pd.DataFrame, output: str) -> Figure:
     axes.set_yticks(positions, rows["parameter"])
     axes.invert_yaxis()
     axes.axvline(0, color="black", linewidth=0.8)
-    axes.set_xlabel("index (bars: 95 % interval unless stated in the experiment)")
+    axes.set_xlabel(f"index (whiskers: {confidence:.0%} bootstrap interval)")
     noise = float(rows["seed_noise_share"].iloc[0]) if len(rows) else float("nan")
     shown = "n/a (1 replicate)" if np.isnan(noise) else f"{noise:.1%}"
     axes.set_title(f"{output}: sensitivity indices (seed-noise share {shown})", fontsize=10)
@@ -298,7 +298,7 @@ def indices_figure(indices: pd.DataFrame, output: str) -> Figure:
     return figure
 
 
-def morris_figure(indices: pd.DataFrame, output: str) -> Figure:
+def morris_figure(indices: pd.DataFrame, output: str, confidence: float = 0.95) -> Figure:
     """The Morris mu*-sigma plane of one output, mu* with its interval."""
     rows = indices[indices["output"] == output]
     figure = Figure(figsize=(7, 5.5))
@@ -325,7 +325,7 @@ def morris_figure(indices: pd.DataFrame, output: str) -> Figure:
     axes.plot(
         [0, limit], [0, limit], color="grey", linewidth=0.8, linestyle="--", label="sigma = mu*"
     )
-    axes.set_xlabel("mu* (mean absolute elementary effect)")
+    axes.set_xlabel(f"mu* (mean absolute elementary effect; whiskers: {confidence:.0%} interval)")
     axes.set_ylabel("sigma (spread of elementary effects)")
     noise = float(rows["seed_noise_share"].iloc[0]) if len(rows) else float("nan")
     shown = "n/a (1 replicate)" if np.isnan(noise) else f"{noise:.1%}"
@@ -345,7 +345,7 @@ def _write_figures(folder: Path, indices: pd.DataFrame, spec: ExperimentSpec) ->
     if spec.method == "factorial":
         return written
     for output in indices["output"].unique():
-        figure = draw(indices, str(output))
+        figure = draw(indices, str(output), spec.confidence)
         path = folder / "figures" / f"{output}.png"
         atomic_write(path, partial(_save, figure))
         written[str(output)] = path
