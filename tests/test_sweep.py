@@ -385,3 +385,34 @@ def test_analyze_refuses_a_folder_of_lhsim_run(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text('{"scenario_name": "demo", "complete": true}')
     with pytest.raises(ResultsError, match="not of a sweep"):
         analyze_sweep(tmp_path)
+
+
+class InterruptedEvaluator(SerialEvaluator):
+    """Serial, but Ctrl-C arrives after ``after`` chunks."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+
+    def imap_unordered(self, function, arguments):  # type: ignore[no-untyped-def]
+        for count, result in enumerate(super().imap_unordered(function, arguments)):
+            if count == self.after:
+                raise KeyboardInterrupt
+            yield result
+
+
+def test_an_interrupted_sweep_keeps_the_runs_it_finished(tmp_path: Path) -> None:
+    experiment = load_experiment(ishigami_file(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(
+            experiment,
+            out_dir=tmp_path / "out",
+            evaluator=InterruptedEvaluator(1),
+            progress=False,
+            flush_rows=10_000,
+        )
+    parts = list((tmp_path / "out" / "parts").glob("runs-*.parquet"))
+    kept = pd.concat(pd.read_parquet(part) for part in parts)
+    assert 0 < len(kept) < 160, "the finished runs were written on the way out"
+    outcome = run_sweep(experiment, out_dir=tmp_path / "out", resume=True, progress=False)
+    assert outcome.skipped == len(kept)
+    assert read_runs(tmp_path / "out")["run_id"].tolist() == list(range(160))
