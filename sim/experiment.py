@@ -851,14 +851,23 @@ def _parameter_problems(
 def _range_problems(
     spec: ExperimentSpec, model: SweepModel, kinds: dict[str, str], file: str
 ) -> list[Problem]:
-    """Check each parameter's extreme values against the model's own schema."""
+    """Check each parameter's extreme values against the model's own schema.
+
+    Each end of each range is checked alone, then all low ends together and all high
+    ends together, which catches ranges that are valid one by one but not jointly
+    (shares that must not add up to more than 1, say). Other combinations inside the
+    box can still be invalid; such runs fail with their message and are recorded.
+    """
     problems = []
+    corners: dict[str, dict[str, Any]] = {"low": {}, "high": {}}
     for path in kinds:
         parameter = parameter_spec(spec.parameters[path])
         if parameter.distribution in ("normal", "lognormal") or _bounds_problems(
             path, parameter, file
         ):
             continue  # unbounded: values out of range fail as runs, with their error
+        corners["low"][path] = _as_kind(parameter.bounds[0], kinds[path])
+        corners["high"][path] = _as_kind(parameter.bounds[1], kinds[path])
         for end, x in (("low", parameter.bounds[0]), ("high", parameter.bounds[1])):
             try:
                 model.build({path: _as_kind(x, kinds[path])}, 0)
@@ -873,6 +882,24 @@ def _range_problems(
                             "keep the bounds inside the parameter's range",
                         )
                     )
+    if problems:
+        return problems
+    for end, values in corners.items():
+        try:
+            model.build(values, 0)
+        except ValidationError as error:
+            for detail in error.errors():
+                where = ".".join(str(part) for part in detail["loc"])
+                problems.append(
+                    Problem(
+                        file,
+                        "parameters",
+                        f"all {end} bounds",
+                        f"the parameters at their {end} bounds together are not allowed: "
+                        f"{where}: {detail['msg']}",
+                        "narrow the ranges of the parameters named so that they fit together",
+                    )
+                )
     return problems
 
 

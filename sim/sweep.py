@@ -194,6 +194,12 @@ def _part_files(folder: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if _PART.match(p.name))
 
 
+def _next_part(folder: Path) -> int:
+    """The number of the next part: one above the highest, so no part is overwritten."""
+    numbers = [int(match.group(1)) for p in _part_files(folder) if (match := _PART.match(p.name))]
+    return max(numbers, default=0) + 1
+
+
 def done_runs(folder: Path) -> set[int]:
     """Return the run ids held by the parts of ``folder``."""
     done: set[int] = set()
@@ -343,7 +349,7 @@ def run_sweep(
         progress,
         flush_rows,
         flush_seconds,
-        start_part=len(_part_files(out_dir)) + 1,
+        start_part=_next_part(out_dir),
         total=len(every),
     )
     frame = _combine(out_dir, len(every))

@@ -271,3 +271,12 @@ def test_the_morris_screening_covers_every_numeric_parameter() -> None:
     }
     missing = numeric - set(experiment.names)
     assert not missing, f"numeric parameters missing from the Morris screening: {sorted(missing)}"
+
+
+def test_ranges_valid_alone_but_not_together_are_reported(tmp_path: Path) -> None:
+    experiment = scenario_experiment(
+        parameters={"practices.effective_share": [0.3, 0.9], "practices.harmful_share": [0.05, 0.2]}
+    )
+    (problem,) = problems_of(write(tmp_path, experiment))
+    assert "at their high bounds together are not allowed" in problem
+    assert "effective_share + harmful_share must not exceed 1" in problem
