@@ -416,3 +416,26 @@ def test_an_interrupted_sweep_keeps_the_runs_it_finished(tmp_path: Path) -> None
     outcome = run_sweep(experiment, out_dir=tmp_path / "out", resume=True, progress=False)
     assert outcome.skipped == len(kept)
     assert read_runs(tmp_path / "out")["run_id"].tolist() == list(range(160))
+
+
+def test_common_random_numbers_give_an_unused_parameter_no_effect(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    experiment = {
+        **SIMULATOR_EXPERIMENT,
+        "parameters": {
+            "countries.0.turnover.annual": [0.05, 0.6],
+            # read only under full mixing; the tiny country mixes along its network
+            "countries.0.channels.peer_network.full_mixing_rate": [0.1, 1.0],
+        },
+        "method": "morris",
+        "samples": 4,
+        "replicates": 1,
+        "outputs": ["qoc_final"],
+        "random_numbers": "common",
+    }
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    run_sweep(load_experiment(path), out_dir=tmp_path / "out", progress=False)
+    indices = analyze_sweep(tmp_path / "out", figures=False).indices.set_index("parameter")
+    assert indices.loc["countries.0.channels.peer_network.full_mixing_rate", "mu_star"] == 0.0
+    assert indices.loc["countries.0.turnover.annual", "mu_star"] > 0.001, "turnover costs QoC"
