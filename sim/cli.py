@@ -1,4 +1,4 @@
-"""The ``lhsim`` command line: validate and run scenarios, serve the app, animate runs.
+"""The ``lhsim`` command line: scenarios, sweeps, the trainer's app and animations.
 
 Errors lhsim raises on purpose become a message and an exit code, without a traceback
 (``--debug`` shows it): 2 for bad input (an invalid scenario, a results folder that
@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--fps", type=_positive, default=4, metavar="N", help="months a second (default 4)"
     )
     animate.set_defaults(handler=_animate)
+    # Sensitivity sweeps: `lhsim sweep` and `lhsim analyze` (sim/sweep_commands.py).
+    from sim.sweep_commands import add_sweep_commands
+
+    add_sweep_commands(commands, common)
     return parser
 
 
