@@ -333,11 +333,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print(
-            "\nlhsim: interrupted; finished replicates are saved: run the same command "
-            "with --resume to continue",
-            file=sys.stderr,
+        hint = (
+            "; finished runs are saved: run the same command with --resume to continue"
+            if hasattr(arguments, "resume")
+            else ""
         )
+        print(f"\nlhsim: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:
         if debug:

@@ -55,7 +55,9 @@ __all__ = [
     "combine_parts",
     "completed_replicates",
     "default_folder",
+    "document_differences",
     "finish_manifest",
+    "git_state",
     "prepare_folder",
     "read_manifest",
     "read_results",
@@ -219,7 +221,7 @@ def prepare_folder(
         )
     manifest = read_manifest(folder)
     wanted = resolved_scenario(scenario)
-    differences = _differences(manifest.get("scenario"), wanted)
+    differences = document_differences(manifest.get("scenario"), wanted)
     if differences or manifest.get("seed") != scenario.seed:
         if manifest.get("seed") != scenario.seed:
             differences.insert(0, f"seed ({manifest.get('seed')} there, {scenario.seed} now)")
@@ -228,7 +230,7 @@ def prepare_folder(
             f"{folder} holds results of a different scenario (differs in: {shown}); "
             "use --force to replace them or choose another --out"
         )
-    then, now = manifest.get("git", {}).get("commit"), _git_state()["commit"]
+    then, now = manifest.get("git", {}).get("commit"), git_state()["commit"]
     if then != now:
         log.warning(
             "%s was started with source commit %s, this is %s; the combined results mix both",
@@ -243,17 +245,17 @@ def prepare_folder(
     return manifest
 
 
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+def document_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     """List the dotted keys where two JSON documents differ."""
     if isinstance(old, dict) and isinstance(new, dict):
         found: list[str] = []
         for key in sorted(set(old) | set(new), key=str):
-            found += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+            found += document_differences(old.get(key), new.get(key), f"{prefix}{key}.")
         return found
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         found = []
         for index, (a, b) in enumerate(zip(old, new, strict=True)):
-            found += _differences(a, b, f"{prefix}{index}.")
+            found += document_differences(a, b, f"{prefix}{index}.")
         return found
     return [] if old == new else [prefix.rstrip(".") or "<whole scenario>"]
 
@@ -288,7 +290,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _git_state() -> dict[str, Any]:
+def git_state() -> dict[str, Any]:
     """Return the commit of the source tree and whether it has uncommitted changes."""
     source = Path(sim.__file__).resolve().parent
 
@@ -350,7 +352,7 @@ def build_manifest(
         "replicates": replicates,
         "replicate_seeds": [replicate_seed(scenario.seed, r) for r in range(replicates)],
         "package_version": sim.__version__,
-        "git": _git_state(),
+        "git": git_state(),
         "versions": _library_versions(),
         "platform": platform.platform(),
         "command": list(sys.argv if command is None else command),

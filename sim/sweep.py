@@ -43,10 +43,10 @@ from sim.experiment import Experiment, RunSpec, evaluate_chunk
 from sim.results import (
     MANIFEST,
     ResultsError,
-    _differences,
-    _git_state,
     atomic_write,
+    document_differences,
     finish_manifest,
+    git_state,
     read_manifest,
     write_manifest,
 )
@@ -135,7 +135,7 @@ def _manifest(
         )
         + "; replicate r draws the model's streams of replicate r",
         "package_version": sim.__version__,
-        "git": _git_state(),
+        "git": git_state(),
         "versions": _versions(),
         "platform": platform.platform(),
         "command": list(sys.argv if command is None else command),
@@ -169,9 +169,12 @@ def _prepare(
             f"{folder} already holds a sweep; use --resume to continue it or --force to replace it"
         )
     manifest = read_manifest(folder)
-    differences = _differences(manifest.get("experiment"), experiment.spec.model_dump(mode="json"))
+    differences = document_differences(
+        manifest.get("experiment"), experiment.spec.model_dump(mode="json")
+    )
     differences += [
-        f"document.{d}" for d in _differences(manifest.get("document"), experiment.model.document)
+        f"document.{d}"
+        for d in document_differences(manifest.get("document"), experiment.model.document)
     ]
     if manifest.get("kind") != "sweep" or differences:
         shown = ", ".join(differences[:5]) + (" ..." if len(differences) > 5 else "")
