@@ -1,4 +1,4 @@
-"""The ``lhsim`` command line: validate scenario files and run them.
+"""The ``lhsim`` command line: validate scenario files, run them, calibrate them.
 
 Errors lhsim raises on purpose become a message and an exit code, without a traceback
 (``--debug`` shows it): 2 for bad input (an invalid scenario, a results folder that
@@ -117,6 +117,42 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress bar or progress messages"
     )
     run.set_defaults(handler=_run)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        parents=[common],
+        help="fit learning parameters to observed adoption (ABC-SMC)",
+        description="Fit the parameters a calibration file names to an observed adoption "
+        "record by approximate Bayesian computation (ABC-SMC, pyabc). Writes posterior "
+        "samples and summaries, fit.csv, figures, diagnostics and a calibrated scenario "
+        "whose replicates draw from the posterior. See docs/calibration.md.",
+    )
+    calibrate.add_argument("file", metavar="FILE", type=Path, help="calibration YAML")
+    calibrate.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: results/calibration/NAME)"
+    )
+    calibrate.add_argument(
+        "--holdout", metavar="GROUP", help="fit on the other groups and predict this one"
+    )
+    calibrate.add_argument(
+        "--executor",
+        choices=("serial", "processes", "dask"),
+        default="processes",
+        help="where simulations run (default processes); only serial is reproducible "
+        "run for run from the seed",
+    )
+    calibrate.add_argument(
+        "--workers", type=_positive, default=2, metavar="N", help="worker processes (default 2)"
+    )
+    calibrate.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (with --executor dask)"
+    )
+    calibrate.add_argument("--force", action="store_true", help="replace results already in DIR")
+    calibrate.add_argument(
+        "--quick", action="store_true", help="a smoke-test budget (30 particles, 2 generations)"
+    )
+    calibrate.add_argument("-q", "--quiet", action="store_true", help="fewer progress messages")
+    calibrate.set_defaults(handler=_calibrate)
     return parser
 
 
@@ -178,6 +214,41 @@ def _run(arguments: argparse.Namespace) -> int:
     results = read_results(folder)
     figures = write_figures(results)
     print(_report(results.summary, folder, scenario, replicates, figures))
+    return EXIT_OK
+
+
+def _calibrate(arguments: argparse.Namespace) -> int:
+    from sim.calibration_run import calibrate
+
+    outcome = calibrate(
+        arguments.file,
+        out=arguments.out,
+        holdout=arguments.holdout,
+        executor=arguments.executor,
+        workers=arguments.workers,
+        scheduler=arguments.scheduler,
+        force=arguments.force,
+        quick=arguments.quick,
+        command=["lhsim", *arguments.argv],
+    )
+    d = outcome.diagnostics
+    lines = [
+        f"Calibration {d['name']!r} is in {outcome.folder}/ "
+        f"({d['total_simulations']} simulations, {len(d['generations'])} generations, "
+        f"{d['abc_seconds'] + d['predictive_seconds']:.0f} s)",
+        "",
+        "  posterior (median and 90 % interval):",
+    ]
+    for row in outcome.summary.itertuples():
+        lines.append(f"    {row.parameter:<12} {row.median:.4g}  [{row.p05:.4g}, {row.p95:.4g}]")
+    lines.append("  per group: band coverage, RMSE of the median, RMSE of the Bass fit:")
+    for row in outcome.scores.itertuples():
+        tag = " (held out)" if row.held_out else ""
+        lines.append(
+            f"    {row.group}{tag}: {row.band_coverage:.0%}, {row.rmse_median:.2f}, "
+            f"{row.rmse_bass:.2f}"
+        )
+    print("\n".join(lines))
     return EXIT_OK
 
 
