@@ -24,7 +24,7 @@ def bass_share(t: np.ndarray, p: float, q: float, m: float = 1.0) -> np.ndarray:
 
     Examples:
         >>> round(float(bass_share(np.array([10.0]), 0.03, 0.38)[0]), 4)
-        0.9339
+        0.8128
     """
     t = np.asarray(t, dtype=float)
     decay = np.exp(-(p + q) * t)

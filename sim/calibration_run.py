@@ -116,11 +116,19 @@ def _sampler(executor: Executor, workers: int, scheduler: str | None) -> Any:
     return sampler.DaskDistributedSampler(dask_client=client)
 
 
-def _prepare(folder: Path, force: bool) -> None:
+def _prepare(folder: Path, force: bool, resume: bool) -> bool:
+    """Make ``folder`` ready; return whether an interrupted fit is continued."""
+    if force and resume:
+        raise ResultsError("choose either --force (start again) or --resume (continue), not both")
+    if resume and (folder / "abc.db").is_file():
+        for stale in ("manifest.json", "diagnostics.json", "posterior.csv", "fit.csv"):
+            (folder / stale).unlink(missing_ok=True)
+        return True
     if folder.exists() and any(folder.iterdir()):
         if not force:
             raise ResultsError(
-                f"{folder} already holds results; use --force to replace them or choose --out"
+                f"{folder} already holds results; use --force to replace them, --resume to "
+                "continue an interrupted fit, or choose another --out"
             )
         if not (folder / "manifest.json").is_file() and not (folder / "abc.db").is_file():
             raise ResultsError(
@@ -129,6 +137,7 @@ def _prepare(folder: Path, force: bool) -> None:
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    return False
 
 
 def default_folder(spec: CalibrationSpec, holdout: str | None) -> Path:
@@ -147,6 +156,7 @@ def calibrate(
     workers: int = 2,
     scheduler: str | None = None,
     force: bool = False,
+    resume: bool = False,
     quick: bool = False,
     command: list[str] | None = None,
 ) -> CalibrationOutcome:
@@ -160,6 +170,7 @@ def calibrate(
         workers: Worker processes for ``processes`` and a local Dask cluster.
         scheduler: Address of a running Dask scheduler (``dask`` only).
         force: Replace an existing output folder.
+        resume: Continue an interrupted fit from the generations in its ``abc.db``.
         quick: A smoke-test budget: 30 particles, 2 generations, 20 predictive draws.
         command: The command line, for the manifest.
 
@@ -183,7 +194,7 @@ def calibrate(
         spec.data.periods,
     )
     folder = Path(out) if out is not None else default_folder(spec, holdout)
-    _prepare(folder, force)
+    resuming = _prepare(folder, force, resume)
     problem = build_problem(spec, data, folder / "scenario", holdout)
     simulator = _Simulator(problem)
     import pyabc  # imported here: it is slow to import and only needed for a fit
@@ -203,17 +214,16 @@ def calibrate(
         population_size=stop.population_size,
         sampler=_sampler(executor, workers, scheduler),
     )
-    abc.new(f"sqlite:///{(folder / 'abc.db').resolve()}", {"share": simulator.shares(observed)})
+    database = f"sqlite:///{(folder / 'abc.db').resolve()}"
+    if resuming:
+        history = abc.load(database, 1)
+        log.info("continuing after generation %d of %s", history.max_t, database)
+    else:
+        history = abc.new(database, {"share": simulator.shares(observed)})
+    remaining = stop.max_generations - (history.max_t + 1)
     started = time.perf_counter()
-    history = abc.run(
-        minimum_epsilon=stop.min_epsilon,
-        max_nr_populations=stop.max_generations,
-        min_acceptance_rate=stop.min_acceptance_rate,
-        max_total_nr_simulations=stop.max_simulations or math.inf,
-        max_walltime=(
-            timedelta(minutes=stop.max_walltime_minutes) if stop.max_walltime_minutes else None
-        ),
-    )
+    if remaining > 0:
+        history = _run_abc(abc, stop, remaining)
     abc_seconds = time.perf_counter() - started
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     names = [p.name for p in spec.parameters]
@@ -272,6 +282,19 @@ def calibrate(
     manifest["calibration_file"] = str(Path(path).resolve())
     write_manifest(folder, finish_manifest(manifest))
     return CalibrationOutcome(folder, summary, scores, diagnostics)
+
+
+def _run_abc(abc: Any, stop: Any, generations: int) -> Any:
+    """Run up to ``generations`` more ABC-SMC generations under the stopping rules."""
+    return abc.run(
+        minimum_epsilon=stop.min_epsilon,
+        max_nr_populations=generations,
+        min_acceptance_rate=stop.min_acceptance_rate,
+        max_total_nr_simulations=stop.max_simulations or math.inf,
+        max_walltime=(
+            timedelta(minutes=stop.max_walltime_minutes) if stop.max_walltime_minutes else None
+        ),
+    )
 
 
 def _coverage(fit: pd.DataFrame, *, held_out: bool) -> float | None:

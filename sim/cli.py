@@ -147,7 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (with --executor dask)"
     )
-    calibrate.add_argument("--force", action="store_true", help="replace results already in DIR")
+    again = calibrate.add_mutually_exclusive_group()
+    again.add_argument("--force", action="store_true", help="replace results already in DIR")
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted fit in DIR from its finished generations",
+    )
     calibrate.add_argument(
         "--quick", action="store_true", help="a smoke-test budget (30 particles, 2 generations)"
     )
@@ -228,6 +234,7 @@ def _calibrate(arguments: argparse.Namespace) -> int:
         workers=arguments.workers,
         scheduler=arguments.scheduler,
         force=arguments.force,
+        resume=arguments.resume,
         quick=arguments.quick,
         command=["lhsim", *arguments.argv],
     )

@@ -569,13 +569,28 @@ def _facility_file_problems(doc: _Document) -> list[Problem]:
                 )
                 present[key] = None
         facility_file, edge_file = present["facility_file"], present["edge_file"]
-        if facility_file is None or (facility_file, edge_file) in read:
+        if facility_file is None:
             continue
-        read.add((facility_file, edge_file))
         try:
-            read_facility_table(facility_file, edge_file)
+            table = read_facility_table(facility_file, edge_file)
         except ScenarioError as error:
-            problems += error.problems
+            if (facility_file, edge_file) not in read:
+                problems += error.problems
+            read.add((facility_file, edge_file))
+            continue
+        declared = country.get("districts")
+        found = len(set(table.district.tolist()))
+        if isinstance(declared, int) and declared > found:
+            problems.append(
+                Problem(
+                    *doc.locate(("countries", index, "districts")),
+                    declared,
+                    f"{declared - found} of the {declared} districts would have no facilities: "
+                    f"{facility_file} places facilities in {found} district"
+                    f"{'s' if found != 1 else ''}",
+                    f"set districts to {found}, or drop it (the file's districts are used)",
+                )
+            )
     return problems
 
 
