@@ -207,12 +207,13 @@ def calibrate(
     )
     np.random.seed(spec.seed % 2**32)
     random.seed(spec.seed)
+    sampler = _sampler(executor, workers, scheduler)
     abc = pyabc.ABCSMC(
         simulator,
         _prior(spec),
         distance,
         population_size=stop.population_size,
-        sampler=_sampler(executor, workers, scheduler),
+        sampler=sampler,
     )
     database = f"sqlite:///{(folder / 'abc.db').resolve()}"
     if resuming:
@@ -222,8 +223,12 @@ def calibrate(
         history = abc.new(database, {"share": simulator.shares(observed)})
     remaining = stop.max_generations - (history.max_t + 1)
     started = time.perf_counter()
-    if remaining > 0:
-        history = _run_abc(abc, stop, remaining)
+    try:
+        if remaining > 0:
+            history = _run_abc(abc, stop, remaining)
+    finally:
+        if executor == "dask":
+            sampler.shutdown()
     abc_seconds = time.perf_counter() - started
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     names = [p.name for p in spec.parameters]
