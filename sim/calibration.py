@@ -217,7 +217,7 @@ def build_problem(
         ScenarioError: The held-out group is unknown, only one group would remain to fit,
             or the calibration file's ``scenario`` changes do not make a valid scenario.
     """
-    file = str(Path(spec.folder) / "calibration file")
+    file = spec.file or "calibration file"
     if holdout is not None and holdout not in data.groups:
         raise ScenarioError(
             [Problem("--holdout", "", holdout, "no such group in the data", f"use {data.groups}")]
@@ -231,6 +231,7 @@ def build_problem(
     changes = dict(spec.scenario)
     country_changes = changes.pop("country", {}) or {}
     top = merge(scenario_template(data.periods * months_per_unit, spec.seed, spec.name), changes)
+    top["months"] = data.periods * months_per_unit  # the window fixes the simulated months
     country = merge(group_country_template(data.edges is not None), country_changes)
     countries = []
     for group in data.groups:
@@ -243,7 +244,7 @@ def build_problem(
     try:
         Scenario.model_validate(top)
     except ValidationError as error:
-        raise ScenarioError(validation_problems(error, file, Scenario, "scenario:")) from None
+        raise ScenarioError(validation_problems(error, file, Scenario, "scenario: ")) from None
     return CalibrationProblem(
         spec=spec,
         data=data,

@@ -136,6 +136,7 @@ class CalibrationSpec(_Section):
     stopping: Stopping = Field(default_factory=Stopping)
     predictive_draws: int = Field(200, ge=10, le=100_000, description="Draws for the bands.")
     folder: str = Field("", description="Folder of the file (set by the loader).")
+    file: str = Field("", description="The file itself (set by the loader).")
 
     @model_validator(mode="after")
     def _unique_names(self) -> CalibrationSpec:
@@ -190,7 +191,7 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
         raise ScenarioError(
             problems + [Problem(file, "", document, "a calibration file is a mapping", "")]
         )
-    document = {**document, "folder": str(Path(path).resolve().parent)}
+    document = {**document, "folder": str(Path(path).resolve().parent), "file": file}
     spec: CalibrationSpec | None = None
     try:
         spec = CalibrationSpec.model_validate(document)

@@ -378,3 +378,17 @@ def test_districts_without_facilities_are_a_problem(tmp_path):
         load_scenario(path)
     path.write_text(f"name: real\ncountries: [{{name: A, facility_file: {FACILITIES}}}]\n")
     assert load_scenario(path).countries[0].facility_file == str(FACILITIES)
+
+
+def test_scenario_changes_are_validated_against_the_scenario_schema(tmp_path):
+    write_blank_nodes(tmp_path, {"A": 5})
+    spec_path = write_spec(tmp_path)
+    spec_path.write_text(
+        spec_path.read_text() + "scenario:\n  country: {trials: {monts: 1}}\n  months: 5\n"
+    )
+    spec = load_calibration(spec_path)
+    data = read_adoption_data(tmp_path / "nodes.csv", None, 12)
+    with pytest.raises(ScenarioError) as caught:
+        build_problem(spec, data, tmp_path / "scenario")
+    text = str(caught.value)
+    assert str(spec_path) in text and "did you mean 'months'?" in text
