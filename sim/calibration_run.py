@@ -158,6 +158,7 @@ def calibrate(
     force: bool = False,
     resume: bool = False,
     quick: bool = False,
+    quiet: bool = False,
     command: list[str] | None = None,
 ) -> CalibrationOutcome:
     """Run an ABC-SMC calibration and write its outputs (see the module docstring).
@@ -172,6 +173,7 @@ def calibrate(
         force: Replace an existing output folder.
         resume: Continue an interrupted fit from the generations in its ``abc.db``.
         quick: A smoke-test budget: 30 particles, 2 generations, 20 predictive draws.
+        quiet: Silence pyabc's progress messages.
         command: The command line, for the manifest.
 
     Raises:
@@ -198,6 +200,9 @@ def calibrate(
     problem = build_problem(spec, data, folder / "scenario", holdout)
     simulator = _Simulator(problem)
     import pyabc  # imported here: it is slow to import and only needed for a fit
+
+    if quiet:
+        logging.getLogger("ABC").setLevel(logging.WARNING)
 
     observed = problem.observed()
 

@@ -157,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--quick", action="store_true", help="a smoke-test budget (30 particles, 2 generations)"
     )
-    calibrate.add_argument("-q", "--quiet", action="store_true", help="fewer progress messages")
+    calibrate.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress messages from the sampler"
+    )
     calibrate.set_defaults(handler=_calibrate)
     return parser
 
@@ -236,6 +238,7 @@ def _calibrate(arguments: argparse.Namespace) -> int:
         force=arguments.force,
         resume=arguments.resume,
         quick=arguments.quick,
+        quiet=arguments.quiet,
         command=["lhsim", *arguments.argv],
     )
     d = outcome.diagnostics
