@@ -27,6 +27,8 @@ per file, followed by a count of the rest.
 from __future__ import annotations
 
 import difflib
+import functools
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +143,29 @@ def read_facility_table(
         >>> table.ids.tolist(), table.level.tolist(), table.private.tolist()
         (['H1', 'P1'], [0, 2], [False, True])
     """
+    stamps = tuple(_stamp(path) for path in (facility_file, edge_file))
+    return _read_facility_table_cached(
+        str(facility_file), None if edge_file is None else str(edge_file), stamps
+    )
+
+
+def _stamp(path: str | Path | None) -> tuple[int, int] | None:
+    """Size and modification time of a file (``None`` if absent), to key the cache."""
+    if path is None:
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=64)
+def _read_facility_table_cached(
+    facility_file: str, edge_file: str | None, stamps: tuple[object, ...]
+) -> FacilityTable:
+    """Read the files once per content stamp; the table's arrays are read-only."""
+    del stamps  # only part of the cache key: a changed file is read again
     facilities_report = _Report(str(facility_file))
     frame = _read_csv(Path(facility_file), facilities_report)
     columns = (

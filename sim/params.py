@@ -27,6 +27,7 @@ __all__ = [
     "National",
     "ParameterInfo",
     "PracticeCatalogue",
+    "Posterior",
     "PracticeSpec",
     "Scenario",
     "iter_parameters",
@@ -589,6 +590,23 @@ class GlobalLearning(Section):
     )
 
 
+class Posterior(Section):
+    """Parameters drawn per replicate from posterior samples (written by ``lhsim calibrate``).
+
+    Replicate ``r`` takes one row of the samples file, drawn with the row weights from a
+    stream of the scenario seed and ``r``, and sets each named key to that row's value.
+    """
+
+    samples: str = Field(
+        description="CSV of posterior samples: one column per parameter, optional 'weight'."
+    )
+    parameters: dict[str, str] = Field(
+        min_length=1,
+        description="Column of the samples file -> dotted scenario key it sets "
+        "('countries.*.' sets it in every country).",
+    )
+
+
 class Scenario(Section):
     """A whole scenario: one world of one or more countries."""
 
@@ -604,6 +622,9 @@ class Scenario(Section):
     )
     global_learning: GlobalLearning = Field(default_factory=GlobalLearning)
     loops: Loops = Field(default_factory=Loops)
+    posterior: Posterior | None = Field(
+        None, description="Draw fitted parameters per replicate from posterior samples."
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -658,6 +679,11 @@ def iter_parameters(
         default = field.get_default(call_default_factory=True)
         if isinstance(default, (list, BaseModel)) or field.is_required():
             continue
+        if default is None and any(
+            isinstance(arg, type) and issubclass(arg, BaseModel)
+            for arg in getattr(annotation, "__args__", ())
+        ):
+            continue  # an optional section (e.g. posterior), not a parameter
         yield ParameterInfo(
             path=path,
             default=default,

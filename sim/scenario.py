@@ -98,6 +98,7 @@ def load_scenario(path: str | Path) -> Scenario:
     doc = _Document(data, top)
     problems += _apply_country_defaults(doc)
     _resolve_paths(data)
+    _resolve_posterior(data)
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(data)
@@ -106,6 +107,8 @@ def load_scenario(path: str | Path) -> Scenario:
         problems += _section_problems(error, doc)
         problems += _cross_reference_problems(doc)
     problems += _facility_file_problems(doc)
+    if scenario is not None and scenario.posterior is not None and not problems:
+        problems += _posterior_problems(scenario, doc)
     if problems or scenario is None:
         raise ScenarioError(_unique(problems))
     return scenario
@@ -502,6 +505,41 @@ def _resolve_paths(document: _Mapping) -> None:
                 country[key] = os.path.abspath(folder / Path(value).expanduser())
 
 
+def _resolve_posterior(document: _Mapping) -> None:
+    """Make a relative ``posterior.samples`` path absolute, from the file that set it."""
+    posterior = document.get("posterior")
+    if isinstance(posterior, _Mapping):
+        value = posterior.get("samples")
+        if isinstance(value, str) and value.strip():
+            folder = Path(posterior.origins["samples"]).parent
+            posterior["samples"] = os.path.abspath(folder / Path(value).expanduser())
+
+
+def _posterior_problems(scenario: Scenario, doc: _Document) -> list[Problem]:
+    """Check the posterior samples file and that its first draw makes a valid scenario."""
+    from sim.posterior import apply_posterior, posterior_problems
+
+    assert scenario.posterior is not None  # checked by the caller
+    file = _origin(doc.data, ("posterior", "samples"), doc.top)
+    if not Path(scenario.posterior.samples).is_file():
+        return [
+            Problem(
+                file,
+                "posterior.samples",
+                scenario.posterior.samples,
+                "file not found",
+                f"relative paths are read from the folder of {file}",
+            )
+        ]
+    problems = posterior_problems(scenario.posterior, file)
+    if not problems:
+        try:
+            apply_posterior(scenario, 0)
+        except ScenarioError as error:
+            problems += error.problems
+    return problems
+
+
 def _facility_file_problems(doc: _Document) -> list[Problem]:
     """Check that facility and edge files exist, and read them for their own problems."""
     countries = doc.data.get("countries")
@@ -531,13 +569,28 @@ def _facility_file_problems(doc: _Document) -> list[Problem]:
                 )
                 present[key] = None
         facility_file, edge_file = present["facility_file"], present["edge_file"]
-        if facility_file is None or (facility_file, edge_file) in read:
+        if facility_file is None:
             continue
-        read.add((facility_file, edge_file))
         try:
-            read_facility_table(facility_file, edge_file)
+            table = read_facility_table(facility_file, edge_file)
         except ScenarioError as error:
-            problems += error.problems
+            if (facility_file, edge_file) not in read:
+                problems += error.problems
+            read.add((facility_file, edge_file))
+            continue
+        declared = country.get("districts")
+        found = len(set(table.district.tolist()))
+        if isinstance(declared, int) and declared > found:
+            problems.append(
+                Problem(
+                    *doc.locate(("countries", index, "districts")),
+                    declared,
+                    f"{declared - found} of the {declared} districts would have no facilities: "
+                    f"{facility_file} places facilities in {found} district"
+                    f"{'s' if found != 1 else ''}",
+                    f"set districts to {found}, or drop it (the file's districts are used)",
+                )
+            )
     return problems
 
 

@@ -37,13 +37,23 @@ class ReplicateResult:
 def run_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
     """Simulate ``scenario`` once, with the random streams of ``replicate``.
 
-    The same scenario and replicate always give the same tables, in any process.
+    The same scenario and replicate always give the same tables, in any process. A
+    scenario with a ``posterior`` block first takes this replicate's draw of the fitted
+    parameters (see :mod:`sim.posterior`); its row is reported as ``posterior_row``.
     """
     from sim.model import LearningHealthSystem
 
+    drawn_row: int | None = None
+    if scenario.posterior is not None:
+        from sim.posterior import apply_posterior
+
+        scenario, drawn_row = apply_posterior(scenario, replicate)
     model = LearningHealthSystem(scenario, replicate)
     model.run()
     recorder = model.recorder
+    summary = recorder.summary()
+    if drawn_row is not None:
+        summary["posterior_row"] = float(drawn_row)
     return ReplicateResult(
         replicate=replicate,
         seed=scenario.seed,
@@ -51,5 +61,5 @@ def run_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
         countries=recorder.countries(),
         practices=recorder.practices(),
         time_to_scale=recorder.time_to_scale(),
-        summary=recorder.summary(),
+        summary=summary,
     )

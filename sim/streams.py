@@ -35,6 +35,7 @@ MECHANISMS: dict[str, int] = {
     "lessons": 16,
     "loops": 17,
     "upward_reporting": 18,
+    "posterior": 19,
 }
 
 
