@@ -103,17 +103,23 @@ def _prior(spec: CalibrationSpec) -> Any:
     return pyabc.Distribution(**variables)
 
 
-def _sampler(executor: Executor, workers: int, scheduler: str | None) -> Any:
-    from pyabc import sampler
+def _sampler(executor: Executor, workers: int, scheduler: str | None, seed: int) -> tuple[Any, Any]:
+    """The seeded sampler for ``executor`` and a function that releases its workers."""
+    from sim.abc_sampler import SeededMappingSampler
 
     if executor == "serial":
-        return sampler.SingleCoreSampler()
+        return SeededMappingSampler(seed, map), lambda: None
     if executor == "processes":
-        return sampler.MulticoreEvalParallelSampler(n_procs=workers)
+        pool = get_context("forkserver").Pool(workers)
+        return SeededMappingSampler(seed, pool.map), pool.terminate
     from distributed import Client
 
     client = Client(scheduler) if scheduler else Client(n_workers=workers, threads_per_worker=1)
-    return sampler.DaskDistributedSampler(dask_client=client)
+
+    def dask_map(function: Any, items: list[Any]) -> list[Any]:
+        return client.gather(client.map(function, items, pure=False))
+
+    return SeededMappingSampler(seed, dask_map), client.close
 
 
 def _prepare(folder: Path, force: bool, resume: bool) -> bool:
@@ -212,7 +218,7 @@ def calibrate(
     )
     np.random.seed(spec.seed % 2**32)
     random.seed(spec.seed)
-    sampler = _sampler(executor, workers, scheduler)
+    sampler, release = _sampler(executor, workers, scheduler, spec.seed)
     abc = pyabc.ABCSMC(
         simulator,
         _prior(spec),
@@ -232,8 +238,7 @@ def calibrate(
         if remaining > 0:
             history = _run_abc(abc, stop, remaining)
     finally:
-        if executor == "dask":
-            sampler.shutdown()
+        release()
     abc_seconds = time.perf_counter() - started
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     names = [p.name for p in spec.parameters]
@@ -257,7 +262,7 @@ def calibrate(
         "executor": executor,
         "workers": workers if executor != "serial" else 1,
         "seed": spec.seed,
-        "reproducible_from_seed": executor == "serial",
+        "reproducible_from_seed": True,
         "groups": problem.sizes,
         "periods": data.periods,
         "time_unit": spec.data.time_unit,

@@ -392,3 +392,17 @@ def test_scenario_changes_are_validated_against_the_scenario_schema(tmp_path):
         build_problem(spec, data, tmp_path / "scenario")
     text = str(caught.value)
     assert str(spec_path) in text and "did you mean 'months'?" in text
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_the_fit_depends_on_the_seed_only_not_on_the_executor(tmp_path, executor):
+    truth = {"outside_rate": 0.08, "imitation": 0.2}
+    spec_path = synthesise(tmp_path, truth, {"A": 25, "B": 20}, periods=6)
+    common = ["calibrate", str(spec_path), "--quick", "-q"]
+    assert main([*common, "--out", str(tmp_path / "serial"), "--executor", "serial"]) == 0
+    parallel = ["--out", str(tmp_path / executor), "--executor", executor, "--workers", "2"]
+    assert main([*common, *parallel]) == 0
+    serial = pd.read_csv(tmp_path / "serial" / "posterior.csv")
+    other = pd.read_csv(tmp_path / executor / "posterior.csv")
+    pd.testing.assert_frame_equal(serial, other)
+    assert serial["weight"].nunique() > 1, "a posterior of identical weights proves little"
