@@ -14,7 +14,7 @@ The module imports pyabc, which is slow to import: import it only to fit.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -33,7 +33,7 @@ class SeededMappingSampler(MappingSampler):  # type: ignore[misc]
             that sends the work to a Dask cluster.
     """
 
-    def __init__(self, seed: int, map_: Callable[[Callable[..., Any], Iterable[Any]], Any]):
+    def __init__(self, seed: int, map_: Callable[..., Any]) -> None:
         super().__init__(map_=map_)
         self.seed = int(seed)
 
