@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress bar or progress messages"
     )
     run.set_defaults(handler=_run)
+
+    # -- planners: compare scenarios, rebuild the decision brief, draw Figure 1 --------
+    from sim.planner_cli import add_planner_commands
+
+    add_planner_commands(commands, common)
     return parser
 
 
