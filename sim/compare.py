@@ -224,7 +224,9 @@ def run_comparison(
     from sim.runner import run_scenario
 
     loaded, baseline_name = load_inputs(files, baseline)
-    root_seed = seed if seed is not None else next(s.seed for _, s in loaded if s.name == baseline_name)
+    root_seed = (
+        seed if seed is not None else next(s.seed for _, s in loaded if s.name == baseline_name)
+    )
     runs = [(path, _with_seed(scenario, root_seed, path)) for path, scenario in loaded]
     out_dir = Path(out_dir)
     entries = tuple(
@@ -473,13 +475,13 @@ def build_outputs(folder: Path) -> dict[str, Path]:
     comparison = load_comparison(folder)
     data = read_comparison_data(comparison)
     table = comparison_table(data, comparison.baseline)
-    costs = pd.concat(
-        [d.costs.assign(scenario=d.name) for d in data], ignore_index=True
-    )[["scenario", "replicate", "year", "activity", "units", "cost", "cost_discounted"]]
+    costs = pd.concat([d.costs.assign(scenario=d.name) for d in data], ignore_index=True)[
+        ["scenario", "replicate", "year", "activity", "units", "cost", "cost_discounted"]
+    ]
     written: dict[str, Path] = {}
     for name, frame in (("comparison", table), ("costs", costs)):
         path = Path(folder) / f"{name}.csv"
-        atomic_write(path, lambda tmp, f=frame: f.to_csv(tmp, index=False))
+        _write_csv(path, frame)
         written[name] = path
     figures = comparison_figures(data, table, comparison.baseline)
     images: dict[str, bytes] = {}
@@ -487,7 +489,15 @@ def build_outputs(folder: Path) -> dict[str, Path]:
         png = figure_png(figure)
         images[name] = png
         path = Path(folder) / "figures" / f"{name}.png"
-        atomic_write(path, lambda tmp, b=png: tmp.write_bytes(b))
+        _write_bytes(path, png)
         written[name] = path
     written["report"] = write_report(comparison, data, table, images)
     return written
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))

@@ -144,7 +144,10 @@ def comparison_figures(
     return {
         "qoc_over_time": qoc_bands_figure({d.name: d.timeseries for d in data}, baseline),
         "cost_effect": cost_effect_figure(
-            paired_differences(qoc, baseline), paired_differences(cost, baseline), baseline, currency
+            paired_differences(qoc, baseline),
+            paired_differences(cost, baseline),
+            baseline,
+            currency,
         ),
         "loss_ledger": loss_ledger_comparison_figure(table),
     }

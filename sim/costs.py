@@ -236,9 +236,13 @@ def cost_by_year(timeseries: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     quantities = monthly_quantities(timeseries, scenario)
     quantities["year"] = (quantities["month"].astype(int) - 1) // MONTHS_PER_YEAR
     names = [item.name for item in COST_ITEMS]
-    units = quantities.groupby(["replicate", "year"], sort=True)[names].sum()
-    long = units.stack().rename("units").reset_index()
-    long.columns = ["replicate", "year", "activity", "units"]
+    units = quantities.groupby(["replicate", "year"], sort=True)[names].sum().reset_index()
+    long = units.melt(
+        id_vars=["replicate", "year"], value_vars=names, var_name="activity", value_name="units"
+    )
+    order = long["activity"].map({name: index for index, name in enumerate(names)})
+    long = long.assign(_order=order).sort_values(["replicate", "year", "_order"])
+    long = long.drop(columns="_order").reset_index(drop=True)
     prices = _unit_costs(scenario.costs)
     long["cost"] = long["units"] * long["activity"].map(prices)
     factor = (1.0 + scenario.costs.discount_rate) ** long["year"].astype(float)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,9 @@ def _draw_country(
     for x in _DISTRICT_X:
         _box(axes, x, _Y_DISTRICT, "district", "#eeeeee")
         if channels.guidance.enabled:
-            _arrow(axes, (0.5 + (x - 0.5) * 0.3, _Y_NATIONAL - 0.05), (x, _Y_DISTRICT + 0.05), "grey")
+            _arrow(
+                axes, (0.5 + (x - 0.5) * 0.3, _Y_NATIONAL - 0.05), (x, _Y_DISTRICT + 0.05), "grey"
+            )
     if channels.district_exchange.enabled and country.national.routing == "free":
         axes.plot(
             [_DISTRICT_X[0] + 0.15, _DISTRICT_X[1] - 0.15], [_Y_DISTRICT] * 2, color="#1f77b4"
@@ -117,15 +120,34 @@ def _draw_country(
         if channels.upward_reporting.enabled:
             _arrow(axes, (x, _Y_FACILITY + 0.05), (district_x - 0.02, _Y_DISTRICT - 0.05), "grey")
         if channels.coaching.enabled:
-            _arrow(axes, (district_x + 0.02, _Y_DISTRICT - 0.05), (x + 0.01, _Y_FACILITY + 0.05), "#9467bd")
+            _arrow(
+                axes,
+                (district_x + 0.02, _Y_DISTRICT - 0.05),
+                (x + 0.01, _Y_FACILITY + 0.05),
+                "#9467bd",
+            )
     if _horizontal_on(country):
         axes.plot(_FACILITY_X, [_Y_FACILITY] * len(_FACILITY_X), color="#2ca02c", lw=1.5, zorder=1)
     else:
         for left, right in zip(_FACILITY_X[:-1], _FACILITY_X[1:], strict=True):
-            axes.text((left + right) / 2, _Y_FACILITY, "x", color="#d62728", ha="center",
-                      va="center", fontsize=8)
-    axes.scatter(_FACILITY_X, [_Y_FACILITY] * len(_FACILITY_X), s=70, color=colour,
-                 edgecolor="black", linewidth=0.6, zorder=2)
+            axes.text(
+                (left + right) / 2,
+                _Y_FACILITY,
+                "x",
+                color="#d62728",
+                ha="center",
+                va="center",
+                fontsize=8,
+            )
+    axes.scatter(
+        _FACILITY_X,
+        [_Y_FACILITY] * len(_FACILITY_X),
+        s=70,
+        color=colour,
+        edgecolor="black",
+        linewidth=0.6,
+        zorder=2,
+    )
     total = float(outcome["lost_total"]) or 1.0
     shares = sorted(
         ((float(outcome[f"lost_{c}"]) / total, LOSS_CAUSES[f"lost_{c}"]) for c in CAUSES),
@@ -159,8 +181,11 @@ def figure1_panel(scenario: Scenario, countries: pd.DataFrame) -> Figure:
     grid = figure.subplots(3, 3, squeeze=False)
     links = scenario.global_links
     for axes, country in zip(grid.reshape(-1), scenario.countries[:9], strict=False):
-        partners = sorted({b for a, b in links if a == country.name} | {a for a, b in links if b == country.name})
-        _draw_country(axes, country, outcomes.loc[country.name], partners)
+        partners = sorted(
+            {b for a, b in links if a == country.name} | {a for a, b in links if b == country.name}
+        )
+        outcome = cast(pd.Series, outcomes.loc[country.name])
+        _draw_country(axes, country, outcome, partners)
     for axes in grid.reshape(-1)[len(scenario.countries) :]:
         axes.set_axis_off()
     figure.suptitle(

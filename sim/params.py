@@ -590,10 +590,7 @@ class GlobalLearning(Section):
     )
 
 
-
-ILLUSTRATIVE = (
-    "illustrative: no costing study in the project's sources; replace with local figures"
-)
+ILLUSTRATIVE = "illustrative: no costing study in the project's sources; replace with local figures"
 
 
 def C(default: float | None, *, unit: str, description: str) -> Any:  # noqa: N802

@@ -117,8 +117,7 @@ KEY_QUESTIONS: tuple[KeyQuestion, ...] = (
         "facility",
         "horizontal",
         "What did other facilities find does not work?",
-        "trials of practices already known elsewhere to fail (duplication waste; lower is "
-        "better)",
+        "trials of practices already known elsewhere to fail (duplication waste; lower is better)",
         _col("duplication_waste"),
     ),
     KeyQuestion(
@@ -224,9 +223,7 @@ def _number(value: Any, digits: int = 3) -> str:
     return _esc(value)
 
 
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1
-) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
     def cell(tag: str, index: int, content: str) -> str:
         kind = ' class="text"' if index < text_columns else ""
         return f"<{tag}{kind}>{content}</{tag}>"
