@@ -213,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress messages from the sampler"
     )
     calibrate.set_defaults(handler=_calibrate)
+
+    # -- planners: compare scenarios, rebuild the decision brief, draw Figure 1 --------
+    from sim.planner_cli import add_planner_commands
+
+    add_planner_commands(commands, common)
     return parser
 
 

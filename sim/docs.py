@@ -26,6 +26,7 @@ SECTIONS: dict[str, tuple[type[BaseModel], str, bool]] = {
     "country": (params.Country, "countries.N.", True),
     "loops": (params.Loops, "loops.", True),
     "global_learning": (params.GlobalLearning, "global_learning.", True),
+    "costs": (params.Costs, "costs.", True),
 }
 
 _BLOCK = re.compile(

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "Blame",
     "Channels",
+    "Costs",
     "Country",
     "FacilityMix",
     "Loops",
@@ -607,6 +608,75 @@ class Posterior(Section):
     )
 
 
+ILLUSTRATIVE = "illustrative: no costing study in the project's sources; replace with local figures"
+
+
+def C(default: float | None, *, unit: str, description: str) -> Any:  # noqa: N802
+    """Declare one unit cost: non-negative, null when the activity is not costed."""
+    return P(default, 0.0, None, unit=unit, description=description, source=ILLUSTRATIVE)
+
+
+class Costs(Section):
+    """Unit costs of learning-system activities, discounting and a budget envelope.
+
+    Costs are computed after a run from the monthly activity counts on disk
+    (:mod:`sim.costs`); they do not change the simulation. A unit cost of null means
+    the activity is not costed, which is an error if the scenario uses it.
+    """
+
+    currency: str = Field("USD", description="Currency of every unit cost and the budget.")
+    discount_rate: float = P(
+        0.03,
+        0.0,
+        0.5,
+        unit="per year",
+        description="Annual discount rate; costs in year y (from 0) are divided by (1 + r)^y.",
+        source="common default of health economic evaluation guides (3 % a year)",
+    )
+    annual_budget: float | None = P(
+        None,
+        0.0,
+        None,
+        unit="currency per year",
+        description="Optional envelope; a year whose undiscounted cost exceeds it is a breach.",
+    )
+    learning_session_per_attendee: float | None = C(
+        40.0, unit="per facility attending", description="A facility's attendance at a session."
+    )
+    coaching_visit: float | None = C(
+        60.0, unit="per visit", description="A district coach's visit to a facility."
+    )
+    exchange_visit: float | None = C(
+        150.0, unit="per visit", description="One facility's staff visiting another facility."
+    )
+    messaging_group_per_month: float | None = C(
+        10.0, unit="per group per month", description="Moderating and data for a district group."
+    )
+    learning_centre_per_year: float | None = C(
+        150_000.0, unit="per centre per year", description="Running a learning centre."
+    )
+    national_qi_team_per_year: float | None = C(
+        80_000.0,
+        unit="per country per year",
+        description="The national QI team behind guidance (charged where guidance is on).",
+    )
+    facility_qi_team_per_year: float | None = C(
+        500.0, unit="per team per year", description="Time and meetings of a facility QI team."
+    )
+    documentation_training_per_facility: float | None = C(
+        200.0,
+        unit="per facility, once",
+        description="Documentation training, charged in month 1 where facility documentation "
+        "is set above its default.",
+    )
+    blame_free_programme_per_facility_year: float | None = C(
+        100.0,
+        unit="per facility per year",
+        description="A blame-free culture programme, charged where facility blame culture "
+        "is set below its default.",
+    )
+
+
 class Scenario(Section):
     """A whole scenario: one world of one or more countries."""
 
@@ -625,6 +695,7 @@ class Scenario(Section):
     posterior: Posterior | None = Field(
         None, description="Draw fitted parameters per replicate from posterior samples."
     )
+    costs: Costs = Field(default_factory=Costs)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

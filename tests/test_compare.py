@@ -1,0 +1,204 @@
+"""Paired comparison: common random numbers, outputs, the offline report, bad input."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim.cli import main
+from sim.compare import build_outputs, run_comparison
+from sim.model import LearningHealthSystem
+
+from builders import small
+
+COUNTRY = {"name": "Testland", "districts": 6, "facilities": 120}
+
+
+def write(tmp_path, stem, name=None, country=None, **top):
+    document = {
+        "name": name or stem,
+        "seed": 99,
+        "months": 12,
+        "practices": {"count": 8},
+        "countries": [{**COUNTRY, **(country or {})}],
+        **top,
+    }
+    path = tmp_path / f"{stem}.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A baseline without peer learning, a copy of it under another name, and one with it."""
+    folder = tmp_path_factory.mktemp("compare")
+    alone = {
+        "channels": {"peer_network": {"enabled": False}, "learning_sessions": {"enabled": False}}
+    }
+    base = write(folder, "base", country=alone)
+    twin = write(folder, "twin", name="the twin", country=alone)
+    lever = write(folder, "lever")
+    run_comparison(
+        [base, twin, lever],
+        baseline="base",
+        replicates=6,
+        out_dir=folder / "out",
+        progress=False,
+    )
+    return folder / "out"
+
+
+def test_identical_scenarios_give_zero_paired_difference_in_every_replicate(compared):
+    a = pd.read_csv(compared / "scenarios" / "base" / "summary.csv").set_index("replicate")
+    b = pd.read_csv(compared / "scenarios" / "the_twin" / "summary.csv").set_index("replicate")
+    difference = b["qoc_final"] - a["qoc_final"]
+    assert len(difference) == 6 and (difference == 0).all(), difference.tolist()
+    assert a["qoc_final"].nunique() > 1, "replicates themselves must differ"
+    table = pd.read_csv(compared / "comparison.csv").set_index("scenario")
+    twin = table.loc["the twin"]
+    assert twin["diff_vs_baseline_p05"] == 0 and twin["diff_vs_baseline_p95"] == 0
+    assert twin["diff_unpaired_p95"] > 0, "unpaired, the same runs still look different"
+    assert twin["p_better_than_baseline"] == 0
+    assert twin["cost_total_median"] == table.loc["base", "cost_total_median"]
+
+
+def test_a_lever_changes_qoc_and_pairing_narrows_the_interval(compared):
+    row = pd.read_csv(compared / "comparison.csv").set_index("scenario").loc["lever"]
+    paired = row["diff_vs_baseline_p95"] - row["diff_vs_baseline_p05"]
+    unpaired = row["diff_unpaired_p95"] - row["diff_unpaired_p05"]
+    assert row["diff_vs_baseline_mean"] > 0, "peer contact and sessions should raise QoC"
+    assert paired < unpaired, (paired, unpaired)
+    assert row["cost_diff_vs_baseline_mean"] > 0, "sessions cost money"
+    assert row["icer_vs_baseline"] == pytest.approx(
+        row["cost_diff_vs_baseline_mean"] / (100 * row["diff_vs_baseline_mean"])
+    )
+
+
+def test_scenarios_differing_in_one_lever_share_the_other_draws():
+    base = LearningHealthSystem(small(), replicate=3)
+    lever = LearningHealthSystem(
+        small({"channels": {"learning_sessions": {"interval_months": 1}}}), replicate=3
+    )
+    other = LearningHealthSystem(small(), replicate=4)
+    for name in ("staff", "qi_team", "data_quality", "facility_district"):
+        a, b = getattr(base.world, name), getattr(lever.world, name)
+        assert np.array_equal(a, b), f"world.{name} must not depend on the session interval"
+    assert np.array_equal(base.catalogue.effect, lever.catalogue.effect)
+    assert not np.array_equal(base.world.data_quality, other.world.data_quality)
+    for _ in range(3):
+        base.step()
+        lever.step()
+    leavers = base.streams["turnover"].random(5)
+    assert np.array_equal(leavers, lever.streams["turnover"].random(5)), "same turnover stream"
+
+
+def test_comparison_table_and_figures(compared):
+    table = pd.read_csv(compared / "comparison.csv")
+    for column in (
+        "scenario",
+        "qoc_final_median",
+        "qoc_final_p05",
+        "qoc_final_p95",
+        "diff_vs_baseline_median",
+        "p_better_than_baseline",
+        "cost_total_median",
+        "icer_vs_baseline",
+        "dominated",
+        "budget_breach_share",
+        "lost_turnover_share",
+        "lost_bottleneck_share",
+        "lost_blame_share",
+        "lost_no_story_share",
+        "lost_no_channel_share",
+    ):
+        assert column in table.columns, column
+    shares = table[[c for c in table.columns if c.startswith("lost_")]].sum(axis=1)
+    assert np.allclose(shares, 1.0), shares.tolist()
+    costs = pd.read_csv(compared / "costs.csv")
+    assert set(costs["scenario"]) == {"base", "the twin", "lever"}
+    for figure in ("qoc_over_time", "cost_effect", "loss_ledger"):
+        assert (compared / "figures" / f"{figure}.png").stat().st_size > 5_000, figure
+
+
+def test_report_rebuilds_offline_from_results_on_disk(compared, capsys):
+    (compared / "report.html").unlink()
+    (compared / "comparison.csv").unlink()
+    assert main(["report", str(compared)]) == 0
+    text = (compared / "report.html").read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") == 3
+    assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", text), "nothing fetched"
+    assert "<script" not in text and "<link" not in text
+    for words in (
+        "What did other facilities do to improve care?",
+        "How effective was the guidance and support from the district?",
+        "countries.0.channels.learning_sessions.enabled",
+        "illustrative",
+    ):
+        assert words in text, words
+    assert (compared / "comparison.csv").is_file()
+    assert "lever" in capsys.readouterr().out
+
+
+def test_report_of_a_single_run_folder(compared):
+    written = build_outputs(compared / "scenarios" / "lever")
+    table = pd.read_csv(written["comparison"])
+    assert table["scenario"].tolist() == ["lever"]
+    assert written["report"].is_file()
+
+
+def test_second_compare_resumes_without_rerunning(compared):
+    part = compared / "scenarios" / "base" / "parts" / "summary" / "r00000.parquet"
+    before = part.stat().st_mtime_ns
+    folder = compared.parent
+    run_comparison(
+        [folder / "base.yaml", folder / "twin.yaml", folder / "lever.yaml"],
+        baseline="base",
+        replicates=6,
+        out_dir=compared,
+        progress=False,
+    )
+    assert part.stat().st_mtime_ns == before, "a finished replicate is not run again"
+    summary = pd.read_csv(compared / "scenarios" / "base" / "summary.csv")
+    assert summary["replicate"].tolist() == list(range(6))
+
+
+# --------------------------------------------------------------------------- bad input
+def run_cli(arguments, capsys):
+    code = main(arguments)
+    return code, capsys.readouterr().err
+
+
+def test_two_scenarios_with_the_same_name(tmp_path, capsys):
+    a = write(tmp_path, "a", name="same")
+    b = write(tmp_path, "b", name="same")
+    out = tmp_path / "out"
+    code, err = run_cli(["compare", str(a), str(b), "--out", str(out)], capsys)
+    assert code == 2 and "two scenarios are named 'same'" in err
+    assert not out.exists(), "nothing may run"
+
+
+def test_baseline_not_among_the_inputs(tmp_path, capsys):
+    a = write(tmp_path, "a")
+    out = tmp_path / "out"
+    code, err = run_cli(["compare", str(a), "--baseline", "Atlantis", "--out", str(out)], capsys)
+    assert code == 2 and "baseline is not among" in err and "a" in err
+    assert not out.exists()
+
+
+def test_negative_and_missing_unit_costs_are_reported_together(tmp_path, capsys):
+    a = write(tmp_path, "a", costs={"coaching_visit": -5})
+    b = write(tmp_path, "b", costs={"learning_session_per_attendee": None})
+    out = tmp_path / "out"
+    code, err = run_cli(["compare", str(a), str(b), "--out", str(out)], capsys)
+    assert code == 2, err
+    assert "costs.coaching_visit" in err and "a.yaml" in err
+    assert "costs.learning_session_per_attendee" in err and "no unit cost" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_report_of_a_folder_without_results(tmp_path, capsys):
+    code, err = run_cli(["report", str(tmp_path)], capsys)
+    assert code == 2 and "not an lhsim results folder" in err

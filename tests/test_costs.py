@@ -1,0 +1,127 @@
+"""Cost accounting against hand-computed small cases."""
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from sim.costs import (
+    COST_ITEMS,
+    activities_used,
+    budget_breaches,
+    cost_by_year,
+    cost_problems,
+    cost_totals,
+)
+from sim.params import Scenario
+
+
+def scenario(country=None, **top):
+    base = {"name": "Costland", "districts": 2, "facilities": 10}
+    base.update(country or {})
+    return Scenario(name="c", countries=[base], **top)
+
+
+def activity(months, **columns):
+    """A one-replicate timeseries with the given activity per month (others zero)."""
+    frame = pd.DataFrame({"replicate": 0, "month": list(range(1, months + 1))})
+    for name in (
+        "session_attendees",
+        "coaching_visits",
+        "exchange_visits",
+        "group_months",
+        "qi_team_months",
+    ):
+        frame[name] = columns.get(name, 0.0)
+    return frame
+
+
+def test_sessions_and_coaching_over_two_years_by_hand():
+    s = scenario(
+        costs={
+            "learning_session_per_attendee": 10.0,
+            "coaching_visit": 100.0,
+            "discount_rate": 0.05,
+            "national_qi_team_per_year": 1200.0,
+            "facility_qi_team_per_year": 0.0,
+        }
+    )
+    # 24 months: 4 attendees and 1 coaching visit a month
+    table = cost_by_year(activity(24, session_attendees=4.0, coaching_visits=1.0), s)
+    by = table.set_index(["year", "activity"])
+    assert by.loc[(0, "learning_session_per_attendee"), "cost"] == pytest.approx(12 * 4 * 10)
+    assert by.loc[(1, "coaching_visit"), "cost"] == pytest.approx(1200.0)
+    assert by.loc[(1, "coaching_visit"), "cost_discounted"] == pytest.approx(1200.0 / 1.05)
+    # the national QI team of the one country with guidance on: 1200 a year
+    assert by.loc[(0, "national_qi_team_per_year"), "cost"] == pytest.approx(1200.0)
+    totals = cost_totals(table).iloc[0]
+    year0 = 480 + 1200 + 1200
+    year1 = year0 / 1.05
+    assert totals["cost_total"] == pytest.approx(year0 + year1)
+    assert totals["cost_total_undiscounted"] == pytest.approx(2 * year0)
+    assert totals["cost_coaching_visit"] == pytest.approx(1200 + 1200 / 1.05)
+
+
+def test_fixed_items_and_programmes_by_hand():
+    s = scenario(
+        {
+            "learning_centres": {"count": 2},
+            "facility_mix": {"documentation": 0.7},
+            "blame": {"facility": 0.2},
+            "channels": {"guidance": {"enabled": False}},
+        },
+        costs={
+            "learning_centre_per_year": 1200.0,
+            "documentation_training_per_facility": 50.0,
+            "blame_free_programme_per_facility_year": 12.0,
+            "discount_rate": 0.0,
+        },
+    )
+    table = cost_by_year(activity(18), s)
+    by = table.groupby("activity")["cost"].sum()
+    assert by["learning_centre_per_year"] == pytest.approx(2 * 1200 * 18 / 12)
+    assert by["documentation_training_per_facility"] == pytest.approx(10 * 50), "once, month 1"
+    assert by["blame_free_programme_per_facility_year"] == pytest.approx(10 * 12 * 18 / 12)
+    assert by["national_qi_team_per_year"] == 0, "guidance off: no national team charged"
+
+
+def test_facility_qi_teams_and_messaging_groups():
+    s = scenario(costs={"facility_qi_team_per_year": 600.0, "messaging_group_per_month": 7.0})
+    table = cost_by_year(activity(12, qi_team_months=3.0, group_months=2.0), s)
+    by = table.groupby("activity")["cost"].sum()
+    assert by["facility_qi_team_per_year"] == pytest.approx(3 * 600), "3 teams all year"
+    assert by["messaging_group_per_month"] == pytest.approx(12 * 2 * 7)
+
+
+def test_budget_breaches_count_years_over_the_envelope():
+    s = scenario(costs={"coaching_visit": 100.0, "national_qi_team_per_year": 0.0})
+    visits = [1.0] * 12 + [3.0] * 12
+    table = cost_by_year(activity(24, coaching_visits=visits), s)
+    # year 0 costs 1200 plus QI teams (default 500 a team, but qi_team_months are 0)
+    assert budget_breaches(table, 2000.0).tolist() == [1]
+    assert budget_breaches(table, 5000.0).tolist() == [0]
+    assert budget_breaches(table, None).tolist() == [0]
+
+
+def test_every_activity_has_a_unit_cost_field():
+    names = {item.name for item in COST_ITEMS}
+    assert names <= set(Scenario.model_fields["costs"].annotation.model_fields)
+
+
+def test_negative_unit_cost_is_rejected_by_the_schema():
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        scenario(costs={"coaching_visit": -1.0})
+
+
+def test_missing_unit_cost_for_a_used_activity_is_a_problem():
+    s = scenario(costs={"coaching_visit": None, "exchange_visit": None})
+    problems = cost_problems(s, "x.yaml")
+    keys = [p.key for p in problems]
+    assert keys == ["costs.coaching_visit"], "exchange visits are off, so no unit cost needed"
+    assert "coaching" in problems[0].message and problems[0].file == "x.yaml"
+
+
+def test_activities_used_follow_the_channels():
+    off = scenario({"channels": {"coaching": {"enabled": False}}}, loops={"triple": False})
+    used = activities_used(off)
+    assert "coaching_visit" not in used and "messaging_group_per_month" not in used
+    assert "messaging_group_per_month" in activities_used(scenario()), "triple loop may open one"
