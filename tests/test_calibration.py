@@ -261,7 +261,7 @@ def test_bass_fit_pools_groups_and_predicts_by_size():
 @pytest.mark.slow
 def test_synthetic_data_recover_the_true_parameters(tmp_path):
     truth = {"outside_rate": 0.04, "imitation": 0.35}
-    spec_path = synthesise(tmp_path, truth, {"A": 200}, periods=12, population=60, generations=4)
+    spec_path = synthesise(tmp_path, truth, {"A": 400}, periods=12, population=100, generations=6)
     outcome = calibrate(spec_path, out=tmp_path / "out", executor="processes", workers=2)
     summary = outcome.summary.set_index("parameter")
     priors = {"outside_rate": 0.3, "imitation": 1.0}
