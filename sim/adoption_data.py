@@ -35,6 +35,7 @@ from sim.facility_data import (
     OPTIONAL_EDGE_COLUMNS,
     _check_columns,
     _check_edges,
+    _check_ids,
     _read_csv,
     _Report,
 )
@@ -166,19 +167,7 @@ def _check_node_rows(
         report.add("", 0, "no nodes listed", "add one row per node under the header")
         return
     if "id" in columns:
-        ids = frame["id"]
-        report.add_rows(frame, ids == "", "id", lambda _: "id is empty", "give every node an id", 0)
-        named = ids[ids != ""]
-        repeated = named.duplicated(keep="first")
-        first_row = dict(zip(named[~repeated], named.index[~repeated], strict=True))
-        report.add_rows(
-            frame,
-            ids.index.isin(named.index[repeated]),
-            "id",
-            lambda value: f"id is repeated (first on row {first_row[value]})",
-            "give every node a different id",
-            0,
-        )
+        _check_ids(frame, report, "node")
     if "group" in columns:
         report.add_rows(
             frame,

@@ -15,13 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from pydantic import ValidationError
 
 import sim
-from sim.errors import Problem, RunError, ScenarioError, SimError
+from sim.errors import RunError, ScenarioError, SimError
 from sim.params import Scenario
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "positive_int", "seed_int"]
 
 log = logging.getLogger("sim")
 
@@ -31,7 +30,8 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """Argument type: a whole number of at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -41,7 +41,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
+def seed_int(text: str) -> int:
+    """Argument type: a whole number (a seed)."""
     try:
         return int(text)
     except ValueError:
@@ -93,12 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("file", metavar="FILE", type=Path, help="scenario YAML")
     run.add_argument(
         "--replicates",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="number of replicates (default: the scenario's 'replicates')",
     )
     run.add_argument(
-        "--seed", type=_seed, metavar="S", help="root seed, replacing the scenario's 'seed'"
+        "--seed", type=seed_int, metavar="S", help="root seed, replacing the scenario's 'seed'"
     )
     run.add_argument(
         "--out",
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="N",
         help="worker processes (default 1); results do not depend on it",
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1: this computer only)",
     )
-    app.add_argument("--port", type=_positive, default=8765, help="port (default 8765)")
+    app.add_argument("--port", type=positive_int, default=8765, help="port (default 8765)")
     app.add_argument(
         "--scenario", type=Path, metavar="FILE", help="scenario to open first (default: demo)"
     )
@@ -160,10 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="file to write, .gif or .mp4 (default demo.gif)",
     )
     animate.add_argument(
-        "--months", type=_positive, metavar="N", help="months to show (default: the scenario's)"
+        "--months", type=positive_int, metavar="N", help="months to show (default: the scenario's)"
     )
     animate.add_argument(
-        "--fps", type=_positive, default=4, metavar="N", help="months a second (default 4)"
+        "--fps", type=positive_int, default=4, metavar="N", help="months a second (default 4)"
     )
     animate.set_defaults(handler=_animate)
     # Sensitivity sweeps: `lhsim sweep` and `lhsim analyze` (sim/sweep_commands.py).
@@ -194,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run for run from the seed",
     )
     calibrate.add_argument(
-        "--workers", type=_positive, default=2, metavar="N", help="worker processes (default 2)"
+        "--workers", type=positive_int, default=2, metavar="N", help="worker processes (default 2)"
     )
     calibrate.add_argument(
         "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (with --executor dask)"
@@ -235,35 +236,15 @@ def _validate(arguments: argparse.Namespace) -> int:
     return EXIT_OK if not any(found.values()) else EXIT_BAD_INPUT
 
 
-def _with_seed(scenario: Scenario, seed: int, file: str) -> Scenario:
-    """Return ``scenario`` with its root seed replaced, validated again."""
-    changed = scenario.model_copy(update={"seed": seed})
-    try:
-        return type(scenario).model_validate(changed.model_dump())
-    except ValidationError as error:
-        raise ScenarioError(
-            [
-                Problem(
-                    file=file,
-                    key="seed (--seed)",
-                    value=seed,
-                    message=detail["msg"],
-                    fix="give a seed between 0 and 2**63 - 1",
-                )
-                for detail in error.errors()
-            ]
-        ) from error
-
-
 def _run(arguments: argparse.Namespace) -> int:
     from sim.plots import write_figures
     from sim.results import default_folder, read_results
     from sim.runner import run_scenario
-    from sim.scenario import load_scenario
+    from sim.scenario import load_scenario, with_seed
 
     scenario = load_scenario(arguments.file)
     if arguments.seed is not None:
-        scenario = _with_seed(scenario, arguments.seed, str(arguments.file))
+        scenario = with_seed(scenario, arguments.seed, str(arguments.file))
     replicates = arguments.replicates or scenario.replicates
     folder = arguments.out if arguments.out is not None else default_folder(scenario)
     run_scenario(

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.costs import budget_breaches, cost_by_year, cost_problems, cost_totals
 from sim.errors import Problem, ScenarioError
@@ -180,20 +179,6 @@ def _baseline_name(
     return ""
 
 
-def _with_seed(scenario: Scenario, seed: int, file: Path) -> Scenario:
-    if scenario.seed == seed:
-        return scenario
-    try:
-        return Scenario.model_validate({**scenario.model_dump(), "seed": seed})
-    except ValidationError as error:
-        raise ScenarioError(
-            [
-                Problem(str(file), "seed (--seed)", seed, d["msg"], "give a seed from 0 to 2**63-1")
-                for d in error.errors()
-            ]
-        ) from error
-
-
 # --------------------------------------------------------------------------- running
 def run_comparison(
     files: Sequence[Path],
@@ -222,12 +207,13 @@ def run_comparison(
         sim.errors.RunError: A replicate failed.
     """
     from sim.runner import run_scenario
+    from sim.scenario import with_seed
 
     loaded, baseline_name = load_inputs(files, baseline)
     root_seed = (
         seed if seed is not None else next(s.seed for _, s in loaded if s.name == baseline_name)
     )
-    runs = [(path, _with_seed(scenario, root_seed, path)) for path, scenario in loaded]
+    runs = [(path, with_seed(scenario, root_seed, path)) for path, scenario in loaded]
     out_dir = Path(out_dir)
     entries = tuple(
         ComparedScenario(s.name, str(path), out_dir / SCENARIO_FOLDER / _folder_name(s.name))

@@ -358,27 +358,32 @@ def _check_columns(
     return {name for name in allowed if name in seen and name not in repeated}
 
 
+def _check_ids(frame: pd.DataFrame, report: _Report, noun: str) -> None:
+    """Every row of ``frame`` has an ``id``, and no two rows share one."""
+    ids = frame["id"]
+    report.add_rows(
+        frame, ids == "", "id", lambda _: f"{noun} id is empty", f"give every {noun} an id", 0
+    )
+    named = ids[ids != ""]
+    repeated = named.duplicated(keep="first")
+    first_row = dict(zip(named[~repeated], named.index[~repeated], strict=True))
+    report.add_rows(
+        frame,
+        ids.index.isin(named.index[repeated]),
+        "id",
+        lambda value: f"id is repeated (first on row {first_row[value]})",
+        f"give every {noun} a different id",
+        0,
+    )
+
+
 def _check_facility_rows(frame: pd.DataFrame, columns: set[str], report: _Report) -> None:
     """Check every facility row of the columns present."""
     if frame.empty:
         report.add("", 0, "no facilities listed", "add one row per facility under the header")
         return
     if "id" in columns:
-        ids = frame["id"]
-        report.add_rows(
-            frame, ids == "", "id", lambda _: "facility id is empty", "give every facility an id", 0
-        )
-        named = ids[ids != ""]
-        repeated = named.duplicated(keep="first")
-        first_row = dict(zip(named[~repeated], named.index[~repeated], strict=True))
-        report.add_rows(
-            frame,
-            ids.index.isin(named.index[repeated]),
-            "id",
-            lambda value: f"id is repeated (first on row {first_row[value]})",
-            "give every facility a different id",
-            0,
-        )
+        _check_ids(frame, report, "facility")
     if "district" in columns:
         report.add_rows(
             frame,

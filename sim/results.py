@@ -58,6 +58,7 @@ __all__ = [
     "document_differences",
     "finish_manifest",
     "git_state",
+    "library_versions",
     "prepare_folder",
     "read_manifest",
     "read_results",
@@ -312,9 +313,10 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "dirty": dirty}
 
 
-def _library_versions() -> dict[str, str]:
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python, the libraries results depend on, and ``extra`` distributions."""
     versions = {"python": platform.python_version()}
-    for name in _LIBRARIES:
+    for name in (*_LIBRARIES, *extra):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
@@ -353,7 +355,7 @@ def build_manifest(
         "replicate_seeds": [replicate_seed(scenario.seed, r) for r in range(replicates)],
         "package_version": sim.__version__,
         "git": git_state(),
-        "versions": _library_versions(),
+        "versions": library_versions(),
         "platform": platform.platform(),
         "command": list(sys.argv if command is None else command),
         "workers": workers,

@@ -42,6 +42,7 @@ from sim.facility_data import read_facility_table
 from sim.params import Scenario
 
 __all__ = [
+    "with_seed",
     "COUNTRY_DEFAULTS",
     "EXTENDS",
     "ScenarioLoader",
@@ -929,3 +930,24 @@ def _unique(problems: list[Problem]) -> list[Problem]:
             seen.add(identity)
             result.append(problem)
     return result
+
+
+def with_seed(scenario: Scenario, seed: int, file: str | Path) -> Scenario:
+    """Return ``scenario`` with its root seed replaced (``--seed``), validated again."""
+    if scenario.seed == seed:
+        return scenario
+    try:
+        return type(scenario).model_validate({**scenario.model_dump(), "seed": seed})
+    except ValidationError as error:
+        raise ScenarioError(
+            [
+                Problem(
+                    file=str(file),
+                    key="seed (--seed)",
+                    value=seed,
+                    message=detail["msg"],
+                    fix="give a seed between 0 and 2**63 - 1",
+                )
+                for detail in error.errors()
+            ]
+        ) from error

@@ -29,7 +29,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from sim.results import (
     document_differences,
     finish_manifest,
     git_state,
+    library_versions,
     read_manifest,
     write_manifest,
 )
@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 RUNS = "runs.parquet"
 SAMPLES = "samples.parquet"
 _PART = re.compile(r"^runs-(\d{6,})\.parquet$")
-_LIBRARIES = ("numpy", "pandas", "pyarrow", "pydantic", "mesa", "SALib", "dask", "distributed")
+_SWEEP_LIBRARIES = ("SALib", "dask", "distributed")
 FORMAT_VERSION = 1
 
 
@@ -96,16 +96,6 @@ def default_sweep_folder(experiment: Experiment, root: Path = Path("results/swee
 
 
 # --------------------------------------------------------------------------- manifest
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
 def _manifest(
     experiment: Experiment,
     sample: np.ndarray,
@@ -136,7 +126,7 @@ def _manifest(
         + "; replicate r draws the model's streams of replicate r",
         "package_version": sim.__version__,
         "git": git_state(),
-        "versions": _versions(),
+        "versions": library_versions(_SWEEP_LIBRARIES),
         "platform": platform.platform(),
         "command": list(sys.argv if command is None else command),
         "executor": evaluator.description,

@@ -12,18 +12,9 @@ import pandas as pd
 __all__ = ["add_sweep_commands"]
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``sweep`` and ``analyze`` to the subcommands of ``lhsim``."""
+    from sim.cli import positive_int
     from sim.evaluators import EXECUTORS
 
     sweep = commands.add_parser(
@@ -56,7 +47,7 @@ def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sweep.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=2,
         metavar="N",
         help="worker processes, or Dask LocalCluster workers (default 2)",
