@@ -10,22 +10,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import kernels
 from sim.channels import Exposure
-from sim.sampling import bernoulli_successes
-from sim.state import Population, Source, Stage, in_use, is_open
+from sim.state import Population, Source, Stage
 
 __all__ = [
     "FacilityRates",
-    "adopted_cells",
+    "learn_internally",
     "TrialOutcomes",
     "innovate",
-    "institutionalise",
     "lose_holders",
     "receive",
     "resolve_trials",
     "staff_departures",
     "review_in_use",
-    "teach_colleagues",
 ]
 
 
@@ -69,7 +67,7 @@ def receive(
     with hazard ``uptake_with_story * story + uptake_without_story * (heard - story)``.
     The first news of a practice is credited to the channel that contributed most to
     it. A trial of a practice in ``known_to_fail`` (per country) is counted as
-    duplication waste.
+    duplication waste. The per-cell rules are :func:`sim.kernels.receive_cells`.
 
     One uniform number is drawn per facility and practice each month, whatever the
     channels, so scenarios that differ in their channels share random numbers.
@@ -78,126 +76,75 @@ def receive(
         Counts: ``trials`` started, ``aware`` newly aware, ``failures_heard``,
         ``duplication`` (duplicated trials).
     """
-    counts = {"trials": 0, "aware": 0, "failures_heard": 0, "duplication": 0}
     n, k = pop.stage.shape
-    heard, story, failure = _total_exposure(exposures, n, k)
-    threshold = rng.random((n, k), dtype=np.float32)
-    np.negative(threshold, out=threshold)
-    np.log1p(threshold, out=threshold)
-    np.negative(threshold, out=threshold)  # -log(1 - u): an exponential waiting "time"
-    open_cells = is_open(pop.stage)
-
-    warned = failure > 0
-    warned &= open_cells
-    warned &= ~pop.knows_failure
-    counts["failures_heard"] = int(np.count_nonzero(warned))
-    pop.knows_failure |= warned
-    pop.failure_reports += failure
-    pop.success_reports += heard
-
-    # drive = a * story + b * (heard - story) = b * heard + (a - b) * story
-    with_story = rates.uptake_with_story.astype(np.float32)[:, None]
-    without_story = rates.uptake_without_story.astype(np.float32)[:, None]
-    drive = heard * without_story
-    drive += story * (with_story - without_story)
-    # Deterrence only lowers the drive, so it is applied to the open cells that would
-    # start a trial without it; the others cannot start one anyway.
-    candidate = threshold < drive
-    candidate &= open_cells
-    cells = np.flatnonzero(candidate)
-    kept = threshold.reshape(-1)[cells] < _deterred(
-        drive.reshape(-1)[cells], cells, pop, rates.failure_heeded
+    uniform = rng.random((n, k), dtype=np.float32)
+    rows, table_row, scale, fidelity, source, tables = _stack(exposures, k)
+    start, order = kernels.rows_in_order(rows, n)
+    trials = np.empty(n * k, dtype=np.int64)  # pages are touched only as filled
+    story_share = np.empty(n * k)
+    news = np.empty(n * k, dtype=np.int64)
+    news_source = np.empty(n * k, dtype=np.int8)
+    n_trials, n_news, n_aware, n_warned = kernels.receive_cells(
+        pop.stage,
+        pop.knows_failure,
+        pop.failure_reports,
+        pop.success_reports,
+        uniform,
+        rates.uptake_with_story.astype(np.float32),
+        rates.uptake_without_story.astype(np.float32),
+        rates.failure_heeded.astype(np.float32),
+        start,
+        order,
+        table_row,
+        scale,
+        fidelity,
+        source,
+        *tables,
+        trials,
+        story_share,
+        news,
+        news_source,
     )
-    trial = cells[kept]
-    ti, tk = np.divmod(trial, k)
-    aware = threshold < heard
-    aware &= pop.stage == Stage.UNKNOWN
-    aware.reshape(-1)[trial] = False  # starting a trial comes before mere awareness
-
-    ai, ak = np.divmod(np.flatnonzero(aware), k)
-    reached = np.concatenate([trial, np.flatnonzero(aware)])
-    reached = reached[pop.stage.reshape(-1)[reached] == Stage.UNKNOWN]
-    rf, rk = np.divmod(reached, k)
-    pop.first_source.reshape(-1)[reached] = _main_source(exposures, rf, rk, n)
-    pop.stage[ai, ak] = Stage.AWARE
-    counts["aware"] = int(ai.size)
+    counts = {"trials": n_trials, "aware": n_aware, "failures_heard": n_warned, "duplication": 0}
+    pop.first_source.reshape(-1)[news[:n_news]] = news_source[:n_news]
+    ti, tk = np.divmod(trials[:n_trials], k)
     if ti.size:
-        with_story_drive = story[ti, tk] * rates.uptake_with_story[ti]
-        plain_drive = (heard[ti, tk] - story[ti, tk]) * rates.uptake_without_story[ti]
-        share_story = with_story_drive / (with_story_drive + plain_drive)
-        started_with_story = rng.random(ti.size) < share_story
+        started_with_story = rng.random(ti.size) < story_share[:n_trials]
         _start_trials(pop, ti, tk, started_with_story, rates.trial_months[ti])
-        counts["trials"] = int(ti.size)
         counts["duplication"] = int(np.count_nonzero(known_to_fail[facility_country[ti], tk]))
     return counts
 
 
-def _total_exposure(
-    exposures: list[Exposure], n: int, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Heard, story and failure intensities summed over channels, as (n, k) float32.
+def _stack(exposures: list[Exposure], k: int) -> tuple[np.ndarray, ...]:
+    """The channels' exposures as one list of entries over one set of stacked tables.
 
-    The sums start from the first two channels that reach everybody (added in one
-    pass); the others are added to the rows they reach.
+    Returns, per entry: facility, row of the stacked tables, scale, fidelity and
+    source; then the stacked heard, story and failure tables.
     """
-    full = [e for e in exposures if e.rows.size == n]
-    partial = [e for e in exposures if e.rows.size and e.rows.size != n]
-    if len(full) >= 2:
-        first, second = full[0], full[1]
-        totals = [
-            np.add(a, b, dtype=np.float32)
-            for a, b in zip(_parts(first), _parts(second), strict=True)
-        ]
-        full = full[2:]
-    elif full:
-        totals = [np.array(part, dtype=np.float32) for part in _parts(full[0])]
-        full = full[1:]
-    else:
-        totals = [np.zeros((n, k), dtype=np.float32) for _ in range(3)]
-    for e in full:
-        for total, part in zip(totals, _parts(e), strict=True):
-            total += part
-    for e in partial:
-        for total, part in zip(totals, _parts(e), strict=True):
-            total[e.rows] += part
-    return totals[0], totals[1], totals[2]
-
-
-def _parts(e: Exposure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return e.heard, e.story, e.failure
-
-
-def _deterred(
-    drive: np.ndarray, cells: np.ndarray, pop: Population, failure_heeded: np.ndarray
-) -> np.ndarray:
-    """``drive`` at the flat ``cells``, cut by the failures' share of the reports heard."""
-    failures = pop.failure_reports.reshape(-1)[cells]
-    reports = failures + pop.success_reports.reshape(-1)[cells]
-    share = np.divide(failures, reports, out=np.zeros_like(reports), where=reports > 0)
-    facility = cells // pop.stage.shape[1]
-    return (drive * (1.0 - failure_heeded[facility] * share)).astype(np.float32)
-
-
-def _main_source(
-    exposures: list[Exposure], f: np.ndarray, k: np.ndarray, n_facilities: int
-) -> np.ndarray:
-    """For cells (f, k), the source of the exposure that contributed most."""
-    best = np.full(f.size, -1.0)
-    source = np.zeros(f.size, dtype=np.int8)
-    for e in exposures:
-        if e.rows.size == 0 or f.size == 0:
-            continue
-        if e.rows.size == n_facilities:  # every facility reached: rows are 0..n-1
-            strength = e.heard[f, k]
-        else:
-            row_of = np.full(n_facilities, -1)
-            row_of[e.rows] = np.arange(e.rows.size)
-            position = row_of[f]
-            strength = np.where(position >= 0, e.heard[position, k], -1.0)
-        better = strength > best
-        best[better] = strength[better]
-        source[better] = e.source
-    return source
+    reached = [e for e in exposures if not e.empty]
+    if not reached:
+        empty = np.zeros(0, dtype=np.int64)
+        no_table = np.zeros((1, k), dtype=np.float32)
+        return (
+            empty,
+            empty,
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int8),
+            (no_table, no_table, no_table),
+        )
+    offsets = np.cumsum([0] + [e.heard.shape[0] for e in reached[:-1]])
+    return (
+        np.concatenate([e.rows for e in reached]),
+        np.concatenate([e.at + offset for e, offset in zip(reached, offsets, strict=True)]),
+        np.concatenate([e.scale for e in reached]),
+        np.concatenate([e.fidelity for e in reached]),
+        np.concatenate([np.full(e.rows.size, int(e.source), np.int8) for e in reached]),
+        tuple(
+            np.concatenate([getattr(e, part) for e in reached])
+            for part in ("heard", "story", "failure")
+        ),
+    )
 
 
 def innovate(
@@ -265,10 +212,7 @@ def resolve_trials(
     ``documentation``) or was handed one with the news that led to its trial.
     """
     k_count = pop.stage.shape[1]
-    trialling = np.flatnonzero(pop.stage.reshape(-1) == int(Stage.TRIAL))
-    left = pop.trial_left.reshape(-1)[trialling] - 1
-    pop.trial_left.reshape(-1)[trialling] = left
-    f, k = np.divmod(trialling[left <= 0], k_count)
+    f, k = np.divmod(kernels.tick_trials(pop.stage, pop.trial_left), k_count)
     if f.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return TrialOutcomes(empty, empty, np.zeros(0, bool), np.zeros(0, bool))
@@ -290,65 +234,36 @@ def resolve_trials(
     return TrialOutcomes(f, k, success, implementation_failed)
 
 
-def _cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices of the cells in ``mask`` and their facility (row) numbers."""
-    flat = np.flatnonzero(mask)
-    return flat, flat // mask.shape[1]
-
-
-def adopted_cells(pop: Population) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices and facility numbers of the cells adopted, not yet institutionalised."""
-    return _cells(pop.stage == Stage.ADOPTED)
-
-
-def teach_colleagues(
+def learn_internally(
     pop: Population,
     staff: np.ndarray,
-    rate: np.ndarray,
+    teach_rate: np.ndarray,
+    institution_rate: np.ndarray,
     rng: np.random.Generator,
-    adopted: tuple[np.ndarray, np.ndarray],
-) -> None:
-    """Holders teach colleagues: each non-holder learns with hazard ``rate * share held``.
-
-    ``rate`` is per facility (zero where the internal channel is off) and already
-    includes the speed-up of a QI team. ``adopted`` are the :func:`adopted_cells`.
-    """
-    holders = pop.holders.reshape(-1)
-    flat, f = adopted
-    held = holders[flat].astype(np.int64)
-    total = staff[f].astype(np.int64)
-    learning = (held < total) & (rate[f] > 0)
-    flat, f, held, total = flat[learning], f[learning], held[learning], total[learning]
-    if flat.size == 0:
-        return
-    p = -np.expm1(-rate[f] * held / total)
-    learners = rng.binomial(total - held, p)
-    holders[flat] = np.minimum(held + learners, total)
-
-
-def institutionalise(
-    pop: Population,
-    staff: np.ndarray,
-    rate: np.ndarray,
-    rng: np.random.Generator,
-    adopted: tuple[np.ndarray, np.ndarray],
 ) -> int:
-    """A practice held widely enough becomes part of how the facility works.
+    """Holders teach colleagues, and practices held widely become how the facility works.
 
-    Monthly chance ``rate * share of staff holding it``; ``rate`` is per facility and
-    grows with a QI team, leadership support and documentation. Institutionalised
-    practices no longer depend on who stays. ``adopted`` are the :func:`adopted_cells`.
+    In every adopted cell, each non-holder learns with hazard ``teach_rate * share
+    held`` (``teach_rate`` is per facility, zero where the internal channel is off, and
+    includes the speed-up of a QI team). Then the practice is institutionalised with
+    monthly chance ``institution_rate * share of staff holding it``
+    (``institution_rate`` grows with a QI team, leadership support and documentation);
+    institutionalised practices no longer depend on who stays. One compiled pass:
+    :func:`sim.kernels.teach_and_institutionalise`.
+
+    Returns:
+        The number of practices institutionalised.
     """
-    flat, f = adopted
-    possible = rate[f] > 0
-    flat, f = flat[possible], f[possible]
-    if flat.size == 0:
-        return 0
-    share = pop.holders.reshape(-1)[flat] / staff[f]
-    done = bernoulli_successes(rate[f] * share, rng)
-    pop.stage.reshape(-1)[flat[done]] = Stage.INSTITUTIONALISED
-    pop.holders.reshape(-1)[flat[done]] = staff[f[done]]
-    return int(done.size)
+    return int(
+        kernels.teach_and_institutionalise(
+            pop.stage,
+            pop.holders,
+            staff.astype(np.int64),
+            teach_rate.astype(np.float64),
+            institution_rate.astype(np.float64),
+            rng,
+        )
+    )
 
 
 def staff_departures(
@@ -412,11 +327,11 @@ def review_in_use(
     Returns:
         The facilities and practices dropped.
     """
-    flat, f = _cells(in_use(pop.stage))
-    if f.size == 0 or review_share <= 0:
-        return f[:0], f[:0]
-    reviewed = bernoulli_successes((review_share * data_quality)[f], rng)
-    f, k = np.divmod(flat[reviewed], pop.stage.shape[1])
+    if review_share <= 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    reviewed = kernels.sample_in_use(pop.stage, review_share * data_quality, rng)
+    f, k = np.divmod(reviewed, pop.stage.shape[1])
     noise = rates.trial_noise[f] * (1.0 - data_quality[f]) * rng.standard_normal(f.size)
     drop = pop.local_effect[f, k] + noise <= rates.success_threshold[f]
     fd, kd = f[drop], k[drop]

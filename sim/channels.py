@@ -3,8 +3,8 @@
 Each function computes, for one channel and one month, an :class:`Exposure`: the
 facilities reached (``rows``) and, per practice, the intensity of what they heard:
 successes that came with their how-to story, successes without it, and failures.
-Nothing here loops over facilities: every channel is a handful of array operations
-(a sparse product for network ties, group sums for sessions and groups).
+Nothing here loops over facilities in Python: a channel draws who meets whom and sums
+what they offer with one compiled kernel (:func:`sim.kernels.offer_sums`).
 
 Successes are carried as ``heard`` (all successes, with or without their story) and
 ``story`` (the part that came with its how-to story). A story offered survives a passage
@@ -20,6 +20,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from sim import kernels
 from sim.sampling import bernoulli_positions
 from sim.state import Source
 
@@ -39,42 +40,66 @@ __all__ = [
 class Offers:
     """What each facility would tell others this month, weighted by its willingness.
 
+    A facility offers every practice it uses (adopted or institutionalised) with
+    weight ``tell_success``, counted also as a story where it holds the how-to story,
+    and every practice its own trials found to fail with weight ``tell_failure``.
+    Nothing N x K is built: channels sum the offers of the facilities they connect
+    with :meth:`sums`.
+
     Attributes:
-        heard: Successes in use, with or without their story (N x K).
-        story: The part of ``heard`` that comes with the how-to story (N x K).
-        failure: Failures found by the facility's own trials (N x K).
+        stage: The population's stage codes (N x K, read only here).
+        story: The population's stories (N x K).
+        tell_success: Willingness to tell of a success, per facility (float32).
+        tell_failure: Willingness to tell of a failure, per facility (float32).
     """
 
-    heard: np.ndarray
+    stage: np.ndarray
     story: np.ndarray
-    failure: np.ndarray
+    tell_success: np.ndarray
+    tell_failure: np.ndarray
 
     @cached_property
     def any(self) -> np.ndarray:
         """Facilities that have something to tell (computed once; offers are not changed)."""
-        told = _rows_any(self.heard)
-        told |= _rows_any(self.failure)
-        return told
+        return kernels.has_news(self.stage, self.tell_success, self.tell_failure)
 
+    def sums(
+        self, members: np.ndarray, groups: np.ndarray, n_groups: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Offers of ``members`` summed per group (``groups[m]`` is member m's group).
 
-def _rows_any(matrix: np.ndarray) -> np.ndarray:
-    """Rows of a 2-D array with at least one nonzero entry."""
-    nonzero = matrix != 0
-    if nonzero.ndim == 2 and nonzero.flags.c_contiguous and nonzero.shape[1] % 8 == 0:
-        words = nonzero.view(np.uint64)  # eight cells per word
-        told = words[:, 0] != 0
-        for column in range(1, words.shape[1]):
-            told |= words[:, column] != 0
-        return told
-    return nonzero.any(axis=1)
+        Returns successes, the part with story, and failures: each ``n_groups x K``.
+        """
+        return kernels.offer_sums(
+            self.stage,
+            self.story,
+            self.tell_success,
+            self.tell_failure,
+            np.asarray(members, dtype=np.int64),
+            np.asarray(groups, dtype=np.int64),
+            int(n_groups),
+        )
 
 
 @dataclass
 class Exposure:
     """What the facilities in ``rows`` heard through one channel this month.
 
-    ``heard`` is the intensity of successes heard (with or without story), ``story`` the
-    part of it that arrived with its story, ``failure`` that of failures.
+    The channel's tables ``heard`` (successes, with or without story), ``story`` (the
+    part of them that came with its story) and ``failure`` have one row per distinct
+    message: facility ``rows[p]`` heard row ``at[p]`` of them at strength ``scale[p]``,
+    and the story part survived the passage with chance ``fidelity[p]``. A district
+    meeting thus keeps one row per district, not one per member.
+
+    Attributes:
+        source: The channel.
+        rows: Facilities reached, sorted and distinct.
+        heard: Successes, with or without story (float32, a column per practice).
+        story: The part of ``heard`` that came with its story.
+        failure: Failures.
+        at: Row of the tables each reached facility heard.
+        scale: Strength of each facility's exposure (intensity, reach).
+        fidelity: Chance that a story survives, per reached facility.
     """
 
     source: Source
@@ -82,33 +107,43 @@ class Exposure:
     heard: np.ndarray
     story: np.ndarray
     failure: np.ndarray
+    at: np.ndarray
+    scale: np.ndarray
+    fidelity: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        source: Source,
+        rows: np.ndarray,
+        tables: tuple[np.ndarray, np.ndarray, np.ndarray],
+        *,
+        at: np.ndarray | None = None,
+        scale: np.ndarray | float = 1.0,
+        fidelity: np.ndarray | float = 1.0,
+    ) -> Exposure:
+        """An exposure with per-row ``at``, ``scale`` and ``fidelity`` filled in.
+
+        Without ``at``, facility ``rows[p]`` heard row ``p`` of the tables.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        m = rows.size
+        heard, story, failure = (np.ascontiguousarray(t, dtype=np.float32) for t in tables)
+        return cls(
+            source,
+            rows,
+            heard,
+            story,
+            failure,
+            np.arange(m, dtype=np.int64) if at is None else np.asarray(at, dtype=np.int64),
+            np.broadcast_to(np.asarray(scale, dtype=np.float32), (m,)).copy(),
+            np.broadcast_to(np.asarray(fidelity, dtype=np.float32), (m,)).copy(),
+        )
 
     @property
     def empty(self) -> bool:
         """Whether nobody was reached."""
         return self.rows.size == 0
-
-
-def _with_fidelity(
-    source: Source,
-    rows: np.ndarray,
-    heard: np.ndarray,
-    story: np.ndarray,
-    failure: np.ndarray,
-    fidelity: np.ndarray | float,
-) -> Exposure:
-    """Apply story fidelity: only that share of ``story`` arrives with its story.
-
-    ``story`` must be an array of the caller's own: it is scaled in place when it can be.
-    """
-    fid = np.asarray(fidelity, dtype=np.float32)
-    if fid.ndim == 1:
-        fid = fid[:, None]
-    if story.dtype == np.float32 and story.flags.writeable:
-        story *= fid
-    else:
-        story = story * fid
-    return Exposure(source, rows, heard, story, failure)
 
 
 def peer_network_exposure(
@@ -121,34 +156,29 @@ def peer_network_exposure(
 ) -> tuple[Exposure, np.ndarray]:
     """Each tie is used with ``contact_probability`` (of the receiver's country).
 
-    Returns the exposure of every facility whose country runs the channel this month,
-    and the facilities that spoke (were the source of at least one used tie).
+    Returns the exposure of the facilities at the receiving end of a tie used this
+    month (in a country that runs the channel), and the facilities that spoke (were
+    the source of at least one used tie).
     """
     n = ties.shape[0]
     chance = contact_probability[active_rows]
     highest = float(chance.max()) if chance.size else 0.0
     # Entries drawn with the highest chance, then kept with chance / highest (thinning).
     entries = bernoulli_positions(ties.nnz, highest, rng)
+    receiver = _entry_rows(ties).take(entries)
     if not (active_rows.all() and (chance == highest).all()):
-        receiver = _entry_rows(ties).take(entries)
         keep = rng.random(entries.size) * highest < contact_probability[receiver]
         keep &= active_rows[receiver]
-        entries = entries[keep]
-    # the matrix of the ties used this month (the same entries, in the same order)
-    indices = ties.indices.take(entries)
-    per_row = np.bincount(_entry_rows(ties).take(entries), minlength=n)
-    indptr = np.concatenate([[0], np.cumsum(per_row)])
-    active = sp.csr_matrix(
-        (np.ones(indices.size, dtype=np.float32), indices, indptr), shape=ties.shape
-    )
+        entries, receiver = entries[keep], receiver[keep]
+    source = ties.indices.take(entries)
     spoke = np.zeros(n, dtype=bool)
-    spoke[active.indices] = True
-    rows = np.flatnonzero(active_rows)
-    sub = active if rows.size == n else active[rows]
-    heard = np.asarray(sub @ offers.heard)
-    story = np.asarray(sub @ offers.story)
-    failure = np.asarray(sub @ offers.failure)
-    return _with_fidelity(Source.PEER_NETWORK, rows, heard, story, failure, fidelity[rows]), spoke
+    spoke[source] = True
+    # entries are in row order, so the receivers come sorted: number them as they come
+    first = np.ones(receiver.size, dtype=bool)
+    first[1:] = receiver[1:] != receiver[:-1]
+    rows = receiver[first]
+    tables = offers.sums(source, np.cumsum(first) - 1, rows.size)
+    return Exposure.of(Source.PEER_NETWORK, rows, tables, fidelity=fidelity[rows]), spoke
 
 
 _ENTRY_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -180,18 +210,13 @@ def full_mixing_exposure(
     """
     n = facility_country.size
     counts = np.bincount(facility_country, minlength=n_countries).astype(np.float32)
-    incidence = sp.csr_matrix(
-        (np.ones(n, dtype=np.float32), (facility_country, np.arange(n))), shape=(n_countries, n)
-    )
-    shares = [
-        np.asarray(incidence @ matrix) / np.maximum(counts, 1.0)[:, None]
-        for matrix in (offers.heard, offers.story, offers.failure)
-    ]
+    sums = offers.sums(np.arange(n), facility_country, n_countries)
+    shares = tuple(part / np.maximum(counts, 1.0)[:, None] for part in sums)
     rows = np.flatnonzero(active_rows)
     country = facility_country[rows]
-    scale = rate[country][:, None].astype(np.float32)
-    heard, story, failure = (share[country] * scale for share in shares)
-    return _with_fidelity(Source.PEER_NETWORK, rows, heard, story, failure, fidelity[rows])
+    return Exposure.of(
+        Source.PEER_NETWORK, rows, shares, at=country, scale=rate[country], fidelity=fidelity[rows]
+    )
 
 
 def group_exposure(
@@ -210,77 +235,32 @@ def group_exposure(
 
     Each member hears the share of members who use (or found to fail) each practice,
     plus what the district itself presents from its pool of lessons, at ``intensity``.
+    Every member of a district hears the same row: the exposure keeps one per district.
     """
     rows = np.flatnonzero(members)
-    if rows.size == 0:
-        k = offers.story.shape[1]
-        empty = np.zeros((0, k), dtype=np.float32)
-        return Exposure(source, rows, empty, empty, empty)
     d = district[rows]
-    counts = np.bincount(d, minlength=n_districts)
-    size = counts.astype(np.float32)
-    in_order = bool((d[1:] >= d[:-1]).all())  # facilities numbered district by district
-    # Group sums straight from the full offers: the incidence has a column per facility.
-    if in_order:
-        incidence = sp.csr_matrix(
-            (np.ones(rows.size, dtype=np.float32), rows, np.concatenate([[0], np.cumsum(counts)])),
-            shape=(n_districts, offers.story.shape[0]),
-        )
-    else:
-        incidence = sp.csr_matrix(
-            (np.ones(rows.size, dtype=np.float32), (d, rows)),
-            shape=(n_districts, offers.story.shape[0]),
-        )
+    size = np.bincount(d, minlength=n_districts).astype(np.float32)
     heard, story, failure = (
-        np.asarray(incidence @ matrix) / np.maximum(size, 1.0)[:, None]
-        for matrix in (offers.heard, offers.story, offers.failure)
+        part / np.maximum(size, 1.0)[:, None] for part in offers.sums(rows, d, n_districts)
     )
     if district_heard is not None:
-        heard = heard + district_heard
+        heard += district_heard
     if district_story is not None:
-        story = story + district_story
+        story += district_story
     if district_failure is not None:
-        failure = failure + district_failure
-    scale = intensity[rows][:, None].astype(np.float32)
-    fid = fidelity[rows]
-    if in_order:
-        held = np.flatnonzero(counts)
-        head = np.concatenate([[0], np.cumsum(counts[held])[:-1]])
-        at = np.repeat(np.arange(held.size), counts[held])
-    else:
-        held, head, at = np.unique(d, return_index=True, return_inverse=True)
-    if np.array_equal(scale, scale[head[at]]) and np.array_equal(fid, fid[head[at]]):
-        # Members of a district share their scale and fidelity (they do whenever these
-        # are per country): every member of a district hears the same, so compute it
-        # once per district and hand each member its district's row.
-        group = _with_fidelity(
-            source,
-            held,
-            heard[held] * scale[head],
-            story[held] * scale[head],
-            failure[held] * scale[head],
-            fid[head],
-        )
-        return Exposure(
-            source,
-            rows,
-            *(np.take(part, at, axis=0) for part in (group.heard, group.story, group.failure)),
-        )
-    return _with_fidelity(source, rows, heard[d] * scale, story[d] * scale, failure[d] * scale, fid)
+        failure += district_failure
+    return Exposure.of(
+        source, rows, (heard, story, failure), at=d, scale=intensity[rows], fidelity=fidelity[rows]
+    )
 
 
 def exchange_visit_exposure(
     visitors: np.ndarray, hosts: np.ndarray, offers: Offers, fidelity: np.ndarray
 ) -> Exposure:
     """Visitors hear what their hosts use and found to fail."""
-    order = np.argsort(visitors, kind="stable")
-    visitors, hosts = visitors[order], hosts[order]
-    rows, start = np.unique(visitors, return_index=True)
-    heard, story, failure = (
-        np.add.reduceat(part[hosts], start, axis=0) if rows.size else part[:0]
-        for part in (offers.heard, offers.story, offers.failure)
-    )
-    return _with_fidelity(Source.EXCHANGE_VISITS, rows, heard, story, failure, fidelity[rows])
+    rows, visitor = np.unique(visitors, return_inverse=True)
+    tables = offers.sums(hosts, visitor, rows.size)
+    return Exposure.of(Source.EXCHANGE_VISITS, rows, tables, fidelity=fidelity[rows])
 
 
 def coaching_exposure(
@@ -292,14 +272,26 @@ def coaching_exposure(
     district_failure: np.ndarray,
     package: np.ndarray,
     fidelity: np.ndarray,
+    intensity: np.ndarray,
+    failure_told: np.ndarray,
 ) -> Exposure:
-    """Coaches bring the district's known successes and failures, and national packages."""
+    """Coaches bring the district's known successes and failures, and national packages.
+
+    ``intensity`` is per facility; ``failure_told`` per district (the share of its
+    failures a district's blame culture lets its coaches pass on).
+    """
     rows = np.unique(coached)
     d, c = district[rows], country[rows]
     story = (district_story[d] | package[c]).astype(np.float32)
     heard = story + (district_plain[d] & ~package[c])
-    failure = district_failure[d].astype(np.float32)
-    return _with_fidelity(Source.COACHING, rows, heard, story, failure, fidelity[rows])
+    failure = district_failure[d] * failure_told[d][:, None]
+    return Exposure.of(
+        Source.COACHING,
+        rows,
+        (heard, story, failure),
+        scale=intensity[rows],
+        fidelity=fidelity[rows],
+    )
 
 
 def guidance_exposure(
@@ -312,24 +304,14 @@ def guidance_exposure(
 ) -> Exposure:
     """Guidance in force reaches each facility with hazard ``reach`` a month.
 
-    Withdrawn guidance travels the same way as a failure notice. Every facility of a
-    country hears the same: when all rows are in one country, the arrays are read-only
-    views repeating that country's row.
+    Withdrawn guidance travels the same way as a failure notice. What a facility
+    hears depends on its country only: the tables have a row per country.
+    ``fidelity`` is per country, or per country and practice.
     """
     rows = np.flatnonzero(active_rows)
     c = country[rows]
-    # What a facility hears depends on its country only: compute it per country.
-    scale = reach[:, None].astype(np.float32)
-    heard = guidance.astype(np.float32) * scale
-    failure = withdrawn.astype(np.float32) * scale
     fid = fidelity if fidelity.ndim == 2 else fidelity[:, None]
+    heard = guidance.astype(np.float32)
     story = heard * fid.astype(np.float32)
-    if c.size and (c == c[0]).all():
-        # One country: every row is the same; hand out read-only views of that row.
-        shape = (rows.size, guidance.shape[1])
-        return Exposure(
-            Source.GUIDANCE,
-            rows,
-            *(np.broadcast_to(part[c[0]], shape) for part in (heard, story, failure)),
-        )
-    return Exposure(Source.GUIDANCE, rows, heard[c], story[c], failure[c])
+    failure = withdrawn.astype(np.float32)
+    return Exposure.of(Source.GUIDANCE, rows, (heard, story, failure), at=c, scale=reach[c])

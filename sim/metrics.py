@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from sim import kernels
 from sim.ledger import CAUSES, Location
-from sim.state import Source, Stage, in_use
+from sim.state import Source
 
 if TYPE_CHECKING:
     from sim.model import LearningHealthSystem
@@ -62,24 +63,33 @@ class MonthlyRecorder:
         Only practices in use have holders, and all staff hold an institutionalised
         practice, so the realised effect is ``sum_k holders * local effect / staff``.
         """
-        m = self.model
-        if self._qoc_month != m.steps:
-            pop, w = m.population, m.world
-            realised = np.einsum(
-                "ij,ij->i", pop.holders, pop.local_effect, dtype=np.float32, casting="unsafe"
-            )
-            realised /= w.staff
-            self._qoc = np.clip(realised / m.best_possible, 0.0, 1.0)
-            self._qoc_month = m.steps
+        self._take_census()
         return self._qoc
+
+    def _take_census(self) -> None:
+        """One pass over the cells for this month's QoC and use counts (cached)."""
+        m = self.model
+        if self._qoc_month == m.steps:
+            return
+        pop, w, cat = m.population, m.world, m.catalogue
+        realised, used, in_use, ineffective, harmful, trialling = kernels.census(
+            pop.stage, pop.holders, pop.local_effect, cat.ineffective, cat.harmful
+        )
+        realised /= w.staff
+        self._qoc = np.clip(realised / m.best_possible, 0.0, 1.0)
+        self._in_use = in_use
+        self._use_share = used / cat.size
+        self._use_counts = (ineffective, harmful, trialling)
+        self._qoc_month = m.steps
 
     def record(self) -> None:
         """Append this month's world, country and practice rows."""
         m = self.model
-        w, pop, ledger, cat = m.world, m.population, m.ledger, m.catalogue
+        w, ledger = m.world, m.ledger
         qoc = self.facility_qoc()
-        use = in_use(pop.stage)
-        coverage = use.mean(axis=0)
+        n = w.n_facilities
+        coverage = self._in_use / n
+        ineffective, harmful, trialling = self._use_counts
         self.coverage.append(coverage)
         group_qoc = self._groups @ qoc
         district_qoc = group_qoc[self._districts]  # districts with facilities
@@ -96,9 +106,9 @@ class MonthlyRecorder:
             "qoc_district_p10": float(district_p10),
             "qoc_district_p90": float(district_p90),
             "coverage_mean": float(coverage.mean()),
-            "use_ineffective": float(use[:, cat.ineffective].sum(axis=1).mean()),
-            "use_harmful": float(use[:, cat.harmful].sum(axis=1).mean()),
-            "trialling": float(np.count_nonzero(pop.stage == Stage.TRIAL)),
+            "use_ineffective": ineffective / n,
+            "use_harmful": harmful / n,
+            "trialling": float(trialling),
             "lessons_generated": int(ledger.generated.sum()),
             "lessons_held": int(len(ledger)),
             "lessons_passed": int(ledger.passed.sum()),
@@ -121,7 +131,7 @@ class MonthlyRecorder:
         self.rows.append(row)
 
         country_qoc = group_qoc[self._countries]
-        country_cov = (self._groups @ use.mean(axis=1))[self._countries]
+        country_cov = (self._groups @ self._use_share)[self._countries]
         held = ledger.held()
         queue = ledger.held_at(Location.NATIONAL_QUEUE)
         for c, name in enumerate(w.country_names):

@@ -38,7 +38,7 @@ from sim.ledger import CAUSES, LessonLedger, Location
 from sim.metrics import MonthlyRecorder
 from sim.params import Scenario
 from sim.practices import build_catalogue
-from sim.state import CountryValues, Knowledge, Population, Source, Stage, in_use
+from sim.state import CountryValues, Knowledge, Population, Source, Stage
 from sim.streams import Streams
 from sim.world import build_world, pick_within
 
@@ -264,16 +264,13 @@ class LearningHealthSystem(mesa.Model):
     # ------------------------------------------------------------------ 3 channels
     def _offers(self) -> channels.Offers:
         pop, w = self.population, self.world
-        use = in_use(pop.stage)
         blame = self.blame_facility[w.facility_country]
         success_factor = self._per_facility("blame.success_factor")
-        tell_success = (1.0 - blame * success_factor).astype(np.float32)[:, None]
-        tell_failure = (1.0 - blame).astype(np.float32)[:, None]
-        own_failure = pop.stage == Stage.REJECTED
         return channels.Offers(
-            heard=use * tell_success,
-            story=(use & pop.story) * tell_success,
-            failure=own_failure * tell_failure,
+            stage=pop.stage,
+            story=pop.story,
+            tell_success=(1.0 - blame * success_factor).astype(np.float32),
+            tell_failure=(1.0 - blame).astype(np.float32),
         )
 
     def _active(self, path: str, interval: np.ndarray | None = None) -> np.ndarray:
@@ -412,20 +409,18 @@ class LearningHealthSystem(mesa.Model):
             coached = self._coaching_visits(active)
             if coached.size:
                 fid = self._per_facility("channels.coaching.fidelity")
-                exposure = channels.coaching_exposure(
-                    coached,
-                    fd,
-                    fc,
-                    *k.district_judgement(),
-                    k.package,
-                    fid,
+                heard.append(
+                    channels.coaching_exposure(
+                        coached,
+                        fd,
+                        fc,
+                        *k.district_judgement(),
+                        k.package,
+                        fid,
+                        self._per_facility("channels.coaching.intensity"),
+                        1.0 - self.blame_district[w.district_country],
+                    )
                 )
-                scale = self._per_facility("channels.coaching.intensity")[exposure.rows, None]
-                exposure.heard *= scale
-                exposure.story *= scale
-                told = 1.0 - self.blame_district[fc[exposure.rows]]
-                exposure.failure *= scale * told[:, None]
-                heard.append(exposure)
                 self.coached_now[coached] = True
                 self.population.coached[coached] = True
                 support = self._per_facility("channels.coaching.support_months")[coached]
@@ -744,13 +739,10 @@ class LearningHealthSystem(mesa.Model):
         enabled = self._per_facility("channels.internal.enabled").astype(bool)
         boost = np.where(w.qi_team, self._per_facility("channels.internal.qi_team_multiplier"), 1.0)
         rate = self._per_facility("channels.internal.spread_rate") * boost * enabled
-        rng = self.streams["internal"]
-        adopted = adoption.adopted_cells(pop)  # teaching changes holders, not stages
-        adoption.teach_colleagues(pop, w.staff, rate, rng, adopted)
         base = self._per_facility("channels.internal.institutionalisation_rate") * enabled
         support = (1.0 + w.qi_team + w.leadership + w.documentation) / 2.0
-        self.events["institutionalised"] += adoption.institutionalise(
-            pop, w.staff, base * support, rng, adopted
+        self.events["institutionalised"] += adoption.learn_internally(
+            pop, w.staff, rate, base * support, self.streams["internal"]
         )
 
     def _single_loop(self) -> None:

@@ -1,0 +1,466 @@
+"""Compiled kernels: the per-cell work of a month, one pass over the arrays each.
+
+The facility x practice arrays of a national run hold millions of cells. Written as
+numpy expressions, each rule of a month makes several passes over them and creates as
+many temporary arrays; these kernels make one pass and create none. They are compiled
+with numba (cached on disk after the first call). Kernels that draw random numbers
+take the mechanism's ``numpy.random.Generator``: numba draws from the same bit
+generator, advancing its state as numpy would, so the results depend on the seed alone.
+
+Every kernel has a plain-numpy statement of what it computes in its docstring, and
+``tests/test_kernels.py`` checks each against that statement.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from sim.state import Stage
+
+__all__ = [
+    "census",
+    "cells_in_stage",
+    "has_news",
+    "offer_sums",
+    "receive_cells",
+    "rows_in_order",
+    "sample_in_use",
+    "teach_and_institutionalise",
+    "tick_trials",
+]
+
+UNKNOWN = int(Stage.UNKNOWN)
+AWARE = int(Stage.AWARE)
+TRIAL = int(Stage.TRIAL)
+ADOPTED = int(Stage.ADOPTED)
+INSTITUTIONALISED = int(Stage.INSTITUTIONALISED)
+REJECTED = int(Stage.REJECTED)
+LOST = int(Stage.LOST)
+
+
+@njit(cache=True, nogil=True)
+def offer_sums(
+    stage: np.ndarray,
+    story: np.ndarray,
+    tell_success: np.ndarray,
+    tell_failure: np.ndarray,
+    members: np.ndarray,
+    groups: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the ``members`` offer, summed per group: successes, with story, failures.
+
+    For each member ``j`` (a facility) in group ``groups[m]``, per practice: its
+    willingness ``tell_success[j]`` if it uses the practice (adopted or
+    institutionalised), counted again in the story sum if it holds the story, and
+    ``tell_failure[j]`` if it rejected the practice. A facility may be a member of
+    several groups (listed once per group). In numpy::
+
+        use = (stage == ADOPTED) | (stage == INSTITUTIONALISED)
+        heard = np.zeros((n_groups, K))
+        np.add.at(heard, groups, (use * tell_success[:, None])[members])
+
+    and likewise ``story`` with ``use & story`` and ``failure`` with
+    ``(stage == REJECTED) * tell_failure[:, None]``.
+    """
+    k = stage.shape[1]
+    heard = np.zeros((n_groups, k), dtype=np.float32)
+    with_story = np.zeros((n_groups, k), dtype=np.float32)
+    failure = np.zeros((n_groups, k), dtype=np.float32)
+    for m in range(members.size):
+        j = members[m]
+        g = groups[m]
+        success = tell_success[j]
+        failed = tell_failure[j]
+        for c in range(k):  # without branches, so that the loop runs on vector units
+            s = stage[j, c]
+            use = np.float32((s == ADOPTED) | (s == INSTITUTIONALISED))
+            heard[g, c] += success * use
+            with_story[g, c] += success * use * np.float32(story[j, c])
+            failure[g, c] += failed * np.float32(s == REJECTED)
+    return heard, with_story, failure
+
+
+@njit(cache=True, nogil=True)
+def has_news(stage: np.ndarray, tell_success: np.ndarray, tell_failure: np.ndarray) -> np.ndarray:
+    """Facilities with something to tell: a practice in use they would tell of, or a failure.
+
+    In numpy: ``((use * tell_success[:, None]) != 0).any(1) | ((stage == REJECTED) *
+    tell_failure[:, None] != 0).any(1)``.
+    """
+    n, k = stage.shape
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        success = tell_success[i] != 0
+        failed = tell_failure[i] != 0
+        for c in range(k):
+            s = stage[i, c]
+            if (success and (s == ADOPTED or s == INSTITUTIONALISED)) or (failed and s == REJECTED):
+                out[i] = True
+                break
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rows_in_order(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group entries by row (a counting sort): ``order`` lists the entries of row 0 first.
+
+    Entries of row ``i`` are ``order[start[i]:start[i + 1]]``, in their original order.
+    In numpy: ``order = np.argsort(rows, kind="stable")`` and ``start`` the cumulative
+    ``np.bincount(rows, minlength=n)`` with a leading 0.
+    """
+    start = np.zeros(n + 1, dtype=np.int64)
+    for r in rows:
+        start[r + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = start[:-1].copy()
+    order = np.empty(rows.size, dtype=np.int64)
+    for e in range(rows.size):
+        r = rows[e]
+        order[fill[r]] = e
+        fill[r] += 1
+    return start, order
+
+
+@njit(cache=True, nogil=True)
+def receive_cells(
+    stage: np.ndarray,
+    knows_failure: np.ndarray,
+    failure_reports: np.ndarray,
+    success_reports: np.ndarray,
+    uniform: np.ndarray,
+    uptake_with_story: np.ndarray,
+    uptake_without_story: np.ndarray,
+    failure_heeded: np.ndarray,
+    start: np.ndarray,
+    order: np.ndarray,
+    entry_table_row: np.ndarray,
+    entry_scale: np.ndarray,
+    entry_fidelity: np.ndarray,
+    entry_source: np.ndarray,
+    heard_table: np.ndarray,
+    story_table: np.ndarray,
+    failure_table: np.ndarray,
+    trials: np.ndarray,
+    trial_story_share: np.ndarray,
+    news: np.ndarray,
+    news_source: np.ndarray,
+) -> tuple[int, int, int, int]:
+    """The month's exposures meet every cell: reports, warnings, awareness and trial starts.
+
+    Facility ``i`` heard the entries ``order[start[i]:start[i + 1]]``: entry ``e``
+    is row ``entry_table_row[e]`` of the channel tables, at strength
+    ``entry_scale[e]``, its story part surviving with ``entry_fidelity[e]``. Summed,
+    they give per practice the successes heard ``h``, the part with story ``st``
+    and the failures ``f``. Then, per cell (facility ``i``, practice ``c``) with
+    ``u`` its uniform number:
+
+    * failures heard add to ``failure_reports``; an open cell (unknown, aware or lost)
+      that did not know of a failure now does (``knows_failure``);
+    * successes heard add to ``success_reports``;
+    * an open cell starts a trial when ``u < 1 - exp(-d)``, where the drive
+      ``d = b * h + (a - b) * st`` (``a``, ``b``: uptake with and without story) is
+      cut by ``failure_heeded`` times the failures' share of all reports;
+    * otherwise an unknown cell becomes aware when ``u < 1 - exp(-h)``.
+
+    ``u < 1 - exp(-x)`` is ``-log(1 - u) < x``: an exponential waiting time against a
+    hazard. Trials go to ``trials`` (flat cell index) with the share of their drive
+    that came with a story (``trial_story_share``); cells that hear of a practice for
+    the first time (a trial from unknown, or aware) go to ``news`` with the source of
+    the entry that brought the most successes (``news_source``). Aware cells are set
+    to ``AWARE`` here; trials are left to the caller.
+
+    Returns:
+        Numbers of trials, news, newly aware cells and failures newly heard.
+    """
+    n, k = stage.shape
+    h = np.zeros(k)
+    st = np.zeros(k)
+    f = np.zeros(k)
+    n_trials = 0
+    n_news = 0
+    n_aware = 0
+    n_warned = 0
+    for i in range(n):
+        first, last = start[i], start[i + 1]
+        if first == last:
+            continue  # heard nothing this month
+        h[:] = 0.0
+        st[:] = 0.0
+        f[:] = 0.0
+        for p in range(first, last):
+            e = order[p]
+            t = entry_table_row[e]
+            w = np.float64(entry_scale[e])
+            ws = w * entry_fidelity[e]
+            for c in range(k):
+                h[c] += w * heard_table[t, c]
+                st[c] += ws * story_table[t, c]
+                f[c] += w * failure_table[t, c]
+        a = np.float64(uptake_with_story[i])
+        b = np.float64(uptake_without_story[i])
+        heed = failure_heeded[i]
+        for c in range(k):
+            if h[c] == 0.0 and f[c] == 0.0:
+                continue
+            s = stage[i, c]
+            is_open = s <= AWARE or s == LOST
+            if f[c] != 0.0:
+                failure_reports[i, c] += f[c]
+                if is_open and not knows_failure[i, c]:
+                    knows_failure[i, c] = True
+                    n_warned += 1
+            if h[c] == 0.0:
+                continue
+            success_reports[i, c] += h[c]
+            if not is_open:
+                continue
+            u = uniform[i, c]
+            story_drive = a * st[c]
+            drive = b * (h[c] - st[c]) + story_drive
+            # 1 - exp(-x) <= x: a cell with u >= x cannot pass, and needs no exp
+            if u >= max(drive, h[c]):
+                continue
+            if drive > 0.0 and u < -math.expm1(-drive):
+                reported = failure_reports[i, c] + success_reports[i, c]
+                share = failure_reports[i, c] / reported if reported > 0.0 else 0.0
+                if u < -math.expm1(-drive * (1.0 - heed * share)):
+                    trials[n_trials] = i * k + c
+                    trial_story_share[n_trials] = story_drive / drive
+                    n_trials += 1
+                    if s == UNKNOWN:
+                        news[n_news] = i * k + c
+                        news_source[n_news] = _loudest(
+                            order[first:last],
+                            entry_table_row,
+                            entry_scale,
+                            entry_source,
+                            heard_table,
+                            c,
+                        )
+                        n_news += 1
+                    continue
+            if s == UNKNOWN and u < -math.expm1(-h[c]):
+                stage[i, c] = AWARE
+                n_aware += 1
+                news[n_news] = i * k + c
+                news_source[n_news] = _loudest(
+                    order[first:last], entry_table_row, entry_scale, entry_source, heard_table, c
+                )
+                n_news += 1
+    return n_trials, n_news, n_aware, n_warned
+
+
+@njit(cache=True, nogil=True)
+def _loudest(
+    entries: np.ndarray,
+    entry_table_row: np.ndarray,
+    entry_scale: np.ndarray,
+    entry_source: np.ndarray,
+    heard_table: np.ndarray,
+    c: int,
+) -> np.int8:
+    """The source of the entry that brought the most successes of practice ``c`` (first wins)."""
+    best = -1.0
+    source = np.int8(0)
+    for e in entries:
+        x = np.float64(entry_scale[e]) * heard_table[entry_table_row[e], c]
+        if x > best:
+            best = x
+            source = entry_source[e]
+    return source
+
+
+@njit(cache=True, nogil=True)
+def cells_in_stage(stage: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Flat indices of the cells with ``first <= stage <= last``.
+
+    In numpy: ``np.flatnonzero((stage >= first) & (stage <= last))``, without the
+    temporary masks: one pass counts, a second fills an array of the exact size.
+    """
+    flat = stage.reshape(-1)
+    count = 0
+    for cell in range(flat.size):
+        count += (flat[cell] >= first) & (flat[cell] <= last)
+    out = np.empty(count, dtype=np.int64)
+    count = 0
+    for cell in range(flat.size):
+        s = flat[cell]
+        if first <= s <= last:
+            out[count] = cell
+            count += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def census(
+    stage: np.ndarray,
+    holders: np.ndarray,
+    local_effect: np.ndarray,
+    ineffective: np.ndarray,
+    harmful: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+    """One pass over the cells for the month's outputs.
+
+    Returns, in numpy terms (``use`` = adopted or institutionalised):
+
+    * ``realised``: ``(holders * local_effect).sum(1)`` per facility (float64);
+    * ``used``: ``use.sum(1)`` per facility;
+    * ``in_use``: ``use.sum(0)`` per practice;
+    * ``use[:, ineffective].sum()``, ``use[:, harmful].sum()`` and
+      ``(stage == TRIAL).sum()``.
+    """
+    n, k = stage.shape
+    realised = np.zeros(n)
+    used = np.zeros(n, dtype=np.int64)
+    in_use = np.zeros(k, dtype=np.int64)
+    n_ineffective = 0
+    n_harmful = 0
+    n_trial = 0
+    for i in range(n):
+        total = 0.0
+        for c in range(k):  # without branches, so that the loop runs on vector units
+            total += holders[i, c] * np.float64(local_effect[i, c])
+            s = stage[i, c]
+            use = (s == ADOPTED) | (s == INSTITUTIONALISED)
+            in_use[c] += use
+            used[i] += use
+            n_ineffective += use & ineffective[c]
+            n_harmful += use & harmful[c]
+            n_trial += s == TRIAL
+        realised[i] = total
+    return realised, used, in_use, n_ineffective, n_harmful, n_trial
+
+
+@njit(cache=True, nogil=True)
+def _gap(rng: np.random.Generator, top: float) -> int:
+    """Cells to pass before the next candidate of chance ``top`` (a geometric gap)."""
+    return rng.geometric(top) - 1 if top < 1.0 else 0
+
+
+@njit(cache=True, nogil=True)
+def teach_and_institutionalise(
+    stage: np.ndarray,
+    holders: np.ndarray,
+    staff: np.ndarray,
+    teach_rate: np.ndarray,
+    institution_rate: np.ndarray,
+    rng: np.random.Generator,
+) -> int:
+    """Internal learning in every adopted cell: holders teach, practices settle in.
+
+    Per adopted (not institutionalised) cell of facility ``i`` with ``H`` of ``S``
+    staff holding the practice:
+
+    * each of the ``S - H`` non-holders learns with chance
+      ``1 - exp(-teach_rate[i] * H / S)`` (a Bernoulli draw each);
+    * then the practice is institutionalised with chance
+      ``institution_rate[i] * H / S`` (``H`` after teaching): stage
+      ``INSTITUTIONALISED``, held by all staff.
+
+    Institutionalisation is rare: candidates are drawn at the highest chance by
+    geometric gaps over the adopted cells and kept with chance ``rate / highest``.
+    Random numbers come from ``rng`` (the model's stream, shared with numpy).
+
+    Returns:
+        The number of practices institutionalised.
+    """
+    n, k = stage.shape
+    top = institution_rate.max()
+    gap = _gap(rng, top) if top > 0.0 else -1
+    done = 0
+    for i in range(n):
+        total = staff[i]
+        rate = teach_rate[i]
+        for c in range(k):
+            if stage[i, c] != ADOPTED:
+                continue
+            held = np.int64(holders[i, c])
+            if rate > 0.0 and held < total:
+                p = -math.expm1(-rate * held / total)
+                learners = 0
+                for _ in range(total - held):
+                    learners += rng.random() < p
+                held += learners
+                holders[i, c] = held
+            if gap < 0:
+                continue  # nothing can be institutionalised
+            if gap > 0:
+                gap -= 1
+                continue
+            if rng.random() * top < institution_rate[i] * held / total:
+                stage[i, c] = INSTITUTIONALISED
+                holders[i, c] = total
+                done += 1
+            gap = _gap(rng, top)
+    return done
+
+
+@njit(cache=True, nogil=True)
+def tick_trials(stage: np.ndarray, trial_left: np.ndarray) -> np.ndarray:
+    """Count a month off every running trial; return the flat cells whose time is up.
+
+    In numpy: ``trial_left[stage == TRIAL] -= 1`` and the cells with
+    ``stage == TRIAL`` and ``trial_left <= 0``. Rows without a trial are passed over
+    after a vectorised test.
+    """
+    n, k = stage.shape
+    finished = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        running = 0
+        for c in range(k):
+            running += stage[i, c] == TRIAL
+        if running == 0:
+            continue
+        for c in range(k):
+            if stage[i, c] == TRIAL:
+                trial_left[i, c] -= 1
+                finished[i] += trial_left[i, c] <= 0
+    out = np.empty(finished.sum(), dtype=np.int64)
+    count = 0
+    for i in range(n):
+        if finished[i] == 0:
+            continue
+        for c in range(k):
+            if stage[i, c] == TRIAL and trial_left[i, c] <= 0:
+                out[count] = i * k + c
+                count += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def sample_in_use(stage: np.ndarray, chance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Flat cells in use (adopted or institutionalised), each picked with ``chance[i]``.
+
+    ``chance`` is per facility. Candidates are drawn at the highest chance by
+    geometric gaps over the cells in use and kept with chance ``chance / highest``;
+    a row whose cells in use all fall inside the current gap is passed over whole.
+    """
+    n, k = stage.shape
+    top = chance.max()
+    picked = []
+    if top <= 0.0:
+        return np.array(picked, dtype=np.int64)
+    gap = _gap(rng, top)
+    for i in range(n):
+        used = 0
+        for c in range(k):
+            used += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
+        if gap >= used:
+            gap -= used
+            continue
+        for c in range(k):
+            s = stage[i, c]
+            if s != ADOPTED and s != INSTITUTIONALISED:
+                continue
+            if gap > 0:
+                gap -= 1
+                continue
+            if rng.random() * top < chance[i]:
+                picked.append(i * k + c)
+            gap = _gap(rng, top)
+    return np.array(picked, dtype=np.int64)
