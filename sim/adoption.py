@@ -55,6 +55,7 @@ def receive(
     facility_country: np.ndarray,
     known_to_fail: np.ndarray,
     rng: np.random.Generator,
+    uniform: np.ndarray | None = None,
 ) -> dict[str, int]:
     """Apply the month's exposures, from every channel at once, to every facility.
 
@@ -70,14 +71,18 @@ def receive(
     duplication waste. The per-cell rules are :func:`sim.kernels.receive_cells`.
 
     One uniform number is drawn per facility and practice each month, whatever the
-    channels, so scenarios that differ in their channels share random numbers.
+    channels, so scenarios that differ in their channels share random numbers. They
+    are written to ``uniform`` (an N x K float32 array kept between months, since
+    fresh pages cost more than the draws) when given.
 
     Returns:
         Counts: ``trials`` started, ``aware`` newly aware, ``failures_heard``,
         ``duplication`` (duplicated trials).
     """
     n, k = pop.stage.shape
-    uniform = rng.random((n, k), dtype=np.float32)
+    if uniform is None:
+        uniform = np.empty((n, k), dtype=np.float32)
+    rng.random(out=uniform, dtype=np.float32)
     rows, table_row, scale, fidelity, source, tables = _stack(exposures, k)
     start, order = kernels.rows_in_order(rows, n)
     trials = np.empty(n * k, dtype=np.int64)  # pages are touched only as filled

@@ -137,6 +137,7 @@ class LearningHealthSystem(mesa.Model):
         cop_reach = v["channels.community_of_practice.reach"][w.district_country]
         self.cop_member = self.streams.get("community_of_practice", 1).random(n_dis) < cop_reach
         self.shelf_life = v["trials.lesson_shelf_life"].astype(np.int64)
+        self._uniform = np.empty((n_fac, self.catalogue.size), dtype=np.float32)
         self.qoc_at_review = np.zeros(n_fac)
         self.lost_at_review = np.zeros((c, len(CAUSES)), dtype=np.int64)
         self.best_possible = np.maximum(self.population.local_effect, 0).sum(axis=1)
@@ -295,6 +296,7 @@ class LearningHealthSystem(mesa.Model):
             self.world.facility_country,
             self._known_to_fail(),
             self.streams["receive"],
+            self._uniform,
         )
         self.events["trials_started"] += counts["trials"]
         self.events["duplication_waste"] += counts["duplication"]
