@@ -296,7 +296,7 @@ def cells_in_stage(stage: np.ndarray, first: int, last: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)  # lets the sum over practices vectorise
 def census(
     stage: np.ndarray,
     holders: np.ndarray,
@@ -321,25 +321,42 @@ def census(
     n_ineffective = 0
     n_harmful = 0
     n_trial = 0
+    # separate simple passes: each runs on vector units, the fused loop would not
     for i in range(n):
         total = 0.0
-        for c in range(k):  # without branches, so that the loop runs on vector units
+        for c in range(k):
             total += holders[i, c] * np.float64(local_effect[i, c])
-            s = stage[i, c]
-            use = (s == ADOPTED) | (s == INSTITUTIONALISED)
-            in_use[c] += use
-            used[i] += use
-            n_ineffective += use & ineffective[c]
-            n_harmful += use & harmful[c]
-            n_trial += s == TRIAL
         realised[i] = total
+    for i in range(n):
+        for c in range(k):
+            in_use[c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
+    for i in range(n):
+        row_used = 0
+        for c in range(k):
+            row_used += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
+        used[i] = row_used
+    for i in range(n):
+        for c in range(k):
+            n_trial += stage[i, c] == TRIAL
+    for c in range(k):
+        n_ineffective += in_use[c] * ineffective[c]
+        n_harmful += in_use[c] * harmful[c]
     return realised, used, in_use, n_ineffective, n_harmful, n_trial
 
 
 @njit(cache=True, nogil=True)
-def _gap(rng: np.random.Generator, top: float) -> int:
-    """Cells to pass before the next candidate of chance ``top`` (a geometric gap)."""
-    return rng.geometric(top) - 1 if top < 1.0 else 0
+def _gap_scale(top: float) -> float:
+    """``1 / -log(1 - top)``: turns an exponential draw into a geometric gap (0 if top is 1)."""
+    return 0.0 if top >= 1.0 else -1.0 / math.log1p(-top)
+
+
+@njit(cache=True, nogil=True)
+def _gap(rng: np.random.Generator, scale: float) -> int:
+    """Cells to pass before the next candidate of chance ``top`` (``scale = _gap_scale(top)``).
+
+    ``floor(E * scale)`` with ``E`` exponential is geometric: ``P(gap >= g) = (1 - top)**g``.
+    """
+    return int(rng.standard_exponential() * scale) if scale > 0.0 else 0
 
 
 @njit(cache=True, nogil=True)
@@ -371,7 +388,8 @@ def teach_and_institutionalise(
     """
     n, k = stage.shape
     top = institution_rate.max()
-    gap = _gap(rng, top) if top > 0.0 else -1
+    scale = _gap_scale(top) if top > 0.0 else 0.0
+    gap = _gap(rng, scale) if top > 0.0 else -1
     done = 0
     for i in range(n):
         total = staff[i]
@@ -396,7 +414,7 @@ def teach_and_institutionalise(
                 stage[i, c] = INSTITUTIONALISED
                 holders[i, c] = total
                 done += 1
-            gap = _gap(rng, top)
+            gap = _gap(rng, scale)
     return done
 
 
@@ -445,7 +463,8 @@ def sample_in_use(stage: np.ndarray, chance: np.ndarray, rng: np.random.Generato
     picked = []
     if top <= 0.0:
         return np.array(picked, dtype=np.int64)
-    gap = _gap(rng, top)
+    scale = _gap_scale(top)
+    gap = _gap(rng, scale)
     for i in range(n):
         used = 0
         for c in range(k):
@@ -454,13 +473,11 @@ def sample_in_use(stage: np.ndarray, chance: np.ndarray, rng: np.random.Generato
             gap -= used
             continue
         for c in range(k):
-            s = stage[i, c]
-            if s != ADOPTED and s != INSTITUTIONALISED:
-                continue
-            if gap > 0:
-                gap -= 1
+            used = (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
+            if gap > 0 or not used:  # the common case, tested without a jump on the stage
+                gap -= used
                 continue
             if rng.random() * top < chance[i]:
                 picked.append(i * k + c)
-            gap = _gap(rng, top)
+            gap = _gap(rng, scale)
     return np.array(picked, dtype=np.int64)

@@ -54,6 +54,7 @@ def test_has_news_marks_rows_with_something_to_tell() -> None:
 
 
 @given(rows=st.lists(st.integers(0, 9), max_size=50))
+@settings(deadline=None)
 def test_rows_in_order_is_a_stable_sort(rows: list[int]) -> None:
     array = np.array(rows, dtype=np.int64)
     start, order = kernels.rows_in_order(array, 10)
