@@ -95,9 +95,9 @@ def receive(
         pop.failure_reports,
         pop.success_reports,
         uniform,
-        rates.uptake_with_story.astype(np.float32),
-        rates.uptake_without_story.astype(np.float32),
-        rates.failure_heeded.astype(np.float32),
+        rates.uptake_with_story,
+        rates.uptake_without_story,
+        rates.failure_heeded,
         start,
         order,
         table_row,
@@ -215,27 +215,28 @@ def resolve_trials(
     rejected; with it off, every trial ends in adoption (nobody reads the data).
     An adopter holds a written story when it documents the practice (chance
     ``documentation``) or was handed one with the news that led to its trial.
+    One compiled pass: :func:`sim.kernels.finish_trials`.
     """
-    k_count = pop.stage.shape[1]
-    f, k = np.divmod(kernels.tick_trials(pop.stage, pop.trial_left), k_count)
-    if f.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return TrialOutcomes(empty, empty, np.zeros(0, bool), np.zeros(0, bool))
-    p_fail = complexity[k] * (1.0 - np.where(supported[f], support_strength[f], 0.0))
-    implementation_failed = ~pop.trial_story[f, k] & (rng.random(f.size) < p_fail)
-    realised = np.where(implementation_failed, 0.0, pop.local_effect[f, k])
-    noise = rates.trial_noise[f] * (1.0 - data_quality[f]) * rng.standard_normal(f.size)
-    observed = realised + noise
-    success = observed > rates.success_threshold[f] if single_loop else np.ones(f.size, bool)
-    fs, ks = f[success], k[success]
-    pop.stage[fs, ks] = Stage.ADOPTED
-    pop.holders[fs, ks] = np.minimum(rates.team_size[fs], staff[fs])
-    handed = pop.trial_story[fs, ks] & (pop.first_source[fs, ks] != Source.INNOVATION)
-    pop.story[fs, ks] = handed | (rng.random(fs.size) < documentation[fs])
-    ff, kf = f[~success], k[~success]
-    pop.stage[ff, kf] = Stage.REJECTED
-    pop.knows_failure[ff, kf] = True
-    pop.holders[ff, kf] = 0
+    cells, success, implementation_failed = kernels.finish_trials(
+        pop.stage,
+        pop.trial_left,
+        pop.trial_story,
+        pop.story,
+        pop.knows_failure,
+        pop.holders,
+        pop.first_source,
+        pop.local_effect,
+        complexity,
+        np.where(supported, support_strength, 0.0),
+        rates.trial_noise * (1.0 - data_quality),
+        rates.success_threshold,
+        np.minimum(rates.team_size, staff),
+        documentation,
+        single_loop,
+        int(Source.INNOVATION),
+        rng,
+    )
+    f, k = np.divmod(cells, pop.stage.shape[1])
     return TrialOutcomes(f, k, success, implementation_failed)
 
 
@@ -263,9 +264,9 @@ def learn_internally(
         kernels.teach_and_institutionalise(
             pop.stage,
             pop.holders,
-            staff.astype(np.int64),
-            teach_rate.astype(np.float64),
-            institution_rate.astype(np.float64),
+            staff,
+            teach_rate,
+            institution_rate,
             rng,
         )
     )
@@ -327,7 +328,9 @@ def review_in_use(
     """Single loop: facilities re-read their data on practices in use and drop failures.
 
     Each cell in use is reviewed with chance ``review_share * data quality`` a month;
-    a practice whose observed effect falls below the success threshold is rejected.
+    a practice whose observed effect (local effect plus the trial noise, which shrinks
+    with data quality) falls to the success threshold or below is rejected. One
+    compiled pass: :func:`sim.kernels.review_in_use`.
 
     Returns:
         The facilities and practices dropped.
@@ -335,12 +338,15 @@ def review_in_use(
     if review_share <= 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    reviewed = kernels.sample_in_use(pop.stage, review_share * data_quality, rng)
-    f, k = np.divmod(reviewed, pop.stage.shape[1])
-    noise = rates.trial_noise[f] * (1.0 - data_quality[f]) * rng.standard_normal(f.size)
-    drop = pop.local_effect[f, k] + noise <= rates.success_threshold[f]
-    fd, kd = f[drop], k[drop]
-    pop.stage[fd, kd] = Stage.REJECTED
-    pop.knows_failure[fd, kd] = True
-    pop.holders[fd, kd] = 0
-    return fd, kd
+    dropped, _ = kernels.review_in_use(
+        pop.stage,
+        pop.knows_failure,
+        pop.holders,
+        pop.local_effect,
+        review_share * data_quality,
+        rates.trial_noise * (1.0 - data_quality),
+        rates.success_threshold,
+        rng,
+    )
+    f, k = np.divmod(dropped, pop.stage.shape[1])
+    return f, k

@@ -40,28 +40,30 @@ __all__ = [
 class Offers:
     """What each facility would tell others this month, weighted by its willingness.
 
-    A facility offers every practice it uses (adopted or institutionalised) with
-    weight ``tell_success``, counted also as a story where it holds the how-to story,
-    and every practice its own trials found to fail with weight ``tell_failure``.
-    Nothing N x K is built: channels sum the offers of the facilities they connect
-    with :meth:`sums`.
+    A facility offers every practice it uses (adopted or institutionalised) with its
+    country's weight ``tell_success``, counted also as a story where it holds the
+    how-to story, and every practice its own trials found to fail with weight
+    ``tell_failure``. Nothing N x K is built: channels sum the offers of the
+    facilities they connect with :meth:`sums`.
 
     Attributes:
         stage: The population's stage codes (N x K, read only here).
         story: The population's stories (N x K).
-        tell_success: Willingness to tell of a success, per facility (float32).
-        tell_failure: Willingness to tell of a failure, per facility (float32).
+        country: Country of each facility.
+        tell_success: Willingness to tell of a success, per country.
+        tell_failure: Willingness to tell of a failure, per country.
     """
 
     stage: np.ndarray
     story: np.ndarray
+    country: np.ndarray
     tell_success: np.ndarray
     tell_failure: np.ndarray
 
     @cached_property
     def any(self) -> np.ndarray:
         """Facilities that have something to tell (computed once; offers are not changed)."""
-        return kernels.has_news(self.stage, self.tell_success, self.tell_failure)
+        return kernels.has_news(self.stage, self.country, self.tell_success, self.tell_failure)
 
     def sums(
         self, members: np.ndarray, groups: np.ndarray, n_groups: int
@@ -73,6 +75,7 @@ class Offers:
         return kernels.offer_sums(
             self.stage,
             self.story,
+            self.country,
             self.tell_success,
             self.tell_failure,
             np.asarray(members, dtype=np.int64),
@@ -161,12 +164,17 @@ def peer_network_exposure(
     the source of at least one used tie).
     """
     n = ties.shape[0]
-    chance = contact_probability[active_rows]
-    highest = float(chance.max()) if chance.size else 0.0
+    if active_rows.all():
+        highest = float(contact_probability.max()) if n else 0.0
+        thin = bool(n) and float(contact_probability.min()) < highest
+    else:
+        chance = contact_probability[active_rows]
+        highest = float(chance.max()) if chance.size else 0.0
+        thin = True
     # Entries drawn with the highest chance, then kept with chance / highest (thinning).
     entries = bernoulli_positions(ties.nnz, highest, rng)
     receiver = _entry_rows(ties).take(entries)
-    if not (active_rows.all() and (chance == highest).all()):
+    if thin:
         keep = rng.random(entries.size) * highest < contact_probability[receiver]
         keep &= active_rows[receiver]
         entries, receiver = entries[keep], receiver[keep]

@@ -27,9 +27,9 @@ __all__ = [
     "offer_sums",
     "receive_cells",
     "rows_in_order",
-    "sample_in_use",
+    "review_in_use",
     "teach_and_institutionalise",
-    "tick_trials",
+    "finish_trials",
 ]
 
 UNKNOWN = int(Stage.UNKNOWN)
@@ -45,6 +45,7 @@ LOST = int(Stage.LOST)
 def offer_sums(
     stage: np.ndarray,
     story: np.ndarray,
+    country: np.ndarray,
     tell_success: np.ndarray,
     tell_failure: np.ndarray,
     members: np.ndarray,
@@ -53,18 +54,19 @@ def offer_sums(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the ``members`` offer, summed per group: successes, with story, failures.
 
-    For each member ``j`` (a facility) in group ``groups[m]``, per practice: its
-    willingness ``tell_success[j]`` if it uses the practice (adopted or
-    institutionalised), counted again in the story sum if it holds the story, and
-    ``tell_failure[j]`` if it rejected the practice. A facility may be a member of
-    several groups (listed once per group). In numpy::
+    For each member ``j`` (a facility) in group ``groups[m]``, per practice: the
+    willingness of its country ``tell_success[country[j]]`` if it uses the practice
+    (adopted or institutionalised), counted again in the story sum if it holds the
+    story, and ``tell_failure[country[j]]`` if it rejected the practice. A facility
+    may be a member of several groups (listed once per group). In numpy, with
+    ``ts = tell_success[country]``::
 
         use = (stage == ADOPTED) | (stage == INSTITUTIONALISED)
         heard = np.zeros((n_groups, K))
-        np.add.at(heard, groups, (use * tell_success[:, None])[members])
+        np.add.at(heard, groups, (use * ts[:, None])[members])
 
     and likewise ``story`` with ``use & story`` and ``failure`` with
-    ``(stage == REJECTED) * tell_failure[:, None]``.
+    ``(stage == REJECTED) * tell_failure[country][:, None]``.
     """
     k = stage.shape[1]
     heard = np.zeros((n_groups, k), dtype=np.float32)
@@ -73,8 +75,8 @@ def offer_sums(
     for m in range(members.size):
         j = members[m]
         g = groups[m]
-        success = tell_success[j]
-        failed = tell_failure[j]
+        success = np.float32(tell_success[country[j]])
+        failed = np.float32(tell_failure[country[j]])
         for c in range(k):  # without branches, so that the loop runs on vector units
             s = stage[j, c]
             use = np.float32((s == ADOPTED) | (s == INSTITUTIONALISED))
@@ -85,17 +87,20 @@ def offer_sums(
 
 
 @njit(cache=True, nogil=True)
-def has_news(stage: np.ndarray, tell_success: np.ndarray, tell_failure: np.ndarray) -> np.ndarray:
+def has_news(
+    stage: np.ndarray, country: np.ndarray, tell_success: np.ndarray, tell_failure: np.ndarray
+) -> np.ndarray:
     """Facilities with something to tell: a practice in use they would tell of, or a failure.
 
-    In numpy: ``((use * tell_success[:, None]) != 0).any(1) | ((stage == REJECTED) *
-    tell_failure[:, None] != 0).any(1)``.
+    Willingness is per country. In numpy, with ``ts = tell_success[country]`` and
+    ``tf = tell_failure[country]``: ``((use * ts[:, None]) != 0).any(1) |
+    (((stage == REJECTED) * tf[:, None]) != 0).any(1)``.
     """
     n, k = stage.shape
     out = np.zeros(n, dtype=np.bool_)
     for i in range(n):
-        success = tell_success[i] != 0
-        failed = tell_failure[i] != 0
+        success = tell_success[country[i]] != 0
+        failed = tell_failure[country[i]] != 0
         for c in range(k):
             s = stage[i, c]
             if (success and (s == ADOPTED or s == INSTITUTIONALISED)) or (failed and s == REJECTED):
@@ -168,7 +173,8 @@ def receive_cells(
     * otherwise an unknown cell becomes aware when ``u < 1 - exp(-h)``.
 
     ``u < 1 - exp(-x)`` is ``-log(1 - u) < x``: an exponential waiting time against a
-    hazard. Trials go to ``trials`` (flat cell index) with the share of their drive
+    hazard; since ``1 - exp(-x) <= x``, a cell with ``u >= x`` is passed over without
+    the logarithm. Trials go to ``trials`` (flat cell index) with the share of their drive
     that came with a story (``trial_story_share``); cells that hear of a practice for
     the first time (a trial from unknown, or aware) go to ``news`` with the source of
     the entry that brought the most successes (``news_source``). Aware cells are set
@@ -225,10 +231,11 @@ def receive_cells(
             # 1 - exp(-x) <= x: a cell with u >= x cannot pass, and needs no exp
             if u >= max(drive, h[c]):
                 continue
-            if drive > 0.0 and u < -math.expm1(-drive):
+            wait = -math.log1p(-u)  # exponential: the event happens if its hazard exceeds it
+            if wait < drive:
                 reported = failure_reports[i, c] + success_reports[i, c]
                 share = failure_reports[i, c] / reported if reported > 0.0 else 0.0
-                if u < -math.expm1(-drive * (1.0 - heed * share)):
+                if wait < drive * (1.0 - heed * share):
                     trials[n_trials] = i * k + c
                     trial_story_share[n_trials] = story_drive / drive
                     n_trials += 1
@@ -244,7 +251,7 @@ def receive_cells(
                         )
                         n_news += 1
                     continue
-            if s == UNKNOWN and u < -math.expm1(-h[c]):
+            if s == UNKNOWN and wait < h[c]:
                 stage[i, c] = AWARE
                 n_aware += 1
                 news[n_news] = i * k + c
@@ -301,47 +308,37 @@ def census(
     stage: np.ndarray,
     holders: np.ndarray,
     local_effect: np.ndarray,
-    ineffective: np.ndarray,
-    harmful: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
-    """One pass over the cells for the month's outputs.
+    country: np.ndarray,
+    n_countries: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One look at the cells for the month's outputs.
 
     Returns, in numpy terms (``use`` = adopted or institutionalised):
 
     * ``realised``: ``(holders * local_effect).sum(1)`` per facility (float64);
-    * ``used``: ``use.sum(1)`` per facility;
-    * ``in_use``: ``use.sum(0)`` per practice;
-    * ``use[:, ineffective].sum()``, ``use[:, harmful].sum()`` and
-      ``(stage == TRIAL).sum()``.
+    * ``in_use``: per country and practice, the facilities using it
+      (``use`` summed over the facilities of each country);
+    * ``(stage == TRIAL).sum()``.
+
+    Each is its own simple pass, which compiles to vector instructions.
     """
     n, k = stage.shape
     realised = np.zeros(n)
-    used = np.zeros(n, dtype=np.int64)
-    in_use = np.zeros(k, dtype=np.int64)
-    n_ineffective = 0
-    n_harmful = 0
-    n_trial = 0
-    # separate simple passes: each runs on vector units, the fused loop would not
+    in_use = np.zeros((n_countries, k), dtype=np.int64)
     for i in range(n):
         total = 0.0
         for c in range(k):
             total += holders[i, c] * np.float64(local_effect[i, c])
         realised[i] = total
     for i in range(n):
+        row = in_use[country[i]]
         for c in range(k):
-            in_use[c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
-    for i in range(n):
-        row_used = 0
-        for c in range(k):
-            row_used += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
-        used[i] = row_used
-    for i in range(n):
-        for c in range(k):
-            n_trial += stage[i, c] == TRIAL
-    for c in range(k):
-        n_ineffective += in_use[c] * ineffective[c]
-        n_harmful += in_use[c] * harmful[c]
-    return realised, used, in_use, n_ineffective, n_harmful, n_trial
+            row[c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
+    n_trial = 0
+    flat = stage.reshape(-1)
+    for cell in range(flat.size):
+        n_trial += flat[cell] == TRIAL
+    return realised, in_use, n_trial
 
 
 @njit(cache=True, nogil=True)
@@ -357,6 +354,17 @@ def _gap(rng: np.random.Generator, scale: float) -> int:
     ``floor(E * scale)`` with ``E`` exponential is geometric: ``P(gap >= g) = (1 - top)**g``.
     """
     return int(rng.standard_exponential() * scale) if scale > 0.0 else 0
+
+
+@njit(cache=True, nogil=True)
+def _learners(rng: np.random.Generator, candidates: int, p: float) -> int:
+    """``Binomial(candidates, p)``: a Bernoulli draw each when few, numba's binomial when many."""
+    if candidates > 12:
+        return rng.binomial(candidates, p)
+    learners = 0
+    for _ in range(candidates):
+        learners += rng.random() < p
+    return learners
 
 
 @njit(cache=True, nogil=True)
@@ -400,10 +408,7 @@ def teach_and_institutionalise(
             held = np.int64(holders[i, c])
             if rate > 0.0 and held < total:
                 p = -math.expm1(-rate * held / total)
-                learners = 0
-                for _ in range(total - held):
-                    learners += rng.random() < p
-                held += learners
+                held += _learners(rng, total - held, p)
                 holders[i, c] = held
             if gap < 0:
                 continue  # nothing can be institutionalised
@@ -419,15 +424,45 @@ def teach_and_institutionalise(
 
 
 @njit(cache=True, nogil=True)
-def tick_trials(stage: np.ndarray, trial_left: np.ndarray) -> np.ndarray:
-    """Count a month off every running trial; return the flat cells whose time is up.
+def finish_trials(
+    stage: np.ndarray,
+    trial_left: np.ndarray,
+    trial_story: np.ndarray,
+    story: np.ndarray,
+    knows_failure: np.ndarray,
+    holders: np.ndarray,
+    first_source: np.ndarray,
+    local_effect: np.ndarray,
+    complexity: np.ndarray,
+    failure_chance_cut: np.ndarray,
+    noise: np.ndarray,
+    threshold: np.ndarray,
+    adopters: np.ndarray,
+    documentation: np.ndarray,
+    read_results: bool,
+    innovation: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count a month off every running trial and read those whose time is up.
 
-    In numpy: ``trial_left[stage == TRIAL] -= 1`` and the cells with
-    ``stage == TRIAL`` and ``trial_left <= 0``. Rows without a trial are passed over
-    after a vectorised test.
+    Per finished trial (facility ``i``, practice ``c``):
+
+    * without a story behind it, the practice is implemented wrongly with chance
+      ``complexity[c] * (1 - failure_chance_cut[i])`` and then shows no effect;
+    * observed effect: ``realised + noise[i] * N(0, 1)``; a success when it exceeds
+      ``threshold[i]`` (always, when ``read_results`` is off: nobody reads the data);
+    * success: stage ``ADOPTED``, ``adopters[i]`` holders, a story when the trial had
+      one that did not come from the facility's own ``innovation``, or when the
+      facility documents it (chance ``documentation[i]``);
+    * failure: stage ``REJECTED``, ``knows_failure``, no holders.
+
+    Rows without a trial are passed over after a vectorised test.
+
+    Returns:
+        Flat cells finished, whether each succeeded, whether it was implemented wrongly.
     """
     n, k = stage.shape
-    finished = np.zeros(n, dtype=np.int64)
+    finished = 0
     for i in range(n):
         running = 0
         for c in range(k):
@@ -437,32 +472,69 @@ def tick_trials(stage: np.ndarray, trial_left: np.ndarray) -> np.ndarray:
         for c in range(k):
             if stage[i, c] == TRIAL:
                 trial_left[i, c] -= 1
-                finished[i] += trial_left[i, c] <= 0
-    out = np.empty(finished.sum(), dtype=np.int64)
-    count = 0
+                finished += trial_left[i, c] <= 0
+    cells = np.empty(finished, dtype=np.int64)
+    success = np.zeros(finished, dtype=np.bool_)
+    wrong = np.zeros(finished, dtype=np.bool_)
+    m = 0
     for i in range(n):
-        if finished[i] == 0:
-            continue
+        if m == finished:
+            break
         for c in range(k):
-            if stage[i, c] == TRIAL and trial_left[i, c] <= 0:
-                out[count] = i * k + c
-                count += 1
-    return out
+            if stage[i, c] != TRIAL or trial_left[i, c] > 0:
+                continue
+            cells[m] = i * k + c
+            realised = np.float64(local_effect[i, c])
+            if not trial_story[i, c] and rng.random() < complexity[c] * (
+                1.0 - failure_chance_cut[i]
+            ):
+                wrong[m] = True
+                realised = 0.0
+            observed = realised + noise[i] * rng.standard_normal()
+            if observed > threshold[i] or not read_results:
+                success[m] = True
+                stage[i, c] = ADOPTED
+                holders[i, c] = adopters[i]
+                handed = trial_story[i, c] and first_source[i, c] != innovation
+                story[i, c] = handed or rng.random() < documentation[i]
+            else:
+                stage[i, c] = REJECTED
+                knows_failure[i, c] = True
+                holders[i, c] = 0
+            m += 1
+    return cells, success, wrong
 
 
 @njit(cache=True, nogil=True)
-def sample_in_use(stage: np.ndarray, chance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Flat cells in use (adopted or institutionalised), each picked with ``chance[i]``.
+def review_in_use(
+    stage: np.ndarray,
+    knows_failure: np.ndarray,
+    holders: np.ndarray,
+    local_effect: np.ndarray,
+    chance: np.ndarray,
+    noise: np.ndarray,
+    threshold: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, int]:
+    """Single loop: cells in use are re-read from local data; those that fail are dropped.
 
-    ``chance`` is per facility. Candidates are drawn at the highest chance by
-    geometric gaps over the cells in use and kept with chance ``chance / highest``;
-    a row whose cells in use all fall inside the current gap is passed over whole.
+    Each cell in use (adopted or institutionalised) of facility ``i`` is reviewed with
+    chance ``chance[i]``; it is dropped (stage ``REJECTED``, ``knows_failure``, no
+    holders) when ``local_effect + noise[i] * N(0, 1) <= threshold[i]``.
+
+    Reviews are drawn at the highest chance by geometric gaps over the cells in use
+    and kept with chance ``chance / highest``; a row whose cells in use all fall
+    inside the current gap is passed over whole.
+
+    Returns:
+        The flat cells dropped, and the number of cells reviewed.
     """
     n, k = stage.shape
     top = chance.max()
-    picked = []
+    dropped = []
+    reviewed = 0
     if top <= 0.0:
-        return np.array(picked, dtype=np.int64)
+        return np.array(dropped, dtype=np.int64), reviewed
     scale = _gap_scale(top)
     gap = _gap(rng, scale)
     for i in range(n):
@@ -477,7 +549,14 @@ def sample_in_use(stage: np.ndarray, chance: np.ndarray, rng: np.random.Generato
             if gap > 0 or not used:  # the common case, tested without a jump on the stage
                 gap -= used
                 continue
-            if rng.random() * top < chance[i]:
-                picked.append(i * k + c)
             gap = _gap(rng, scale)
-    return np.array(picked, dtype=np.int64)
+            if rng.random() * top >= chance[i]:
+                continue
+            reviewed += 1
+            observed = local_effect[i, c] + noise[i] * rng.standard_normal()
+            if observed <= threshold[i]:
+                stage[i, c] = REJECTED
+                knows_failure[i, c] = True
+                holders[i, c] = 0
+                dropped.append(i * k + c)
+    return np.array(dropped, dtype=np.int64), reviewed

@@ -54,6 +54,7 @@ class MonthlyRecorder:
         )
         self._districts = np.flatnonzero(np.bincount(w.facility_district, minlength=w.n_districts))
         self._countries = slice(w.n_districts, w.n_districts + w.n_countries)
+        self._country_size = np.maximum(np.bincount(w.facility_country, minlength=w.n_countries), 1)
         self._public = w.n_districts + w.n_countries
         self._private = self._public + 1
 
@@ -71,25 +72,26 @@ class MonthlyRecorder:
         m = self.model
         if self._qoc_month == m.steps:
             return
-        pop, w, cat = m.population, m.world, m.catalogue
-        realised, used, in_use, ineffective, harmful, trialling = kernels.census(
-            pop.stage, pop.holders, pop.local_effect, cat.ineffective, cat.harmful
+        pop, w = m.population, m.world
+        realised, in_use, trialling = kernels.census(
+            pop.stage, pop.holders, pop.local_effect, w.facility_country, w.n_countries
         )
         realised /= w.staff
         self._qoc = np.clip(realised / m.best_possible, 0.0, 1.0)
         self._in_use = in_use
-        self._use_share = used / cat.size
-        self._use_counts = (ineffective, harmful, trialling)
+        self._trialling = trialling
         self._qoc_month = m.steps
 
     def record(self) -> None:
         """Append this month's world, country and practice rows."""
         m = self.model
-        w, ledger = m.world, m.ledger
+        w, ledger, cat = m.world, m.ledger, m.catalogue
         qoc = self.facility_qoc()
         n = w.n_facilities
-        coverage = self._in_use / n
-        ineffective, harmful, trialling = self._use_counts
+        in_use = self._in_use.sum(axis=0)
+        coverage = in_use / n
+        ineffective = int(in_use[cat.ineffective].sum())
+        harmful = int(in_use[cat.harmful].sum())
         self.coverage.append(coverage)
         group_qoc = self._groups @ qoc
         district_qoc = group_qoc[self._districts]  # districts with facilities
@@ -108,7 +110,7 @@ class MonthlyRecorder:
             "coverage_mean": float(coverage.mean()),
             "use_ineffective": ineffective / n,
             "use_harmful": harmful / n,
-            "trialling": float(trialling),
+            "trialling": float(self._trialling),
             "lessons_generated": int(ledger.generated.sum()),
             "lessons_held": int(len(ledger)),
             "lessons_passed": int(ledger.passed.sum()),
@@ -131,7 +133,7 @@ class MonthlyRecorder:
         self.rows.append(row)
 
         country_qoc = group_qoc[self._countries]
-        country_cov = (self._groups @ self._use_share)[self._countries]
+        country_cov = self._in_use.sum(axis=1) / (self._country_size * cat.size)
         held = ledger.held()
         queue = ledger.held_at(Location.NATIONAL_QUEUE)
         for c, name in enumerate(w.country_names):

@@ -264,14 +264,14 @@ class LearningHealthSystem(mesa.Model):
 
     # ------------------------------------------------------------------ 3 channels
     def _offers(self) -> channels.Offers:
-        pop, w = self.population, self.world
-        blame = self.blame_facility[w.facility_country]
-        success_factor = self._per_facility("blame.success_factor")
+        pop = self.population
+        success_factor = self.values["blame.success_factor"]
         return channels.Offers(
             stage=pop.stage,
             story=pop.story,
-            tell_success=(1.0 - blame * success_factor).astype(np.float32),
-            tell_failure=(1.0 - blame).astype(np.float32),
+            country=self.world.facility_country,
+            tell_success=1.0 - self.blame_facility * success_factor,
+            tell_failure=1.0 - self.blame_facility,
         )
 
     def _active(self, path: str, interval: np.ndarray | None = None) -> np.ndarray:
@@ -871,10 +871,14 @@ def _capped(
     rows = np.flatnonzero(chosen)
     if rows.size == 0:
         return chosen
-    order = np.lexsort((rng.random(rows.size), district[rows]))
-    rows = rows[order]
     d = district[rows]
+    crowded = (np.bincount(d, minlength=n_districts) > capacity)[d]
+    if not crowded.any():
+        return chosen
+    rows, d = rows[crowded], d[crowded]  # only districts over capacity lose some
+    order = np.lexsort((rng.random(rows.size), d))
+    rows, d = rows[order], d[order]
     rank = np.arange(rows.size) - np.searchsorted(d, d, side="left")
-    kept = np.zeros_like(chosen)
-    kept[rows[rank < capacity[d]]] = True
+    kept = chosen.copy()
+    kept[rows[rank >= capacity[d]]] = False
     return kept

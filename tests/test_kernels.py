@@ -29,8 +29,9 @@ def _in_use(stage: np.ndarray) -> np.ndarray:
 def test_offer_sums_is_a_grouped_sum_of_offers(seed: int, n_groups: int) -> None:
     rng, stage, story = _population(seed)
     n, k = stage.shape
-    tell_success = rng.random(n).astype(np.float32)
-    tell_failure = rng.random(n).astype(np.float32)
+    country = rng.integers(0, 3, n)
+    by_country = rng.random(3), rng.random(3)
+    tell_success, tell_failure = (x[country] for x in by_country)
     members = rng.integers(0, n, 40)  # a facility may appear in several groups
     groups = rng.integers(0, n_groups, members.size)
     use = _in_use(stage)
@@ -38,19 +39,20 @@ def test_offer_sums_is_a_grouped_sum_of_offers(seed: int, n_groups: int) -> None
     np.add.at(expected[0], groups, (use * tell_success[:, None])[members])
     np.add.at(expected[1], groups, ((use & story) * tell_success[:, None])[members])
     np.add.at(expected[2], groups, ((stage == Stage.REJECTED) * tell_failure[:, None])[members])
-    got = kernels.offer_sums(stage, story, tell_success, tell_failure, members, groups, n_groups)
+    got = kernels.offer_sums(stage, story, country, *by_country, members, groups, n_groups)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
 
 
 def test_has_news_marks_rows_with_something_to_tell() -> None:
     _, stage, _ = _population(4, n=300)
-    tell_success = np.where(np.arange(300) % 3 == 0, 0.0, 1.0).astype(np.float32)
-    tell_failure = np.where(np.arange(300) % 5 == 0, 0.0, 0.5).astype(np.float32)
+    country = np.arange(300) % 4
+    by_country = np.array([0.0, 1.0, 1.0, 0.3]), np.array([0.5, 0.0, 0.5, 0.0])
+    tell_success, tell_failure = (x[country] for x in by_country)
     expected = ((_in_use(stage) * tell_success[:, None]) != 0).any(1) | (
         ((stage == Stage.REJECTED) * tell_failure[:, None]) != 0
     ).any(1)
-    np.testing.assert_array_equal(kernels.has_news(stage, tell_success, tell_failure), expected)
+    np.testing.assert_array_equal(kernels.has_news(stage, country, *by_country), expected)
 
 
 @given(rows=st.lists(st.integers(0, 9), max_size=50))
@@ -143,52 +145,139 @@ def test_receive_cells_follows_its_rules(seed: int) -> None:
     np.testing.assert_array_equal(news_source[:n_news], np.where(from_peer > from_group, 3, 4))
 
 
-def test_tick_trials_counts_down_and_returns_the_finished() -> None:
+def _finish(stage, left, effect, *, trial_story=None, complexity=0.0, cut=0.0,
+            read=True, documentation=0.0, seed=1):  # fmt: skip
+    n, k = stage.shape
+    state = {
+        "stage": stage.copy(),
+        "left": left.copy(),
+        "story": np.zeros((n, k), dtype=bool),
+        "knows": np.zeros((n, k), dtype=bool),
+        "holders": np.zeros((n, k), dtype=np.int16),
+    }
+    trial_story = np.zeros((n, k), dtype=bool) if trial_story is None else trial_story
+    cells, success, wrong = kernels.finish_trials(
+        state["stage"], state["left"], trial_story, state["story"], state["knows"],
+        state["holders"], np.zeros((n, k), dtype=np.int8), effect.astype(np.float32),
+        np.full(k, complexity), np.full(n, cut), np.zeros(n), np.full(n, 0.5),
+        np.full(n, 4, dtype=np.int64), np.full(n, documentation), read, 2,
+        np.random.default_rng(seed),
+    )  # fmt: skip
+    return state, cells, success, wrong
+
+
+def test_finish_trials_counts_down_and_reads_the_finished() -> None:
     _, stage, _ = _population(9, n=200)
     left = np.random.default_rng(2).integers(0, 4, stage.shape).astype(np.int8)
+    effect = np.where(np.arange(stage.shape[1]) % 2 == 0, 1.0, 0.0)[None, :] * np.ones(stage.shape)
+    state, cells, success, wrong = _finish(stage, left, effect)
     expected_left = left.copy()
     expected_left[stage == Stage.TRIAL] -= 1
     finished = np.flatnonzero((stage == Stage.TRIAL) & (expected_left <= 0))
-    np.testing.assert_array_equal(kernels.tick_trials(stage, left), finished)
-    np.testing.assert_array_equal(left, expected_left)
+    np.testing.assert_array_equal(cells, finished)
+    np.testing.assert_array_equal(state["left"], expected_left)
+    assert not wrong.any()  # complexity 0: never implemented wrongly
+    works = effect.reshape(-1)[cells] > 0.5
+    np.testing.assert_array_equal(success, works)
+    after = state["stage"].reshape(-1)
+    assert (after[cells[works]] == Stage.ADOPTED).all()
+    assert (state["holders"].reshape(-1)[cells[works]] == 4).all()
+    assert (after[cells[~works]] == Stage.REJECTED).all()
+    assert state["knows"].reshape(-1)[cells[~works]].all()
+    untouched = np.ones(stage.size, dtype=bool)
+    untouched[cells] = False
+    np.testing.assert_array_equal(after[untouched], stage.reshape(-1)[untouched])
+
+
+def test_finish_trials_without_story_fail_by_complexity() -> None:
+    stage = np.full((2000, 2), int(Stage.TRIAL), dtype=np.int8)
+    left = np.ones(stage.shape, dtype=np.int8)
+    effect = np.ones(stage.shape)
+    story = np.zeros(stage.shape, dtype=bool)
+    story[:, 1] = True  # a story behind the trial: implemented right
+    _, cells, success, wrong = _finish(
+        stage, left, effect, trial_story=story, complexity=0.5, cut=0.4
+    )
+    c = cells % 2
+    assert not wrong[c == 1].any() and success[c == 1].all()
+    share = wrong[c == 0].mean()  # chance 0.5 * (1 - 0.4)
+    assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 2000)
+    np.testing.assert_array_equal(success, ~wrong)  # wrongly done shows no effect
+    # with nobody reading the data, every trial ends in adoption
+    state, _, success, _ = _finish(stage, left, effect, complexity=1.0, read=False)
+    assert success.all() and (state["stage"] == Stage.ADOPTED).all()
+
+
+def test_finish_trials_stories_handed_or_documented() -> None:
+    stage = np.full((3000, 2), int(Stage.TRIAL), dtype=np.int8)
+    left = np.ones(stage.shape, dtype=np.int8)
+    story = np.zeros(stage.shape, dtype=bool)
+    story[:, 0] = True
+    state, *_ = _finish(stage, left, np.ones(stage.shape), trial_story=story, documentation=0.25)
+    assert state["story"][:, 0].all()  # handed with the news
+    assert abs(state["story"][:, 1].mean() - 0.25) < 4 * np.sqrt(0.25 * 0.75 / 3000)
 
 
 def test_census_matches_numpy() -> None:
     rng, stage, _ = _population(11, n=120, k=9)
     holders = rng.integers(0, 12, stage.shape).astype(np.int16)
     effect = rng.normal(size=stage.shape).astype(np.float32)
-    ineffective = rng.random(9) < 0.3
-    harmful = rng.random(9) < 0.2
-    realised, used, in_use, n_ineff, n_harm, n_trial = kernels.census(
-        stage, holders, effect, ineffective, harmful
-    )
+    country = rng.integers(0, 3, 120)
+    realised, in_use, n_trial = kernels.census(stage, holders, effect, country, 3)
     use = _in_use(stage)
     np.testing.assert_allclose(realised, (holders * effect.astype(np.float64)).sum(1))
-    np.testing.assert_array_equal(used, use.sum(1))
-    np.testing.assert_array_equal(in_use, use.sum(0))
-    assert (n_ineff, n_harm) == (use[:, ineffective].sum(), use[:, harmful].sum())
+    for c in range(3):
+        np.testing.assert_array_equal(in_use[c], use[country == c].sum(0))
     assert n_trial == (stage == Stage.TRIAL).sum()
 
 
+def _review(stage, chance, threshold, seed=5, noise=0.0):
+    n, k = stage.shape
+    stage = stage.copy()
+    knows = np.zeros((n, k), dtype=bool)
+    holders = np.full((n, k), 3, dtype=np.int16)
+    effect = np.ones((n, k), dtype=np.float32)
+    dropped, reviewed = kernels.review_in_use(
+        stage, knows, holders, effect, chance, np.full(n, noise),
+        np.full(n, threshold), np.random.default_rng(seed),
+    )  # fmt: skip
+    return stage, knows, holders, dropped, reviewed
+
+
 @pytest.mark.parametrize("chance", [0.02, 0.3, 1.0])
-def test_sample_in_use_picks_cells_in_use_at_their_chance(chance: float) -> None:
+def test_review_reaches_cells_in_use_at_their_chance(chance: float) -> None:
     stage = np.full((4000, 10), int(Stage.AWARE), dtype=np.int8)
     stage[:, ::2] = Stage.ADOPTED
     stage[:, 1] = Stage.INSTITUTIONALISED
     per_facility = np.where(np.arange(4000) < 2000, chance, chance / 2)
-    picked = kernels.sample_in_use(stage, per_facility, np.random.default_rng(5))
-    f, c = np.divmod(picked, 10)
+    # a threshold above every effect: every cell reviewed is dropped
+    after, knows, holders, dropped, reviewed = _review(stage, per_facility, threshold=2.0)
+    assert dropped.size == reviewed
+    f, c = np.divmod(dropped, 10)
     assert np.isin(stage[f, c], USE).all()
-    assert (np.diff(picked) > 0).all()
+    assert (np.diff(dropped) > 0).all()
+    assert (after.reshape(-1)[dropped] == Stage.REJECTED).all()
+    assert knows.reshape(-1)[dropped].all() and (holders.reshape(-1)[dropped] == 0).all()
+    assert (after != stage).sum() == dropped.size
     for half, p in ((f < 2000, chance), (f >= 2000, chance / 2)):
         cells = 2000 * 6
         expected, sd = cells * p, np.sqrt(cells * p * (1 - p))
         assert abs(half.sum() - expected) <= 4 * sd + 1e-9
 
 
-def test_sample_in_use_with_no_chance_picks_nothing() -> None:
+def test_review_drops_only_what_the_data_show_failing() -> None:
+    stage = np.full((3000, 4), int(Stage.ADOPTED), dtype=np.int8)
+    chance = np.ones(3000)
+    # effect 1, noise sd 1, threshold 1: half of the reviews read as failing
+    after, _, _, dropped, reviewed = _review(stage, chance, threshold=1.0, noise=1.0)
+    assert reviewed == stage.size
+    assert abs(dropped.size / reviewed - 0.5) < 4 * np.sqrt(0.25 / reviewed)
+    assert _review(stage, chance, threshold=0.5)[3].size == 0  # no noise: 1 > 0.5
+
+
+def test_review_with_no_chance_reviews_nothing() -> None:
     stage = np.full((10, 3), int(Stage.ADOPTED), dtype=np.int8)
-    assert kernels.sample_in_use(stage, np.zeros(10), np.random.default_rng(0)).size == 0
+    assert _review(stage, np.zeros(10), threshold=2.0)[4] == 0
 
 
 def test_teaching_and_institutionalisation_rates() -> None:
@@ -218,11 +307,16 @@ def test_teaching_and_institutionalisation_rates() -> None:
 def test_kernels_that_draw_depend_on_the_seed_alone() -> None:
     stage = np.full((500, 6), int(Stage.ADOPTED), dtype=np.int8)
     chance = np.linspace(0, 0.2, 500)
-    a = kernels.sample_in_use(stage, chance, np.random.default_rng(7))
-    b = kernels.sample_in_use(stage, chance, np.random.default_rng(7))
+    a = _review(stage, chance, threshold=2.0, seed=7)[3]
+    b = _review(stage, chance, threshold=2.0, seed=7)[3]
     np.testing.assert_array_equal(a, b)
     # numba draws from the generator's own bit generator: numpy continues the stream
     rng, twin = np.random.default_rng(3), np.random.default_rng(3)
-    kernels.sample_in_use(stage, np.full(500, 1.0), rng)
-    twin.random(3000)  # one candidate draw per cell at chance 1
+    n = 500
+    holders = np.zeros((n, 6), dtype=np.int16)
+    teach, settle = np.zeros(n), np.full(n, 1.0)
+    kernels.teach_and_institutionalise(
+        stage.copy(), holders, np.full(n, 4, dtype=np.int64), teach, settle, rng
+    )
+    twin.random(3000)  # one draw per adopted cell at chance 1, none for teaching at rate 0
     assert rng.random() == twin.random()
