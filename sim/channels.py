@@ -173,20 +173,27 @@ def peer_network_exposure(
         thin = True
     # Entries drawn with the highest chance, then kept with chance / highest (thinning).
     entries = bernoulli_positions(ties.nnz, highest, rng)
-    receiver = _entry_rows(ties).take(entries)
+    entry_rows = _entry_rows(ties)
     if thin:
+        receiver = entry_rows.take(entries)
         keep = rng.random(entries.size) * highest < contact_probability[receiver]
         keep &= active_rows[receiver]
-        entries, receiver = entries[keep], receiver[keep]
-    source = ties.indices.take(entries)
-    spoke = np.zeros(n, dtype=bool)
-    spoke[source] = True
-    # entries are in row order, so the receivers come sorted: number them as they come
-    first = np.ones(receiver.size, dtype=bool)
-    first[1:] = receiver[1:] != receiver[:-1]
-    rows = receiver[first]
-    tables = offers.sums(source, np.cumsum(first) - 1, rows.size)
-    return Exposure.of(Source.PEER_NETWORK, rows, tables, fidelity=fidelity[rows]), spoke
+        entries = entries[keep]
+    rows, heard, story, failure, spoke = kernels.tie_offers(
+        entry_rows,
+        ties.indices,
+        entries,
+        n,
+        offers.stage,
+        offers.story,
+        offers.country,
+        offers.tell_success,
+        offers.tell_failure,
+    )
+    exposure = Exposure.of(
+        Source.PEER_NETWORK, rows, (heard, story, failure), fidelity=fidelity[rows]
+    )
+    return exposure, spoke
 
 
 _ENTRY_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}

@@ -21,12 +21,14 @@ from numba import njit
 from sim.state import Stage
 
 __all__ = [
+    "bernoulli_gaps",
     "census",
     "cells_in_stage",
     "has_news",
     "offer_sums",
     "receive_cells",
     "rows_in_order",
+    "tie_offers",
     "review_in_use",
     "teach_and_institutionalise",
     "finish_trials",
@@ -262,7 +264,7 @@ def receive_cells(
     return n_trials, n_news, n_aware, n_warned
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # a call would cost more
 def _loudest(
     entries: np.ndarray,
     entry_table_row: np.ndarray,
@@ -347,7 +349,7 @@ def _gap_scale(top: float) -> float:
     return 0.0 if top >= 1.0 else -1.0 / math.log1p(-top)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # a call would cost more
 def _gap(rng: np.random.Generator, scale: float) -> int:
     """Cells to pass before the next candidate of chance ``top`` (``scale = _gap_scale(top)``).
 
@@ -356,7 +358,7 @@ def _gap(rng: np.random.Generator, scale: float) -> int:
     return int(rng.standard_exponential() * scale) if scale > 0.0 else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # a call would cost more
 def _learners(rng: np.random.Generator, candidates: int, p: float) -> int:
     """``Binomial(candidates, p)``: a Bernoulli draw each when few, numba's binomial when many."""
     if candidates > 12:
@@ -560,3 +562,91 @@ def review_in_use(
                 holders[i, c] = 0
                 dropped.append(i * k + c)
     return np.array(dropped, dtype=np.int64), reviewed
+
+
+@njit(cache=True, nogil=True)
+def bernoulli_gaps(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of the successes among ``n`` trials of chance ``p``, by their gaps.
+
+    Gaps between successes are geometric, drawn as ``floor(E / -log(1 - p))`` with
+    ``E`` exponential: about ``n p`` draws instead of ``n``.
+    """
+    if p <= 0.0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    scale = _gap_scale(p)
+    capacity = int(n * p + 6.0 * math.sqrt(n * p) + 16.0)
+    out = np.empty(capacity, dtype=np.int64)
+    count, position = _fill_gaps(out, _gap(rng, scale), n, scale, rng)
+    while position < n:  # rarely: more successes than room made for
+        more = np.empty(capacity, dtype=np.int64)
+        extra, position = _fill_gaps(more, position, n, scale, rng)
+        out = np.concatenate((out[:count], more[:extra]))
+        count += extra
+    return out[:count].copy()
+
+
+@njit(cache=True, nogil=True)
+def _fill_gaps(
+    out: np.ndarray, position: int, n: int, scale: float, rng: np.random.Generator
+) -> tuple[int, int]:
+    """Write success positions from ``position`` on until ``n`` or ``out`` is full."""
+    count = 0
+    while position < n and count < out.size:
+        out[count] = position
+        count += 1
+        position += 1 + _gap(rng, scale)
+    return count, position
+
+
+@njit(cache=True, nogil=True)
+def tie_offers(
+    entry_rows: np.ndarray,
+    indices: np.ndarray,
+    entries: np.ndarray,
+    n: int,
+    stage: np.ndarray,
+    story: np.ndarray,
+    country: np.ndarray,
+    tell_success: np.ndarray,
+    tell_failure: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What each facility heard along the ties used this month, and who spoke.
+
+    ``entries`` are stored entries of a CSR matrix (row: receiver, column: source),
+    sorted; ``entry_rows`` gives each entry's row. Returns the receivers (sorted,
+    distinct), their sums of the sources' offers (successes, with story, failures;
+    see :func:`offer_sums`), and a mask of the facilities that spoke (were the source
+    of an entry).
+    """
+    k = stage.shape[1]
+    receivers = np.empty(entries.size, dtype=np.int64)
+    m = 0
+    last = -1
+    for e in entries:
+        r = entry_rows[e]
+        if r != last:
+            receivers[m] = r
+            m += 1
+            last = r
+    heard = np.zeros((m, k), dtype=np.float32)
+    with_story = np.zeros((m, k), dtype=np.float32)
+    failure = np.zeros((m, k), dtype=np.float32)
+    spoke = np.zeros(n, dtype=np.bool_)
+    g = -1
+    last = -1
+    for e in entries:
+        r = entry_rows[e]
+        if r != last:
+            g += 1
+            last = r
+        j = indices[e]
+        spoke[j] = True
+        success = np.float32(tell_success[country[j]])
+        failed = np.float32(tell_failure[country[j]])
+        for c in range(k):
+            s = stage[j, c]
+            use = np.float32((s == ADOPTED) | (s == INSTITUTIONALISED))
+            heard[g, c] += success * use
+            with_story[g, c] += success * use * np.float32(story[j, c])
+            failure[g, c] += failed * np.float32(s == REJECTED)
+    return receivers[:m].copy(), heard, with_story, failure, spoke

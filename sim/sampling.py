@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import kernels
+
 __all__ = ["bernoulli_positions", "bernoulli_successes"]
 
 
 def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
     """Sorted positions of the successes among ``n`` independent trials of chance ``p``.
 
-    For small ``p`` the gaps between successes are drawn (geometric), about ``n p``
-    numbers instead of ``n``.
+    For small ``p`` the gaps between successes are drawn (geometric, in a compiled
+    loop: :func:`sim.kernels.bernoulli_gaps`), about ``n p`` numbers instead of ``n``.
 
     Examples:
         >>> rng = np.random.default_rng(1)
@@ -29,13 +31,7 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
         return np.zeros(0, dtype=np.int64)
     if p >= 0.25:
         return np.flatnonzero(rng.random(n) < p)
-    expected = n * p
-    size = int(expected + 6.0 * np.sqrt(expected) + 16)
-    positions = np.cumsum(rng.geometric(p, size)) - 1
-    while positions[-1] < n - 1:  # rarely: not enough gaps drawn yet
-        more = positions[-1] + np.cumsum(rng.geometric(p, size))
-        positions = np.concatenate([positions, more])
-    return positions[: np.searchsorted(positions, n)]
+    return kernels.bernoulli_gaps(n, p, rng)
 
 
 def bernoulli_successes(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -320,3 +320,50 @@ def test_kernels_that_draw_depend_on_the_seed_alone() -> None:
     )
     twin.random(3000)  # one draw per adopted cell at chance 1, none for teaching at rate 0
     assert rng.random() == twin.random()
+
+
+def test_tie_offers_sum_the_sources_of_used_ties() -> None:
+    import scipy.sparse as sp
+
+    rng, stage, story = _population(21, n=80, k=6)
+    ties = sp.random(80, 80, density=0.1, random_state=3, format="csr")
+    entry_rows = np.repeat(np.arange(80), np.diff(ties.indptr))
+    entries = np.flatnonzero(rng.random(ties.nnz) < 0.4)
+    country = rng.integers(0, 2, 80)
+    tells = np.array([0.9, 0.4]), np.array([0.7, 0.2])
+    rows, heard, with_story, failure, spoke = kernels.tie_offers(
+        entry_rows, ties.indices, entries, 80, stage, story, country, *tells
+    )
+    np.testing.assert_array_equal(rows, np.unique(entry_rows[entries]))
+    sources = ties.indices[entries]
+    groups = np.searchsorted(rows, entry_rows[entries])
+    expected = kernels.offer_sums(stage, story, country, *tells, sources, groups, rows.size)
+    for got, want in zip((heard, with_story, failure), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_array_equal(np.flatnonzero(spoke), np.unique(sources))
+
+
+@pytest.mark.parametrize("p", [0.001, 0.05, 0.2])
+def test_bernoulli_gaps_rate(p: float) -> None:
+    n = 200_000
+    hits = kernels.bernoulli_gaps(n, p, np.random.default_rng(8))
+    assert (np.diff(hits) > 0).all() and hits[0] >= 0 and hits[-1] < n
+    assert abs(hits.size - n * p) < 4 * np.sqrt(n * p * (1 - p))
+    # gaps are geometric: the share of adjacent successes is p
+    adjacent = np.mean(np.diff(hits) == 1)
+    assert abs(adjacent - p) < 4 * np.sqrt(p * (1 - p) / hits.size) + 1e-3
+
+
+def test_gaps_filled_in_chunks_continue_the_same_sequence() -> None:
+    from sim.kernels import _fill_gaps
+
+    scale = -1.0 / np.log1p(-0.3)
+    whole = np.empty(1000, dtype=np.int64)
+    count, _ = _fill_gaps(whole, 0, 500, scale, np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    first = np.empty(10, dtype=np.int64)
+    n1, position = _fill_gaps(first, 0, 500, scale, rng)
+    assert n1 == 10 and position < 500  # full: stopped at the next success
+    rest = np.empty(1000, dtype=np.int64)
+    n2, _ = _fill_gaps(rest, position, 500, scale, rng)
+    np.testing.assert_array_equal(np.concatenate([first, rest[:n2]]), whole[:count])
