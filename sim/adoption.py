@@ -138,6 +138,10 @@ def _stack(exposures: list[Exposure], k: int) -> tuple[np.ndarray, ...]:
             np.zeros(0, np.int8),
             (no_table, no_table, no_table),
         )
+    if len(reached) == 1:
+        e = reached[0]
+        source = np.full(e.rows.size, int(e.source), np.int8)
+        return e.rows, e.at, e.scale, e.fidelity, source, (e.heard, e.story, e.failure)
     offsets = np.cumsum([0] + [e.heard.shape[0] for e in reached[:-1]])
     return (
         np.concatenate([e.rows for e in reached]),

@@ -120,10 +120,15 @@ def rows_in_order(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     ``np.bincount(rows, minlength=n)`` with a leading 0.
     """
     start = np.zeros(n + 1, dtype=np.int64)
-    for r in rows:
-        start[r + 1] += 1
+    in_order = True
+    for e in range(rows.size):
+        start[rows[e] + 1] += 1
+        if e and rows[e] < rows[e - 1]:
+            in_order = False
     for i in range(n):
         start[i + 1] += start[i]
+    if in_order:  # a single channel's rows come sorted
+        return start, np.arange(rows.size)
     fill = start[:-1].copy()
     order = np.empty(rows.size, dtype=np.int64)
     for e in range(rows.size):

@@ -147,6 +147,7 @@ class LearningHealthSystem(mesa.Model):
         self.district_size = np.bincount(w.facility_district, minlength=n_dis)
         self.district_start = np.concatenate([[0], np.cumsum(self.district_size)[:-1]])
         self.country_districts = np.bincount(w.district_country, minlength=c)
+        self.country_size = np.bincount(w.facility_country, minlength=c)
         self.country_first_district = np.concatenate([[0], np.cumsum(self.country_districts)[:-1]])
 
     def _seed_initial_use(self) -> None:
@@ -274,6 +275,21 @@ class LearningHealthSystem(mesa.Model):
             tell_failure=1.0 - self.blame_facility,
         )
 
+    def _in_countries(self, countries: np.ndarray) -> np.ndarray:
+        """Facilities of the countries marked in ``countries`` (a per-country mask).
+
+        When every country (or none) is marked, a shared read-only array is returned
+        instead of a new one.
+        """
+        if countries.all() or not countries.any():
+            cache = self.__dict__.setdefault("_everywhere", {})
+            value = bool(countries.all())
+            if value not in cache:
+                cache[value] = np.full(self.world.n_facilities, value)
+                cache[value].setflags(write=False)
+            return cache[value]
+        return countries[self.world.facility_country]
+
     def _active(self, path: str, interval: np.ndarray | None = None) -> np.ndarray:
         """Per country: whether the channel at ``path`` runs this month."""
         enabled = self.values[f"{path}.enabled"].astype(bool)
@@ -314,12 +330,11 @@ class LearningHealthSystem(mesa.Model):
 
         def spoken(who: np.ndarray, fidelity: np.ndarray) -> None:
             spoke[who] = True
-            np.maximum.at(spoke_fidelity, np.flatnonzero(who), fidelity[who])
+            np.maximum(spoke_fidelity, np.where(who, fidelity, 0.0), out=spoke_fidelity)
 
         # peer network
         active = self._active("channels.peer_network")
         if active.any():
-            rows = active[fc]
             fid = self._per_facility("channels.peer_network.fidelity")
             full = v["channels.peer_network.mixing"] == "full"
             if (active & full).any():
@@ -329,17 +344,17 @@ class LearningHealthSystem(mesa.Model):
                     w.n_countries,
                     v["channels.peer_network.full_mixing_rate"].astype(float),
                     fid,
-                    rows & full[fc],
+                    self._in_countries(active & full),
                 )
                 heard.append(exposure)
-                spoken(rows & full[fc] & offers.any, fid)
+                spoken(self._in_countries(active & full) & offers.any, fid)
             if (active & ~full).any():
                 exposure, who = channels.peer_network_exposure(
                     w.ties,
                     offers,
                     self._per_facility("channels.peer_network.contact_probability"),
                     fid,
-                    rows & ~full[fc],
+                    self._in_countries(active & ~full),
                     self.streams["peer_network"],
                 )
                 heard.append(exposure)
@@ -521,16 +536,18 @@ class LearningHealthSystem(mesa.Model):
         ledger = self.ledger
         complexity = self.catalogue.complexity
         rng = self.streams["lessons"]
-        fc = w.facility_country
         routing.pass_spoken(ledger, spoke, spoke_fidelity, complexity, rng)
 
         coach_fid = self._per_facility("channels.coaching.fidelity")
         self._learn_in_districts(routing.report_up(ledger, self.coached_now, coach_fid, rng))
         reporting = self._active("channels.upward_reporting")
-        self.activity["reports"] += float(reporting[fc].sum())
+        self.activity["reports"] += float((reporting * self.country_size).sum())
         self._learn_in_districts(
             routing.report_up(
-                ledger, reporting[fc], self._per_facility("channels.upward_reporting.fidelity"), rng
+                ledger,
+                self._in_countries(reporting),
+                self._per_facility("channels.upward_reporting.fidelity"),
+                rng,
             )
         )
 
