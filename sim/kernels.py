@@ -315,14 +315,21 @@ def census(
     stage: np.ndarray,
     holders: np.ndarray,
     local_effect: np.ndarray,
+    staff: np.ndarray,
+    best_possible: np.ndarray,
     country: np.ndarray,
     n_countries: int,
-) -> tuple[np.ndarray, np.ndarray, int]:
+    group_of: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One look at the cells for the month's outputs.
 
     Returns, in numpy terms (``use`` = adopted or institutionalised):
 
-    * ``realised``: ``(holders * local_effect).sum(1)`` per facility (float64);
+    * ``qoc``: ``clip((holders * local_effect).sum(1) / staff / best_possible, 0, 1)``
+      per facility;
+    * ``group_sums``: the sum of ``qoc`` over the facilities of each group, where
+      facility ``i`` belongs to groups ``group_of[:, i]`` (one per grouping);
     * ``in_use``: per country and practice, the facilities using it
       (``use`` summed over the facilities of each country);
     * ``(stage == TRIAL).sum()``.
@@ -330,13 +337,17 @@ def census(
     Each is its own simple pass, which compiles to vector instructions.
     """
     n, k = stage.shape
-    realised = np.zeros(n)
+    qoc = np.zeros(n)
+    group_sums = np.zeros(n_groups)
     in_use = np.zeros((n_countries, k), dtype=np.int64)
     for i in range(n):
         total = 0.0
         for c in range(k):
             total += holders[i, c] * np.float64(local_effect[i, c])
-        realised[i] = total
+        q = min(max(total / staff[i] / best_possible[i], 0.0), 1.0)
+        qoc[i] = q
+        for g in range(group_of.shape[0]):
+            group_sums[group_of[g, i]] += q
     for i in range(n):
         row = in_use[country[i]]
         for c in range(k):
@@ -345,7 +356,7 @@ def census(
     flat = stage.reshape(-1)
     for cell in range(flat.size):
         n_trial += flat[cell] == TRIAL
-    return realised, in_use, n_trial
+    return qoc, group_sums, in_use, n_trial
 
 
 @njit(cache=True, nogil=True)

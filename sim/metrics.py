@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from sim import kernels
 from sim.ledger import CAUSES, Location
@@ -49,9 +48,17 @@ class MonthlyRecorder:
         self._cumulative: dict[str, float] = {}
         w = model.world
         sector = np.where(w.private, 1, 0)
-        self._groups = _mean_matrix(
-            [(w.facility_district, w.n_districts), (w.facility_country, w.n_countries), (sector, 2)]
-        )
+        # groups whose mean QoC is recorded: districts, then countries, then public/private
+        self._group_of = np.stack(
+            [
+                w.facility_district,
+                w.n_districts + w.facility_country,
+                w.n_districts + w.n_countries + sector,
+            ]
+        ).astype(np.int64)
+        n_groups = w.n_districts + w.n_countries + 2
+        size = np.bincount(self._group_of.reshape(-1), minlength=n_groups).astype(float)
+        self._group_size = np.where(size > 0, size, np.nan)  # an empty group's mean is NaN
         self._districts = np.flatnonzero(np.bincount(w.facility_district, minlength=w.n_districts))
         self._countries = slice(w.n_districts, w.n_districts + w.n_countries)
         self._country_size = np.maximum(np.bincount(w.facility_country, minlength=w.n_countries), 1)
@@ -73,13 +80,18 @@ class MonthlyRecorder:
         if self._qoc_month == m.steps:
             return
         pop, w = m.population, m.world
-        realised, in_use, trialling = kernels.census(
-            pop.stage, pop.holders, pop.local_effect, w.facility_country, w.n_countries
+        self._qoc, group_sums, self._in_use, self._trialling = kernels.census(
+            pop.stage,
+            pop.holders,
+            pop.local_effect,
+            w.staff,
+            m.best_possible,
+            w.facility_country,
+            w.n_countries,
+            self._group_of,
+            self._group_size.size,
         )
-        realised /= w.staff
-        self._qoc = np.clip(realised / m.best_possible, 0.0, 1.0)
-        self._in_use = in_use
-        self._trialling = trialling
+        self._group_qoc = group_sums / self._group_size
         self._qoc_month = m.steps
 
     def record(self) -> None:
@@ -93,7 +105,7 @@ class MonthlyRecorder:
         ineffective = int(in_use[cat.ineffective].sum())
         harmful = int(in_use[cat.harmful].sum())
         self.coverage.append(coverage)
-        group_qoc = self._groups @ qoc
+        group_qoc = self._group_qoc
         district_qoc = group_qoc[self._districts]  # districts with facilities
         district_p10, district_p90 = np.percentile(district_qoc, [10, 90])
         for name, value in m.events.items():
@@ -243,31 +255,3 @@ def months_to_reach(coverage: np.ndarray, level: float) -> np.ndarray:
     first = reached.argmax(axis=0).astype(float) + 1.0
     first[~reached.any(axis=0)] = np.nan
     return first
-
-
-def _mean_matrix(groupings: list[tuple[np.ndarray, int]]) -> sp.csr_matrix:
-    """A matrix whose product with per-facility values gives every group's mean.
-
-    One row per group of each grouping (group numbers per facility, number of groups),
-    in order; an empty group's row gives NaN.
-
-    Examples:
-        >>> m = _mean_matrix([(np.array([0, 0, 1]), 3)])
-        >>> (m @ np.array([1.0, 3.0, 5.0])).tolist()
-        [2.0, 5.0, nan]
-    """
-    blocks = []
-    for group, n in groupings:
-        count = np.bincount(group, minlength=n).astype(float)
-        weight = np.divide(1.0, count, out=np.full(n, np.nan), where=count > 0)
-        columns = np.arange(group.size)
-        block = sp.csr_matrix((weight[group], (group, columns)), shape=(n, group.size))
-        empty = np.flatnonzero(count == 0)
-        if empty.size:  # a NaN entry per empty group, so that its mean is NaN
-            extra = sp.csr_matrix(
-                (np.full(empty.size, np.nan), (empty, np.zeros(empty.size, dtype=int))),
-                shape=(n, group.size),
-            )
-            block = block + extra
-        blocks.append(block)
-    return sp.vstack(blocks).tocsr()

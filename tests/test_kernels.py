@@ -222,10 +222,19 @@ def test_census_matches_numpy() -> None:
     rng, stage, _ = _population(11, n=120, k=9)
     holders = rng.integers(0, 12, stage.shape).astype(np.int16)
     effect = rng.normal(size=stage.shape).astype(np.float32)
+    staff = rng.integers(5, 15, 120)
+    best = rng.random(120) * 20 + 0.1
     country = rng.integers(0, 3, 120)
-    realised, in_use, n_trial = kernels.census(stage, holders, effect, country, 3)
+    district = rng.integers(0, 5, 120)
+    group_of = np.stack([district, 5 + country])
+    qoc, sums, in_use, n_trial = kernels.census(
+        stage, holders, effect, staff, best, country, 3, group_of, 8
+    )
     use = _in_use(stage)
-    np.testing.assert_allclose(realised, (holders * effect.astype(np.float64)).sum(1))
+    realised = (holders * effect.astype(np.float64)).sum(1)
+    np.testing.assert_allclose(qoc, np.clip(realised / staff / best, 0, 1))
+    assert 0 < qoc.mean() < 1  # the clip binds on both sides for some facilities
+    np.testing.assert_allclose(sums, np.bincount(group_of.reshape(-1), np.tile(qoc, 2), 8))
     for c in range(3):
         np.testing.assert_array_equal(in_use[c], use[country == c].sum(0))
     assert n_trial == (stage == Stage.TRIAL).sum()
