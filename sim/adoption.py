@@ -208,7 +208,7 @@ def resolve_trials(
     rates: FacilityRates,
     staff: np.ndarray,
     single_loop: bool,
-    rng: np.random.Generator,
+    streams: tuple[np.random.Generator, ...],
 ) -> TrialOutcomes:
     """Finish the trials whose time is up and read the result from local data.
 
@@ -219,7 +219,8 @@ def resolve_trials(
     rejected; with it off, every trial ends in adoption (nobody reads the data).
     An adopter holds a written story when it documents the practice (chance
     ``documentation``) or was handed one with the news that led to its trial.
-    One compiled pass: :func:`sim.kernels.finish_trials`.
+    One compiled pass: :func:`sim.kernels.finish_trials`, with one stream per block of
+    rows (``streams``, from :meth:`sim.streams.Streams.blocks`).
     """
     cells, success, implementation_failed = kernels.finish_trials(
         pop.stage,
@@ -238,7 +239,7 @@ def resolve_trials(
         documentation,
         single_loop,
         int(Source.INNOVATION),
-        rng,
+        streams,
     )
     f, k = np.divmod(cells, pop.stage.shape[1])
     return TrialOutcomes(f, k, success, implementation_failed)
@@ -249,7 +250,7 @@ def learn_internally(
     staff: np.ndarray,
     teach_rate: np.ndarray,
     institution_rate: np.ndarray,
-    rng: np.random.Generator,
+    streams: tuple[np.random.Generator, ...],
 ) -> int:
     """Holders teach colleagues, and practices held widely become how the facility works.
 
@@ -259,7 +260,8 @@ def learn_internally(
     monthly chance ``institution_rate * share of staff holding it``
     (``institution_rate`` grows with a QI team, leadership support and documentation);
     institutionalised practices no longer depend on who stays. One compiled pass:
-    :func:`sim.kernels.teach_and_institutionalise`.
+    :func:`sim.kernels.teach_and_institutionalise`, with one stream per block of rows
+    (``streams``, from :meth:`sim.streams.Streams.blocks`).
 
     Returns:
         The number of practices institutionalised.
@@ -271,7 +273,7 @@ def learn_internally(
             staff,
             teach_rate,
             institution_rate,
-            rng,
+            streams,
         )
     )
 
@@ -327,14 +329,15 @@ def review_in_use(
     review_share: float,
     data_quality: np.ndarray,
     rates: FacilityRates,
-    rng: np.random.Generator,
+    streams: tuple[np.random.Generator, ...],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Single loop: facilities re-read their data on practices in use and drop failures.
 
     Each cell in use is reviewed with chance ``review_share * data quality`` a month;
     a practice whose observed effect (local effect plus the trial noise, which shrinks
     with data quality) falls to the success threshold or below is rejected. One
-    compiled pass: :func:`sim.kernels.review_in_use`.
+    compiled pass: :func:`sim.kernels.review_in_use`, with one stream per block of rows
+    (``streams``, from :meth:`sim.streams.Streams.blocks`).
 
     Returns:
         The facilities and practices dropped.
@@ -350,7 +353,7 @@ def review_in_use(
         review_share * data_quality,
         rates.trial_noise * (1.0 - data_quality),
         rates.success_threshold,
-        rng,
+        streams,
     )
     f, k = np.divmod(dropped, pop.stage.shape[1])
     return f, k

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim import kernels
 from sim.adoption_data import read_adoption_data
 from sim.bass import BassFit, fit_bass
 from sim.calibration import CalibrationProblem, build_problem
@@ -110,7 +111,7 @@ def _sampler(executor: Executor, workers: int, scheduler: str | None, seed: int)
     if executor == "serial":
         return SeededMappingSampler(seed, map), lambda: None
     if executor == "processes":
-        pool = get_context("forkserver").Pool(workers)
+        pool = get_context("forkserver").Pool(workers, initializer=kernels.one_thread)
         return SeededMappingSampler(seed, pool.map), pool.terminate
     from distributed import Client
 
@@ -344,7 +345,9 @@ def _predictive(
     if executor == "serial" or workers == 1:
         curves = [problem.simulate(v, r) for v, r in zip(values, replicates, strict=True)]
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=get_context("forkserver"), initializer=kernels.one_thread
+        ) as pool:
             curves = list(
                 pool.map(
                     _simulate_draw,

@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from types import TracebackType
 from typing import Any, Self
 
+from sim import kernels
 from sim.errors import SimError
 
 __all__ = [
@@ -154,7 +155,9 @@ class ProcessEvaluator(_FutureEvaluator):
         """Start the process pool (``forkserver`` where available, else ``spawn``)."""
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=kernels.one_thread
+        )
 
     def close(self, cancel: bool = False) -> None:
         """Shut the pool down; with ``cancel``, without waiting for queued tasks."""
@@ -212,6 +215,8 @@ class DaskEvaluator(_FutureEvaluator):
             except (OSError, RuntimeError, TimeoutError) as error:
                 raise EvaluatorError(f"cannot start a Dask LocalCluster: {error}") from error
             self._client = Client(self._cluster)
+            if self.processes:  # replicates side by side already use the cores
+                self._client.run(kernels.one_thread)
         else:
             try:
                 self._client = Client(self.scheduler, timeout="10s")

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.state import Stage
 
@@ -26,6 +27,7 @@ __all__ = [
     "cells_in_stage",
     "has_news",
     "offer_sums",
+    "one_thread",
     "receive_cells",
     "rows_in_order",
     "tie_offers",
@@ -33,6 +35,20 @@ __all__ = [
     "teach_and_institutionalise",
     "finish_trials",
 ]
+
+
+def one_thread() -> None:
+    """Run this process's parallel kernels on one thread (for worker processes).
+
+    Workers that run replicates side by side already use the cores; giving each of
+    them a team of threads as well would oversubscribe the machine. Results do not
+    change: parallel kernels split their work into fixed blocks.
+    """
+    numba.set_num_threads(1)
+
+
+#: Row blocks of :func:`receive_cells` (fixed, so results do not depend on the threads).
+RECEIVE_BLOCKS = 64
 
 UNKNOWN = int(Stage.UNKNOWN)
 AWARE = int(Stage.AWARE)
@@ -138,7 +154,7 @@ def rows_in_order(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return start, order
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def receive_cells(
     stage: np.ndarray,
     knows_failure: np.ndarray,
@@ -187,10 +203,89 @@ def receive_cells(
     the entry that brought the most successes (``news_source``). Aware cells are set
     to ``AWARE`` here; trials are left to the caller.
 
+    The rows are cut into a fixed number of blocks processed in parallel (each writes
+    its own stretch of the output arrays, compacted in block order afterwards), so the
+    results do not depend on the number of threads.
+
     Returns:
         Numbers of trials, news, newly aware cells and failures newly heard.
     """
     n, k = stage.shape
+    blocks = min(RECEIVE_BLOCKS, n)
+    bounds = np.linspace(0, n, blocks + 1).astype(np.int64)
+    counts = np.zeros((blocks, 4), dtype=np.int64)
+    for b in prange(blocks):
+        counts[b] = _receive_rows(
+            bounds[b],
+            bounds[b + 1],
+            bounds[b] * k,
+            stage,
+            knows_failure,
+            failure_reports,
+            success_reports,
+            uniform,
+            uptake_with_story,
+            uptake_without_story,
+            failure_heeded,
+            start,
+            order,
+            entry_table_row,
+            entry_scale,
+            entry_fidelity,
+            entry_source,
+            heard_table,
+            story_table,
+            failure_table,
+            trials,
+            trial_story_share,
+            news,
+            news_source,
+        )
+    # move each block's trials and news down to follow the previous blocks'
+    n_trials = 0
+    n_news = 0
+    for b in range(blocks):
+        base = bounds[b] * k
+        for j in range(counts[b, 0]):
+            trials[n_trials + j] = trials[base + j]
+            trial_story_share[n_trials + j] = trial_story_share[base + j]
+        for j in range(counts[b, 1]):
+            news[n_news + j] = news[base + j]
+            news_source[n_news + j] = news_source[base + j]
+        n_trials += counts[b, 0]
+        n_news += counts[b, 1]
+    return n_trials, n_news, counts[:, 2].sum(), counts[:, 3].sum()
+
+
+@njit(cache=True, nogil=True)
+def _receive_rows(
+    row_start: int,
+    row_end: int,
+    base: int,
+    stage: np.ndarray,
+    knows_failure: np.ndarray,
+    failure_reports: np.ndarray,
+    success_reports: np.ndarray,
+    uniform: np.ndarray,
+    uptake_with_story: np.ndarray,
+    uptake_without_story: np.ndarray,
+    failure_heeded: np.ndarray,
+    start: np.ndarray,
+    order: np.ndarray,
+    entry_table_row: np.ndarray,
+    entry_scale: np.ndarray,
+    entry_fidelity: np.ndarray,
+    entry_source: np.ndarray,
+    heard_table: np.ndarray,
+    story_table: np.ndarray,
+    failure_table: np.ndarray,
+    trials: np.ndarray,
+    trial_story_share: np.ndarray,
+    news: np.ndarray,
+    news_source: np.ndarray,
+) -> tuple[int, int, int, int]:
+    """:func:`receive_cells` on rows ``row_start..row_end - 1``, outputs from ``base`` on."""
+    k = stage.shape[1]
     h = np.zeros(k)
     st = np.zeros(k)
     f = np.zeros(k)
@@ -198,7 +293,7 @@ def receive_cells(
     n_news = 0
     n_aware = 0
     n_warned = 0
-    for i in range(n):
+    for i in range(row_start, row_end):
         first, last = start[i], start[i + 1]
         if first == last:
             continue  # heard nothing this month
@@ -243,12 +338,12 @@ def receive_cells(
                 reported = failure_reports[i, c] + success_reports[i, c]
                 share = failure_reports[i, c] / reported if reported > 0.0 else 0.0
                 if wait < drive * (1.0 - heed * share):
-                    trials[n_trials] = i * k + c
-                    trial_story_share[n_trials] = story_drive / drive
+                    trials[base + n_trials] = i * k + c
+                    trial_story_share[base + n_trials] = story_drive / drive
                     n_trials += 1
                     if s == UNKNOWN:
-                        news[n_news] = i * k + c
-                        news_source[n_news] = _loudest(
+                        news[base + n_news] = i * k + c
+                        news_source[base + n_news] = _loudest(
                             order[first:last],
                             entry_table_row,
                             entry_scale,
@@ -261,8 +356,8 @@ def receive_cells(
             if s == UNKNOWN and wait < h[c]:
                 stage[i, c] = AWARE
                 n_aware += 1
-                news[n_news] = i * k + c
-                news_source[n_news] = _loudest(
+                news[base + n_news] = i * k + c
+                news_source[base + n_news] = _loudest(
                     order[first:last], entry_table_row, entry_scale, entry_source, heard_table, c
                 )
                 n_news += 1
@@ -385,14 +480,14 @@ def _learners(rng: np.random.Generator, candidates: int, p: float) -> int:
     return learners
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def teach_and_institutionalise(
     stage: np.ndarray,
     holders: np.ndarray,
     staff: np.ndarray,
     teach_rate: np.ndarray,
     institution_rate: np.ndarray,
-    rng: np.random.Generator,
+    streams: tuple,
 ) -> int:
     """Internal learning in every adopted cell: holders teach, practices settle in.
 
@@ -407,17 +502,44 @@ def teach_and_institutionalise(
 
     Institutionalisation is rare: candidates are drawn at the highest chance by
     geometric gaps over the adopted cells and kept with chance ``rate / highest``.
-    Random numbers come from ``rng`` (the model's stream, shared with numpy).
+    The rows are cut into one block per stream of ``streams`` (numpy Generators),
+    processed in parallel, each block drawing from its own stream: the results do
+    not depend on the number of threads.
 
     Returns:
         The number of practices institutionalised.
     """
-    n, k = stage.shape
+    n = stage.shape[0]
+    blocks = len(streams)
+    bounds = _block_bounds(n, blocks)
     top = institution_rate.max()
+    done = np.zeros(blocks, dtype=np.int64)
+    for b in prange(blocks):
+        done[b] = _teach_rows(
+            bounds[b], bounds[b + 1], stage, holders, staff, teach_rate, institution_rate,
+            top, streams[b],
+        )  # fmt: skip
+    return done.sum()
+
+
+@njit(cache=True, nogil=True)
+def _teach_rows(
+    row_start: int,
+    row_end: int,
+    stage: np.ndarray,
+    holders: np.ndarray,
+    staff: np.ndarray,
+    teach_rate: np.ndarray,
+    institution_rate: np.ndarray,
+    top: float,
+    rng: np.random.Generator,
+) -> int:
+    """:func:`teach_and_institutionalise` on rows ``row_start..row_end - 1``."""
+    k = stage.shape[1]
     scale = _gap_scale(top) if top > 0.0 else 0.0
     gap = _gap(rng, scale) if top > 0.0 else -1
     done = 0
-    for i in range(n):
+    for i in range(row_start, row_end):
         total = staff[i]
         rate = teach_rate[i]
         for c in range(k):
@@ -442,6 +564,12 @@ def teach_and_institutionalise(
 
 
 @njit(cache=True, nogil=True)
+def _block_bounds(n: int, blocks: int) -> np.ndarray:
+    """Row bounds of ``blocks`` consecutive blocks of (nearly) equal size."""
+    return (np.arange(blocks + 1) * n) // blocks
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def finish_trials(
     stage: np.ndarray,
     trial_left: np.ndarray,
@@ -459,7 +587,7 @@ def finish_trials(
     documentation: np.ndarray,
     read_results: bool,
     innovation: int,
-    rng: np.random.Generator,
+    streams: tuple,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count a month off every running trial and read those whose time is up.
 
@@ -474,30 +602,90 @@ def finish_trials(
       facility documents it (chance ``documentation[i]``);
     * failure: stage ``REJECTED``, ``knows_failure``, no holders.
 
-    Rows without a trial are passed over after a vectorised test.
+    Rows without a trial are passed over after a vectorised test. The rows are cut
+    into one block per stream of ``streams`` (numpy Generators), processed in
+    parallel, each block drawing from its own stream: the results do not depend on
+    the number of threads.
 
     Returns:
         Flat cells finished, whether each succeeded, whether it was implemented wrongly.
     """
     n, k = stage.shape
-    finished = 0
-    for i in range(n):
-        running = 0
-        for c in range(k):
-            running += stage[i, c] == TRIAL
-        if running == 0:
-            continue
-        for c in range(k):
-            if stage[i, c] == TRIAL:
-                trial_left[i, c] -= 1
-                finished += trial_left[i, c] <= 0
-    cells = np.empty(finished, dtype=np.int64)
-    success = np.zeros(finished, dtype=np.bool_)
-    wrong = np.zeros(finished, dtype=np.bool_)
-    m = 0
-    for i in range(n):
-        if m == finished:
-            break
+    blocks = len(streams)
+    bounds = _block_bounds(n, blocks)
+    finished = np.zeros(blocks, dtype=np.int64)
+    for b in prange(blocks):
+        for i in range(bounds[b], bounds[b + 1]):
+            running = 0
+            for c in range(k):
+                running += stage[i, c] == TRIAL
+            if running == 0:
+                continue
+            for c in range(k):
+                if stage[i, c] == TRIAL:
+                    trial_left[i, c] -= 1
+                    finished[b] += trial_left[i, c] <= 0
+    offset = np.zeros(blocks + 1, dtype=np.int64)
+    offset[1:] = np.cumsum(finished)
+    cells = np.empty(offset[-1], dtype=np.int64)
+    success = np.zeros(offset[-1], dtype=np.bool_)
+    wrong = np.zeros(offset[-1], dtype=np.bool_)
+    for b in prange(blocks):
+        _read_trials(
+            bounds[b], bounds[b + 1], offset[b], cells, success, wrong,
+            stage,
+            trial_left,
+            trial_story,
+            story,
+            knows_failure,
+            holders,
+            first_source,
+            local_effect,
+            complexity,
+            failure_chance_cut,
+            noise,
+            threshold,
+            adopters,
+            documentation,
+            read_results,
+            innovation,
+            streams[b],
+        )  # fmt: skip
+    return cells, success, wrong
+
+
+@njit(cache=True, nogil=True)
+def _read_trials(
+    row_start: int,
+    row_end: int,
+    m: int,
+    cells: np.ndarray,
+    success: np.ndarray,
+    wrong: np.ndarray,
+    stage: np.ndarray,
+    trial_left: np.ndarray,
+    trial_story: np.ndarray,
+    story: np.ndarray,
+    knows_failure: np.ndarray,
+    holders: np.ndarray,
+    first_source: np.ndarray,
+    local_effect: np.ndarray,
+    complexity: np.ndarray,
+    failure_chance_cut: np.ndarray,
+    noise: np.ndarray,
+    threshold: np.ndarray,
+    adopters: np.ndarray,
+    documentation: np.ndarray,
+    read_results: bool,
+    innovation: int,
+    rng: np.random.Generator,
+) -> None:
+    """:func:`finish_trials`' reading of the finished trials of rows ``row_start..row_end - 1``.
+
+    Writes from position ``m`` of ``cells``, ``success`` and ``wrong``.
+    """
+    k = stage.shape[1]
+    for i in range(row_start, row_end):
         for c in range(k):
             if stage[i, c] != TRIAL or trial_left[i, c] > 0:
                 continue
@@ -520,10 +708,9 @@ def finish_trials(
                 knows_failure[i, c] = True
                 holders[i, c] = 0
             m += 1
-    return cells, success, wrong
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def review_in_use(
     stage: np.ndarray,
     knows_failure: np.ndarray,
@@ -532,7 +719,7 @@ def review_in_use(
     chance: np.ndarray,
     noise: np.ndarray,
     threshold: np.ndarray,
-    rng: np.random.Generator,
+    streams: tuple,
 ) -> tuple[np.ndarray, int]:
     """Single loop: cells in use are re-read from local data; those that fail are dropped.
 
@@ -542,20 +729,57 @@ def review_in_use(
 
     Reviews are drawn at the highest chance by geometric gaps over the cells in use
     and kept with chance ``chance / highest``; a row whose cells in use all fall
-    inside the current gap is passed over whole.
+    inside the current gap is passed over whole. The rows are cut into one block per
+    stream of ``streams`` (numpy Generators), processed in parallel, each block
+    drawing from its own stream: the results do not depend on the number of threads.
 
     Returns:
         The flat cells dropped, and the number of cells reviewed.
     """
     n, k = stage.shape
+    blocks = len(streams)
+    bounds = _block_bounds(n, blocks)
     top = chance.max()
-    dropped = []
-    reviewed = 0
+    out = np.empty(n * k, dtype=np.int64)  # block b writes from bounds[b] * k on
+    counts = np.zeros((blocks, 2), dtype=np.int64)
     if top <= 0.0:
-        return np.array(dropped, dtype=np.int64), reviewed
+        return out[:0].copy(), 0
+    for b in prange(blocks):
+        counts[b] = _review_rows(
+            bounds[b], bounds[b + 1], out, stage, knows_failure, holders, local_effect,
+            chance, noise, threshold, top, streams[b],
+        )  # fmt: skip
+    dropped = np.empty(counts[:, 0].sum(), dtype=np.int64)
+    m = 0
+    for b in range(blocks):
+        dropped[m : m + counts[b, 0]] = out[bounds[b] * k : bounds[b] * k + counts[b, 0]]
+        m += counts[b, 0]
+    return dropped, counts[:, 1].sum()
+
+
+@njit(cache=True, nogil=True)
+def _review_rows(
+    row_start: int,
+    row_end: int,
+    out: np.ndarray,
+    stage: np.ndarray,
+    knows_failure: np.ndarray,
+    holders: np.ndarray,
+    local_effect: np.ndarray,
+    chance: np.ndarray,
+    noise: np.ndarray,
+    threshold: np.ndarray,
+    top: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """:func:`review_in_use` on rows ``row_start..row_end - 1``: (dropped, reviewed)."""
+    k = stage.shape[1]
+    base = row_start * k
+    dropped = 0
+    reviewed = 0
     scale = _gap_scale(top)
     gap = _gap(rng, scale)
-    for i in range(n):
+    for i in range(row_start, row_end):
         used = 0
         for c in range(k):
             used += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
@@ -576,8 +800,9 @@ def review_in_use(
                 stage[i, c] = REJECTED
                 knows_failure[i, c] = True
                 holders[i, c] = 0
-                dropped.append(i * k + c)
-    return np.array(dropped, dtype=np.int64), reviewed
+                out[base + dropped] = i * k + c
+                dropped += 1
+    return np.array([dropped, reviewed])
 
 
 @njit(cache=True, nogil=True)

@@ -731,7 +731,7 @@ class LearningHealthSystem(mesa.Model):
             self.rates,
             w.staff,
             self.config.loops.single,
-            self.streams["trials"],
+            self.streams.blocks("trials"),
         )
         self.events["implementation_failures_no_story"] += int(outcome.implementation_failed.sum())
         f, kk, success = outcome.facility, outcome.practice, outcome.success
@@ -761,7 +761,7 @@ class LearningHealthSystem(mesa.Model):
         base = self._per_facility("channels.internal.institutionalisation_rate") * enabled
         support = (1.0 + w.qi_team + w.leadership + w.documentation) / 2.0
         self.events["institutionalised"] += adoption.learn_internally(
-            pop, w.staff, rate, base * support, self.streams["internal"]
+            pop, w.staff, rate, base * support, self.streams.blocks("internal")
         )
 
     def _single_loop(self) -> None:
@@ -770,7 +770,7 @@ class LearningHealthSystem(mesa.Model):
             self.config.loops.review_share,
             self.world.data_quality,
             self.rates,
-            self.streams["loops"],
+            self.streams.blocks("loops"),
         )
         self.events["single_loop_drops"] += int(f.size)
         self.knowledge.failure_found[self.world.facility_country[f], k] = True

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from sim import kernels
 from sim.errors import RunError
 from sim.params import Scenario
 from sim.results import (
@@ -175,7 +176,9 @@ def _run_in_processes(
     written, then the failure of the lowest replicate is raised.
     """
     context = multiprocessing.get_context(_start_method())
-    executor = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context)
+    executor = ProcessPoolExecutor(
+        max_workers=min(workers, len(pending)), mp_context=context, initializer=kernels.one_thread
+    )
     failures: dict[int, BaseException] = {}
     try:
         running: dict[Future[ReplicateResult], int] = {

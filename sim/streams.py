@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MECHANISMS", "Streams"]
+__all__ = ["BLOCKS", "MECHANISMS", "Streams"]
 
 #: Stable numbers of the mechanisms that draw random numbers. Never renumber: the
 #: regression baseline and every stored result depend on them.
@@ -39,6 +39,12 @@ MECHANISMS: dict[str, int] = {
 }
 
 
+#: Blocks of facility rows that compiled kernels process in parallel, each block with
+#: a stream of its own (:meth:`Streams.blocks`). Fixed, so that results do not depend
+#: on the number of threads. Never change: stored results depend on it.
+BLOCKS = 16
+
+
 class Streams:
     """The random streams of one replicate.
 
@@ -59,6 +65,7 @@ class Streams:
         self.seed = int(seed)
         self.replicate = int(replicate)
         self._cache: dict[tuple[str, int], np.random.Generator] = {}
+        self._blocks: dict[tuple[str, int], tuple[np.random.Generator, ...]] = {}
 
     def __getitem__(self, mechanism: str) -> np.random.Generator:
         return self.get(mechanism)
@@ -78,3 +85,31 @@ class Streams:
             )
             self._cache[key] = np.random.Generator(np.random.PCG64(sequence))
         return self._cache[key]
+
+    def blocks(self, mechanism: str) -> tuple[np.random.Generator, ...]:
+        """One stream per block of facility rows, for kernels that draw in parallel.
+
+        Block ``b`` of ``mechanism`` draws from ``SeedSequence(seed, spawn_key=
+        (replicate, mechanism, BLOCKS, b))``; the tuple is made once and kept.
+
+        Examples:
+            >>> streams = Streams(7, 0)
+            >>> len(streams.blocks("internal")) == BLOCKS
+            True
+            >>> streams.blocks("internal") is streams.blocks("internal")
+            True
+        """
+        key = (mechanism, -1)
+        if key not in self._blocks:
+            self.get(mechanism)  # checks the name
+            self._blocks[key] = tuple(
+                np.random.Generator(
+                    np.random.PCG64(
+                        np.random.SeedSequence(
+                            self.seed, spawn_key=(self.replicate, MECHANISMS[mechanism], BLOCKS, b)
+                        )
+                    )
+                )
+                for b in range(BLOCKS)
+            )
+        return self._blocks[key]

@@ -13,6 +13,11 @@ from sim.state import Stage
 USE = (int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED))
 
 
+def _streams(seed: int, blocks: int = 5) -> tuple[np.random.Generator, ...]:
+    """Block streams, as the model hands them to the kernels that draw."""
+    return tuple(np.random.default_rng([seed, b]) for b in range(blocks))
+
+
 def _population(seed: int, n: int = 60, k: int = 7):
     rng = np.random.default_rng(seed)
     stage = rng.integers(0, len(Stage), (n, k)).astype(np.int8)
@@ -160,8 +165,7 @@ def _finish(stage, left, effect, *, trial_story=None, complexity=0.0, cut=0.0,
         state["stage"], state["left"], trial_story, state["story"], state["knows"],
         state["holders"], np.zeros((n, k), dtype=np.int8), effect.astype(np.float32),
         np.full(k, complexity), np.full(n, cut), np.zeros(n), np.full(n, 0.5),
-        np.full(n, 4, dtype=np.int64), np.full(n, documentation), read, 2,
-        np.random.default_rng(seed),
+        np.full(n, 4, dtype=np.int64), np.full(n, documentation), read, 2, _streams(seed),
     )  # fmt: skip
     return state, cells, success, wrong
 
@@ -248,7 +252,7 @@ def _review(stage, chance, threshold, seed=5, noise=0.0):
     effect = np.ones((n, k), dtype=np.float32)
     dropped, reviewed = kernels.review_in_use(
         stage, knows, holders, effect, chance, np.full(n, noise),
-        np.full(n, threshold), np.random.default_rng(seed),
+        np.full(n, threshold), _streams(seed),
     )  # fmt: skip
     return stage, knows, holders, dropped, reviewed
 
@@ -298,7 +302,7 @@ def test_teaching_and_institutionalisation_rates() -> None:
     teach = np.full(n, 0.5)
     settle = np.full(n, 0.2)
     done = kernels.teach_and_institutionalise(
-        stage, holders, np.full(n, staff, dtype=np.int64), teach, settle, np.random.default_rng(1)
+        stage, holders, np.full(n, staff, dtype=np.int64), teach, settle, _streams(1)
     )
     adopted = stage[:, :3] == Stage.ADOPTED
     # teaching: 8 non-holders each learn with chance 1 - exp(-0.5 * 2 / 10)
@@ -325,7 +329,7 @@ def test_kernels_that_draw_depend_on_the_seed_alone() -> None:
     holders = np.zeros((n, 6), dtype=np.int16)
     teach, settle = np.zeros(n), np.full(n, 1.0)
     kernels.teach_and_institutionalise(
-        stage.copy(), holders, np.full(n, 4, dtype=np.int64), teach, settle, rng
+        stage.copy(), holders, np.full(n, 4, dtype=np.int64), teach, settle, (rng,)
     )
     twin.random(3000)  # one draw per adopted cell at chance 1, none for teaching at rate 0
     assert rng.random() == twin.random()
@@ -376,3 +380,26 @@ def test_gaps_filled_in_chunks_continue_the_same_sequence() -> None:
     rest = np.empty(1000, dtype=np.int64)
     n2, _ = _fill_gaps(rest, position, 500, scale, rng)
     np.testing.assert_array_equal(np.concatenate([first, rest[:n2]]), whole[:count])
+
+
+def test_parallel_receive_does_not_depend_on_the_threads() -> None:
+    import numba
+
+    from sim.model import LearningHealthSystem
+    from sim.params import Scenario
+
+    scenario = Scenario(
+        name="threads", months=8, countries=[{"name": "A", "districts": 4, "facilities": 300}]
+    )
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            model = LearningHealthSystem(scenario, replicate=0)
+            model.run()
+        finally:
+            numba.set_num_threads(before)
+        results.append((model.population.stage.copy(), model.population.first_source.copy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
