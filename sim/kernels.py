@@ -104,7 +104,7 @@ def offer_sums(
     return heard, with_story, failure
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def has_news(
     stage: np.ndarray, country: np.ndarray, tell_success: np.ndarray, tell_failure: np.ndarray
 ) -> np.ndarray:
@@ -116,7 +116,7 @@ def has_news(
     """
     n, k = stage.shape
     out = np.zeros(n, dtype=np.bool_)
-    for i in range(n):
+    for i in prange(n):  # rows are independent
         success = tell_success[country[i]] != 0
         failed = tell_failure[country[i]] != 0
         for c in range(k):
@@ -405,7 +405,7 @@ def cells_in_stage(stage: np.ndarray, first: int, last: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True, fastmath=True)  # lets the sum over practices vectorise
+@njit(cache=True, nogil=True, fastmath=True, parallel=True)  # fastmath: sums vectorise
 def census(
     stage: np.ndarray,
     holders: np.ndarray,
@@ -429,28 +429,42 @@ def census(
       (``use`` summed over the facilities of each country);
     * ``(stage == TRIAL).sum()``.
 
-    Each is its own simple pass, which compiles to vector instructions.
+    Each is its own simple pass, which compiles to vector instructions, over fixed
+    blocks of rows in parallel; the blocks' sums are added in block order.
     """
     n, k = stage.shape
+    blocks = min(RECEIVE_BLOCKS, n)
+    bounds = _block_bounds(n, blocks)
     qoc = np.zeros(n)
+    block_sums = np.zeros((blocks, n_groups))
+    block_use = np.zeros((blocks, n_countries, k), dtype=np.int64)
+    block_trial = np.zeros(blocks, dtype=np.int64)
+    for b in prange(blocks):  # fixed blocks, summed in order: the same with any threads
+        sums = block_sums[b]
+        use = block_use[b]
+        for i in range(bounds[b], bounds[b + 1]):
+            total = 0.0
+            for c in range(k):
+                total += holders[i, c] * np.float64(local_effect[i, c])
+            q = min(max(total / staff[i] / best_possible[i], 0.0), 1.0)
+            qoc[i] = q
+            for g in range(group_of.shape[0]):
+                sums[group_of[g, i]] += q
+        for i in range(bounds[b], bounds[b + 1]):
+            row = use[country[i]]
+            for c in range(k):
+                row[c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
+        trialling = 0
+        for i in range(bounds[b], bounds[b + 1]):
+            for c in range(k):
+                trialling += stage[i, c] == TRIAL
+        block_trial[b] = trialling
     group_sums = np.zeros(n_groups)
     in_use = np.zeros((n_countries, k), dtype=np.int64)
-    for i in range(n):
-        total = 0.0
-        for c in range(k):
-            total += holders[i, c] * np.float64(local_effect[i, c])
-        q = min(max(total / staff[i] / best_possible[i], 0.0), 1.0)
-        qoc[i] = q
-        for g in range(group_of.shape[0]):
-            group_sums[group_of[g, i]] += q
-    for i in range(n):
-        row = in_use[country[i]]
-        for c in range(k):
-            row[c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
-    n_trial = 0
-    flat = stage.reshape(-1)
-    for cell in range(flat.size):
-        n_trial += flat[cell] == TRIAL
+    for b in range(blocks):
+        group_sums += block_sums[b]
+        in_use += block_use[b]
+    n_trial = block_trial.sum()
     return qoc, group_sums, in_use, n_trial
 
 
@@ -839,7 +853,7 @@ def _fill_gaps(
     return count, position
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def tie_offers(
     entry_rows: np.ndarray,
     indices: np.ndarray,
@@ -861,33 +875,32 @@ def tie_offers(
     """
     k = stage.shape[1]
     receivers = np.empty(entries.size, dtype=np.int64)
+    first_entry = np.empty(entries.size + 1, dtype=np.int64)
     m = 0
     last = -1
-    for e in entries:
-        r = entry_rows[e]
+    for p in range(entries.size):
+        r = entry_rows[entries[p]]
         if r != last:
             receivers[m] = r
+            first_entry[m] = p
             m += 1
             last = r
+    first_entry[m] = entries.size
     heard = np.zeros((m, k), dtype=np.float32)
     with_story = np.zeros((m, k), dtype=np.float32)
     failure = np.zeros((m, k), dtype=np.float32)
+    for g in prange(m):  # each receiver's sums are its own
+        for p in range(first_entry[g], first_entry[g + 1]):
+            j = indices[entries[p]]
+            success = np.float32(tell_success[country[j]])
+            failed = np.float32(tell_failure[country[j]])
+            for c in range(k):
+                s = stage[j, c]
+                use = np.float32((s == ADOPTED) | (s == INSTITUTIONALISED))
+                heard[g, c] += success * use
+                with_story[g, c] += success * use * np.float32(story[j, c])
+                failure[g, c] += failed * np.float32(s == REJECTED)
     spoke = np.zeros(n, dtype=np.bool_)
-    g = -1
-    last = -1
     for e in entries:
-        r = entry_rows[e]
-        if r != last:
-            g += 1
-            last = r
-        j = indices[e]
-        spoke[j] = True
-        success = np.float32(tell_success[country[j]])
-        failed = np.float32(tell_failure[country[j]])
-        for c in range(k):
-            s = stage[j, c]
-            use = np.float32((s == ADOPTED) | (s == INSTITUTIONALISED))
-            heard[g, c] += success * use
-            with_story[g, c] += success * use * np.float32(story[j, c])
-            failure[g, c] += failed * np.float32(s == REJECTED)
+        spoke[indices[e]] = True
     return receivers[:m].copy(), heard, with_story, failure, spoke

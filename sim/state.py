@@ -97,8 +97,9 @@ class Population:
     def empty(cls, world: World, catalogue: Catalogue, rng: np.random.Generator) -> Population:
         """All practices unknown everywhere; local effects drawn around each mean."""
         n, k = world.n_facilities, catalogue.size
-        noise = rng.standard_normal((n, k), dtype=np.float32)
-        local = catalogue.effect[None, :] + catalogue.context_spread[None, :] * noise
+        local = rng.standard_normal((n, k), dtype=np.float32)  # then scaled in place
+        local *= catalogue.context_spread.astype(np.float32)[None, :]
+        local += catalogue.effect.astype(np.float32)[None, :]
         return cls(
             stage=np.zeros((n, k), dtype=np.int8),
             holders=np.zeros((n, k), dtype=np.int16),
@@ -109,7 +110,7 @@ class Population:
             trial_left=np.zeros((n, k), dtype=np.int8),
             trial_story=np.zeros((n, k), dtype=bool),
             first_source=np.zeros((n, k), dtype=np.int8),
-            local_effect=local.astype(np.float32),
+            local_effect=local,
             coached_until=np.full(n, -1, dtype=np.int32),
             attended=np.zeros(n, dtype=bool),
             coached=np.zeros(n, dtype=bool),
