@@ -410,8 +410,7 @@ def census(
     stage: np.ndarray,
     holders: np.ndarray,
     local_effect: np.ndarray,
-    staff: np.ndarray,
-    best_possible: np.ndarray,
+    scale: np.ndarray,
     country: np.ndarray,
     n_countries: int,
     group_of: np.ndarray,
@@ -421,8 +420,8 @@ def census(
 
     Returns, in numpy terms (``use`` = adopted or institutionalised):
 
-    * ``qoc``: ``clip((holders * local_effect).sum(1) / staff / best_possible, 0, 1)``
-      per facility;
+    * ``qoc``: ``clip((holders * local_effect).sum(1) * scale, 0, 1)`` per facility
+      (``scale`` is one over staff times the best effect possible there);
     * ``group_sums``: the sum of ``qoc`` over the facilities of each group, where
       facility ``i`` belongs to groups ``group_of[:, i]`` (one per grouping);
     * ``in_use``: per country and practice, the facilities using it
@@ -446,7 +445,7 @@ def census(
             total = 0.0
             for c in range(k):
                 total += holders[i, c] * np.float64(local_effect[i, c])
-            q = min(max(total / staff[i] / best_possible[i], 0.0), 1.0)
+            q = min(max(total * scale[i], 0.0), 1.0)
             qoc[i] = q
             for g in range(group_of.shape[0]):
                 sums[group_of[g, i]] += q

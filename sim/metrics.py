@@ -63,6 +63,8 @@ class MonthlyRecorder:
         self._countries = slice(w.n_districts, w.n_districts + w.n_countries)
         self._country_size = np.maximum(np.bincount(w.facility_country, minlength=w.n_countries), 1)
         self._public = w.n_districts + w.n_countries
+        # QoC = realised effect / staff / best possible: both fixed for the run
+        self._qoc_scale = 1.0 / (w.staff * model.best_possible.astype(float))
         self._private = self._public + 1
 
     def facility_qoc(self) -> np.ndarray:
@@ -84,8 +86,7 @@ class MonthlyRecorder:
             pop.stage,
             pop.holders,
             pop.local_effect,
-            w.staff,
-            m.best_possible,
+            self._qoc_scale,
             w.facility_country,
             w.n_countries,
             self._group_of,

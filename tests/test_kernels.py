@@ -232,7 +232,7 @@ def test_census_matches_numpy() -> None:
     district = rng.integers(0, 5, 120)
     group_of = np.stack([district, 5 + country])
     qoc, sums, in_use, n_trial = kernels.census(
-        stage, holders, effect, staff, best, country, 3, group_of, 8
+        stage, holders, effect, 1.0 / (staff * best), country, 3, group_of, 8
     )
     use = _in_use(stage)
     realised = (holders * effect.astype(np.float64)).sum(1)
