@@ -104,7 +104,9 @@ def receive(
         scale,
         fidelity,
         source,
-        *tables,
+        tables[0],
+        tables[1],
+        tables[2],
         trials,
         story_share,
         news,
@@ -120,7 +122,12 @@ def receive(
     return counts
 
 
-def _stack(exposures: list[Exposure], k: int) -> tuple[np.ndarray, ...]:
+Tables = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _stack(
+    exposures: list[Exposure], k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Tables]:
     """The channels' exposures as one list of entries over one set of stacked tables.
 
     Returns, per entry: facility, row of the stacked tables, scale, fidelity and
@@ -149,9 +156,10 @@ def _stack(exposures: list[Exposure], k: int) -> tuple[np.ndarray, ...]:
         np.concatenate([e.scale for e in reached]),
         np.concatenate([e.fidelity for e in reached]),
         np.concatenate([np.full(e.rows.size, int(e.source), np.int8) for e in reached]),
-        tuple(
-            np.concatenate([getattr(e, part) for e in reached])
-            for part in ("heard", "story", "failure")
+        (
+            np.concatenate([e.heard for e in reached]),
+            np.concatenate([e.story for e in reached]),
+            np.concatenate([e.failure for e in reached]),
         ),
     )
 

@@ -225,8 +225,9 @@ def full_mixing_exposure(
     """
     n = facility_country.size
     counts = np.bincount(facility_country, minlength=n_countries).astype(np.float32)
-    sums = offers.sums(np.arange(n), facility_country, n_countries)
-    shares = tuple(part / np.maximum(counts, 1.0)[:, None] for part in sums)
+    heard, story, failure = offers.sums(np.arange(n), facility_country, n_countries)
+    size = np.maximum(counts, 1.0)[:, None]
+    shares = (heard / size, story / size, failure / size)
     rows = np.flatnonzero(active_rows)
     country = facility_country[rows]
     return Exposure.of(

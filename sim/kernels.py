@@ -532,7 +532,7 @@ def teach_and_institutionalise(
             bounds[b], bounds[b + 1], stage, holders, staff, teach_rate, institution_rate,
             top, streams[b],
         )  # fmt: skip
-    return done.sum()
+    return int(done.sum())
 
 
 @njit(cache=True, nogil=True)
@@ -703,7 +703,7 @@ def _read_trials(
             if stage[i, c] != TRIAL or trial_left[i, c] > 0:
                 continue
             cells[m] = i * k + c
-            realised = np.float64(local_effect[i, c])
+            realised = float(local_effect[i, c])
             if not trial_story[i, c] and rng.random() < complexity[c] * (
                 1.0 - failure_chance_cut[i]
             ):
@@ -767,7 +767,7 @@ def review_in_use(
     for b in range(blocks):
         dropped[m : m + counts[b, 0]] = out[bounds[b] * k : bounds[b] * k + counts[b, 0]]
         m += counts[b, 0]
-    return dropped, counts[:, 1].sum()
+    return dropped, int(counts[:, 1].sum())
 
 
 @njit(cache=True, nogil=True)
