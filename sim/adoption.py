@@ -12,6 +12,7 @@ import numpy as np
 
 from sim import kernels
 from sim.channels import Exposure
+from sim.sampling import uniform_blocks
 from sim.state import Population, Source, Stage
 
 __all__ = [
@@ -55,6 +56,7 @@ def receive(
     facility_country: np.ndarray,
     known_to_fail: np.ndarray,
     rng: np.random.Generator,
+    uniform_streams: tuple[np.random.Generator, ...],
     uniform: np.ndarray | None = None,
 ) -> dict[str, int]:
     """Apply the month's exposures, from every channel at once, to every facility.
@@ -71,9 +73,11 @@ def receive(
     duplication waste. The per-cell rules are :func:`sim.kernels.receive_cells`.
 
     One uniform number is drawn per facility and practice each month, whatever the
-    channels, so scenarios that differ in their channels share random numbers. They
-    are written to ``uniform`` (an N x K float32 array kept between months, since
-    fresh pages cost more than the draws) when given.
+    channels, so scenarios that differ in their channels share random numbers: block
+    ``b`` of facilities from ``uniform_streams[b]`` (:func:`sim.sampling.uniform_blocks`),
+    into ``uniform`` (an N x K float32 array kept between months, since fresh pages
+    cost more than the draws) when given. ``rng`` draws whether each trial started
+    carries its story.
 
     Returns:
         Counts: ``trials`` started, ``aware`` newly aware, ``failures_heard``,
@@ -82,7 +86,7 @@ def receive(
     n, k = pop.stage.shape
     if uniform is None:
         uniform = np.empty((n, k), dtype=np.float32)
-    rng.random(out=uniform, dtype=np.float32)
+    uniform_blocks(uniform, uniform_streams)
     rows, table_row, scale, fidelity, source, tables = _stack(exposures, k)
     start, order = kernels.rows_in_order(rows, n)
     trials = np.empty(n * k, dtype=np.int64)  # pages are touched only as filled
@@ -298,7 +302,10 @@ def staff_departures(
 
 
 def lose_holders(
-    pop: Population, staff: np.ndarray, leavers: np.ndarray, rng: np.random.Generator
+    pop: Population,
+    staff: np.ndarray,
+    leavers: np.ndarray,
+    streams: tuple[np.random.Generator, ...],
 ) -> int:
     """The month's leavers take with them what they held of adopted practices.
 
@@ -306,30 +313,15 @@ def lose_holders(
     institutionalised) practice who leave are a hypergeometric draw (``L`` out of ``S``,
     ``H`` of them holders); each leaver is replaced by a newcomer who does not hold the
     practice. When the last holder leaves, the practice is lost (stage ``LOST``, which
-    behaves as aware).
+    behaves as aware). One compiled pass, :func:`sim.kernels.lose_holders`, with one
+    stream per block of rows (``streams``, from :meth:`sim.streams.Streams.blocks`).
 
     Returns:
         The number of practices lost.
     """
-    left = np.flatnonzero(leavers)
-    if left.size == 0:
+    if not leavers.any():
         return 0
-    k = pop.stage.shape[1]
-    cells = np.flatnonzero(pop.stage[left] == int(Stage.ADOPTED))
-    if cells.size == 0:
-        return 0
-    f = left[cells // k]
-    flat = f * k + cells % k
-    holders = pop.holders.reshape(-1)
-    held = holders[flat].astype(np.int64)
-    total = staff[f].astype(np.int64)
-    gone_holders = rng.hypergeometric(held, total - held, leavers[f])
-    stay = held - gone_holders
-    holders[flat] = stay
-    gone = flat[stay == 0]
-    pop.stage.reshape(-1)[gone] = Stage.LOST
-    pop.story.reshape(-1)[gone] = False
-    return int(gone.size)
+    return kernels.lose_holders(pop.stage, pop.holders, pop.story, staff, leavers, streams)
 
 
 def review_in_use(

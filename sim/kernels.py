@@ -23,9 +23,11 @@ from sim.state import Stage
 
 __all__ = [
     "bernoulli_gaps",
+    "block_bounds",
     "census",
     "cells_in_stage",
     "has_news",
+    "lose_holders",
     "offer_sums",
     "one_thread",
     "receive_cells",
@@ -433,7 +435,7 @@ def census(
     """
     n, k = stage.shape
     blocks = min(RECEIVE_BLOCKS, n)
-    bounds = _block_bounds(n, blocks)
+    bounds = block_bounds(n, blocks)
     qoc = np.zeros(n)
     block_sums = np.zeros((blocks, n_groups))
     block_use = np.zeros((blocks, n_countries, k), dtype=np.int64)
@@ -524,7 +526,7 @@ def teach_and_institutionalise(
     """
     n = stage.shape[0]
     blocks = len(streams)
-    bounds = _block_bounds(n, blocks)
+    bounds = block_bounds(n, blocks)
     top = institution_rate.max()
     done = np.zeros(blocks, dtype=np.int64)
     for b in prange(blocks):
@@ -577,7 +579,7 @@ def _teach_rows(
 
 
 @njit(cache=True, nogil=True)
-def _block_bounds(n: int, blocks: int) -> np.ndarray:
+def block_bounds(n: int, blocks: int) -> np.ndarray:
     """Row bounds of ``blocks`` consecutive blocks of (nearly) equal size."""
     return (np.arange(blocks + 1) * n) // blocks
 
@@ -625,7 +627,7 @@ def finish_trials(
     """
     n, k = stage.shape
     blocks = len(streams)
-    bounds = _block_bounds(n, blocks)
+    bounds = block_bounds(n, blocks)
     finished = np.zeros(blocks, dtype=np.int64)
     for b in prange(blocks):
         for i in range(bounds[b], bounds[b + 1]):
@@ -751,7 +753,7 @@ def review_in_use(
     """
     n, k = stage.shape
     blocks = len(streams)
-    bounds = _block_bounds(n, blocks)
+    bounds = block_bounds(n, blocks)
     top = chance.max()
     out = np.empty(n * k, dtype=np.int64)  # block b writes from bounds[b] * k on
     counts = np.zeros((blocks, 2), dtype=np.int64)
@@ -903,3 +905,52 @@ def tie_offers(
     for e in entries:
         spoke[indices[e]] = True
     return receivers[:m].copy(), heard, with_story, failure, spoke
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def lose_holders(
+    stage: np.ndarray,
+    holders: np.ndarray,
+    story: np.ndarray,
+    staff: np.ndarray,
+    leavers: np.ndarray,
+    streams: tuple,
+) -> int:
+    """The month's leavers take with them what they held of adopted practices.
+
+    At facility ``i``, ``leavers[i]`` of its ``staff[i]`` staff leave; for each adopted
+    (not institutionalised) practice held by ``H`` of them, the holders among the
+    leavers are a hypergeometric draw, made leaver by leaver (each leaver is a holder
+    with chance holders left / staff left). A practice whose last holder left is lost
+    (stage ``LOST``, story gone). Fixed blocks of rows in parallel, block ``b``
+    drawing from ``streams[b]``.
+
+    Returns:
+        The number of practices lost.
+    """
+    n, k = stage.shape
+    blocks = len(streams)
+    bounds = block_bounds(n, blocks)
+    lost = np.zeros(blocks, dtype=np.int64)
+    for b in prange(blocks):
+        rng = streams[b]
+        for i in range(bounds[b], bounds[b + 1]):
+            leaving = leavers[i]
+            if leaving == 0:
+                continue
+            total = staff[i]
+            for c in range(k):
+                if stage[i, c] != ADOPTED:
+                    continue
+                held = np.int64(holders[i, c])
+                remaining = total
+                for _ in range(leaving):
+                    if rng.random() * remaining < held:
+                        held -= 1
+                    remaining -= 1
+                holders[i, c] = held
+                if held == 0:
+                    stage[i, c] = LOST
+                    story[i, c] = False
+                    lost[b] += 1
+    return int(lost.sum())

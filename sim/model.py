@@ -237,7 +237,7 @@ class LearningHealthSystem(mesa.Model):
         monthly = self.monthly_turnover[w.facility_country]
         leavers = adoption.staff_departures(w.staff, monthly, self.streams["turnover"])
         self.events["practices_lost_turnover"] += adoption.lose_holders(
-            self.population, w.staff, leavers, self.streams.get("turnover", 1)
+            self.population, w.staff, leavers, self.streams.blocks("turnover")
         )
         routing.lose_to_turnover(
             self.ledger, leavers / np.maximum(w.staff, 1), self.streams.get("turnover", 2)
@@ -312,6 +312,7 @@ class LearningHealthSystem(mesa.Model):
             self.world.facility_country,
             self._known_to_fail(),
             self.streams["receive"],
+            self.streams.blocks("receive"),
             self._uniform,
         )
         self.events["trials_started"] += counts["trials"]

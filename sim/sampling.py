@@ -6,11 +6,14 @@ drawing the gaps between successes costs about ``n p`` random numbers instead of
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 
 from sim import kernels
 
-__all__ = ["bernoulli_positions", "bernoulli_successes"]
+__all__ = ["bernoulli_positions", "bernoulli_successes", "uniform_blocks"]
 
 
 def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
@@ -55,3 +58,38 @@ def bernoulli_successes(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return candidates
     keep = rng.random(candidates.size) * top < p[candidates]
     return candidates[keep]
+
+
+_POOL: dict[int, ThreadPoolExecutor] = {}
+
+
+def uniform_blocks(out: np.ndarray, streams: tuple[np.random.Generator, ...]) -> None:
+    """Fill ``out`` with float32 uniforms: block ``b`` of its rows from ``streams[b]``.
+
+    The blocks are cut as the kernels cut them (:func:`sim.kernels.block_bounds`) and
+    drawn on as many threads as the kernels use (numpy releases the GIL while it
+    fills an array), so the numbers do not depend on the threads.
+
+    Examples:
+        >>> streams = tuple(np.random.default_rng(b) for b in range(4))
+        >>> a, b = np.empty((10, 3), np.float32), np.empty((10, 3), np.float32)
+        >>> uniform_blocks(a, streams)
+        >>> uniform_blocks(b, tuple(np.random.default_rng(b) for b in range(4)))
+        >>> bool((a == b).all()), bool(((0 <= a) & (a < 1)).all())
+        (True, True)
+    """
+    bounds = kernels.block_bounds(out.shape[0], len(streams))
+
+    def fill(block: int) -> None:
+        rows = out[bounds[block] : bounds[block + 1]]
+        streams[block].random(out=rows, dtype=np.float32)
+
+    threads = min(numba.get_num_threads(), len(streams))
+    if threads <= 1:
+        for block in range(len(streams)):
+            fill(block)
+        return
+    pool = _POOL.get(threads)
+    if pool is None:
+        pool = _POOL[threads] = ThreadPoolExecutor(threads, thread_name_prefix="lhsim-draws")
+    list(pool.map(fill, range(len(streams))))

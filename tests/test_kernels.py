@@ -403,3 +403,26 @@ def test_parallel_receive_does_not_depend_on_the_threads() -> None:
         results.append((model.population.stage.copy(), model.population.first_source.copy()))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_lose_holders_is_hypergeometric() -> None:
+    n = 20_000
+    stage = np.full((n, 2), int(Stage.ADOPTED), dtype=np.int8)
+    stage[:, 1] = Stage.INSTITUTIONALISED  # out of reach of turnover
+    holders = np.full((n, 2), 4, dtype=np.int16)
+    holders[: n // 2, 0] = 1  # a single holder in half the facilities
+    story = np.ones((n, 2), dtype=bool)
+    staff = np.full(n, 10)
+    leavers = np.where(np.arange(n) % 4 == 0, 0, 3)  # a quarter lose nobody
+    lost = kernels.lose_holders(stage, holders, story, staff, leavers, _streams(6))
+    gone = np.where(np.arange(n) < n // 2, 1, 4) - holders[:, 0]
+    leaving = leavers > 0
+    assert (gone[~leaving] == 0).all()
+    four = leaving & (np.arange(n) >= n // 2)  # H = 4 of S = 10, L = 3
+    mean, var = 3 * 0.4, 3 * 0.4 * 0.6 * 7 / 9
+    assert abs(gone[four].mean() - mean) < 4 * np.sqrt(var / four.sum())
+    one = leaving & (np.arange(n) < n // 2)  # the single holder leaves with chance 3/10
+    assert abs(gone[one].mean() - 0.3) < 4 * np.sqrt(0.21 / one.sum())
+    assert lost == (stage[:, 0] == Stage.LOST).sum() == (holders[:, 0] == 0).sum()
+    assert not story[stage[:, 0] == Stage.LOST, 0].any()
+    assert (stage[:, 1] == Stage.INSTITUTIONALISED).all() and (holders[:, 1] == 4).all()
