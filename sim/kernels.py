@@ -33,6 +33,7 @@ __all__ = [
     "receive_cells",
     "rows_in_order",
     "tie_offers",
+    "turn_away",
     "review_in_use",
     "teach_and_institutionalise",
     "finish_trials",
@@ -954,3 +955,23 @@ def lose_holders(
                     story[i, c] = False
                     lost[b] += 1
     return int(lost.sum())
+
+
+@njit(cache=True, nogil=True)
+def turn_away(groups: np.ndarray, capacity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which of the chosen members (``groups[m]`` is member m's group) find no room.
+
+    Where a group has more members than its ``capacity``, members are turned away at
+    random (a partial shuffle of the group's members) until it is full. Returns a
+    mask over the members.
+    """
+    start, order = rows_in_order(groups, capacity.size)
+    away = np.zeros(groups.size, dtype=np.bool_)
+    for g in range(capacity.size):
+        members = order[start[g] : start[g + 1]].copy()
+        extra = members.size - capacity[g]
+        for j in range(max(extra, 0)):
+            pick = j + int(rng.random() * (members.size - j))
+            members[j], members[pick] = members[pick], members[j]
+            away[members[j]] = True
+    return away

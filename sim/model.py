@@ -32,7 +32,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim import adoption, channels, routing
+from sim import adoption, channels, kernels, routing
 from sim.agents import District, Facility, LearningCentre, NationalBody
 from sim.ledger import CAUSES, LessonLedger, Location
 from sim.metrics import MonthlyRecorder
@@ -890,13 +890,8 @@ def _capped(
     if rows.size == 0:
         return chosen
     d = district[rows]
-    crowded = (np.bincount(d, minlength=n_districts) > capacity)[d]
-    if not crowded.any():
+    if not (np.bincount(d, minlength=n_districts) > capacity).any():
         return chosen
-    rows, d = rows[crowded], d[crowded]  # only districts over capacity lose some
-    order = np.lexsort((rng.random(rows.size), d))
-    rows, d = rows[order], d[order]
-    rank = np.arange(rows.size) - np.searchsorted(d, d, side="left")
     kept = chosen.copy()
-    kept[rows[rank >= capacity[d]]] = False
+    kept[rows[kernels.turn_away(d, capacity.astype(np.int64), rng)]] = False
     return kept

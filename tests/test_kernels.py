@@ -426,3 +426,17 @@ def test_lose_holders_is_hypergeometric() -> None:
     assert lost == (stage[:, 0] == Stage.LOST).sum() == (holders[:, 0] == 0).sum()
     assert not story[stage[:, 0] == Stage.LOST, 0].any()
     assert (stage[:, 1] == Stage.INSTITUTIONALISED).all() and (holders[:, 1] == 4).all()
+
+
+def test_turn_away_fills_each_group_to_capacity_at_random() -> None:
+    groups = np.repeat(np.arange(4), [5, 12, 3, 30])
+    capacity = np.array([5, 4, 10, 0])
+    rng = np.random.default_rng(2)
+    away = kernels.turn_away(groups, capacity, rng)
+    kept = np.bincount(groups[~away], minlength=4)
+    np.testing.assert_array_equal(kept, [5, 4, 3, 0])
+    # who stays in an over-full group is random: each member stays with chance 4/12
+    stays = np.zeros(12)
+    for _ in range(3000):
+        stays += ~kernels.turn_away(groups, capacity, rng)[5:17]
+    assert np.allclose(stays / 3000, 4 / 12, atol=0.04)
