@@ -262,6 +262,8 @@ def si() -> dict:
     from sim.model import LearningHealthSystem
     from sim.state import in_use
 
+    # warm-up on a small copy: loads the compiled kernels (compiles them on a first run)
+    LearningHealthSystem(si_scenario(facilities=2_000, months=2), 0).run()
     scenario = si_scenario()
     start = time.perf_counter()
     model = LearningHealthSystem(scenario, 0)

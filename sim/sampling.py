@@ -62,13 +62,17 @@ def bernoulli_successes(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 _POOL: dict[int, ThreadPoolExecutor] = {}
 
+#: Cells from which :func:`uniform_blocks` draws on threads.
+THREADED_FILL = 1_000_000
+
 
 def uniform_blocks(out: np.ndarray, streams: tuple[np.random.Generator, ...]) -> None:
     """Fill ``out`` with float32 uniforms: block ``b`` of its rows from ``streams[b]``.
 
     The blocks are cut as the kernels cut them (:func:`sim.kernels.block_bounds`) and
-    drawn on as many threads as the kernels use (numpy releases the GIL while it
-    fills an array), so the numbers do not depend on the threads.
+    drawn on as many threads as the kernels use when the array is large (numpy
+    releases the GIL while it fills an array), so the numbers do not depend on the
+    threads.
 
     Examples:
         >>> streams = tuple(np.random.default_rng(b) for b in range(4))
@@ -85,7 +89,7 @@ def uniform_blocks(out: np.ndarray, streams: tuple[np.random.Generator, ...]) ->
         streams[block].random(out=rows, dtype=np.float32)
 
     threads = min(numba.get_num_threads(), len(streams))
-    if threads <= 1:
+    if threads <= 1 or out.size < THREADED_FILL:  # small arrays: threads cost more than they save
         for block in range(len(streams)):
             fill(block)
         return
