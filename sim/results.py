@@ -88,6 +88,7 @@ FINAL_FILES: dict[str, str] = {
 _LIBRARIES = (
     "mesa",
     "numpy",
+    "numba",
     "scipy",
     "pandas",
     "pyarrow",

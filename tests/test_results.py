@@ -49,7 +49,7 @@ def test_manifest_records_what_is_needed_to_repeat_the_run(results: Results) -> 
     assert manifest["package_version"] == sim.__version__
     assert set(manifest["git"]) == {"commit", "dirty"}
     assert manifest["git"]["commit"] == "unknown" or len(manifest["git"]["commit"]) == 40
-    expected = {"python", "mesa", "numpy", "scipy", "pandas", "pyarrow", "networkx"}
+    expected = {"python", "mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "networkx"}
     expected |= {"pydantic", "matplotlib"}
     assert set(manifest["versions"]) == expected
     assert manifest["platform"]
