@@ -215,7 +215,8 @@ def resolve_trials(
     complexity: np.ndarray,
     data_quality: np.ndarray,
     documentation: np.ndarray,
-    supported: np.ndarray,
+    coached_until: np.ndarray,
+    month: int,
     support_strength: np.ndarray,
     rates: FacilityRates,
     staff: np.ndarray,
@@ -225,7 +226,8 @@ def resolve_trials(
     """Finish the trials whose time is up and read the result from local data.
 
     Without a how-to story a complex practice is often implemented wrongly (chance
-    ``complexity``, cut by coaching support) and then shows no effect. The observed
+    ``complexity``, cut by ``support_strength`` while the facility is coached, i.e. up to
+    month ``coached_until``) and then shows no effect. The observed
     effect is the realised effect plus noise that shrinks with data quality. With the
     single loop on, a practice that seemed to work is adopted and one that did not is
     rejected; with it off, every trial ends in adoption (nobody reads the data).
@@ -244,10 +246,14 @@ def resolve_trials(
         pop.first_source,
         pop.local_effect,
         complexity,
-        np.where(supported, support_strength, 0.0),
-        rates.trial_noise * (1.0 - data_quality),
+        coached_until,
+        month,
+        support_strength,
+        rates.trial_noise,
+        data_quality,
         rates.success_threshold,
-        np.minimum(rates.team_size, staff),
+        rates.team_size,
+        staff,
         documentation,
         single_loop,
         int(Source.INNOVATION),

@@ -596,10 +596,14 @@ def finish_trials(
     first_source: np.ndarray,
     local_effect: np.ndarray,
     complexity: np.ndarray,
-    failure_chance_cut: np.ndarray,
-    noise: np.ndarray,
+    coached_until: np.ndarray,
+    month: int,
+    support: np.ndarray,
+    trial_noise: np.ndarray,
+    data_quality: np.ndarray,
     threshold: np.ndarray,
-    adopters: np.ndarray,
+    team_size: np.ndarray,
+    staff: np.ndarray,
     documentation: np.ndarray,
     read_results: bool,
     innovation: int,
@@ -610,12 +614,15 @@ def finish_trials(
     Per finished trial (facility ``i``, practice ``c``):
 
     * without a story behind it, the practice is implemented wrongly with chance
-      ``complexity[c] * (1 - failure_chance_cut[i])`` and then shows no effect;
-    * observed effect: ``realised + noise[i] * N(0, 1)``; a success when it exceeds
-      ``threshold[i]`` (always, when ``read_results`` is off: nobody reads the data);
-    * success: stage ``ADOPTED``, ``adopters[i]`` holders, a story when the trial had
-      one that did not come from the facility's own ``innovation``, or when the
-      facility documents it (chance ``documentation[i]``);
+      ``complexity[c] * (1 - support[i])`` while the facility is coached
+      (``coached_until[i] >= month``), ``complexity[c]`` otherwise, and then shows no
+      effect;
+    * observed effect: ``realised + trial_noise[i] * (1 - data_quality[i]) * N(0, 1)``;
+      a success when it exceeds ``threshold[i]`` (always, when ``read_results`` is
+      off: nobody reads the data);
+    * success: stage ``ADOPTED``, ``min(team_size[i], staff[i])`` holders, a story
+      when the trial had one that did not come from the facility's own
+      ``innovation``, or when the facility documents it (chance ``documentation[i]``);
     * failure: stage ``REJECTED``, ``knows_failure``, no holders.
 
     Rows without a trial are passed over after a vectorised test. The rows are cut
@@ -658,10 +665,14 @@ def finish_trials(
             first_source,
             local_effect,
             complexity,
-            failure_chance_cut,
-            noise,
+            coached_until,
+            month,
+            support,
+            trial_noise,
+            data_quality,
             threshold,
-            adopters,
+            team_size,
+            staff,
             documentation,
             read_results,
             innovation,
@@ -687,10 +698,14 @@ def _read_trials(
     first_source: np.ndarray,
     local_effect: np.ndarray,
     complexity: np.ndarray,
-    failure_chance_cut: np.ndarray,
-    noise: np.ndarray,
+    coached_until: np.ndarray,
+    month: int,
+    support: np.ndarray,
+    trial_noise: np.ndarray,
+    data_quality: np.ndarray,
     threshold: np.ndarray,
-    adopters: np.ndarray,
+    team_size: np.ndarray,
+    staff: np.ndarray,
     documentation: np.ndarray,
     read_results: bool,
     innovation: int,
@@ -702,21 +717,22 @@ def _read_trials(
     """
     k = stage.shape[1]
     for i in range(row_start, row_end):
+        cut = support[i] if coached_until[i] >= month else 0.0
+        noise = trial_noise[i] * (1.0 - data_quality[i])
+        adopters = min(team_size[i], staff[i])
         for c in range(k):
             if stage[i, c] != TRIAL or trial_left[i, c] > 0:
                 continue
             cells[m] = i * k + c
             realised = float(local_effect[i, c])
-            if not trial_story[i, c] and rng.random() < complexity[c] * (
-                1.0 - failure_chance_cut[i]
-            ):
+            if not trial_story[i, c] and rng.random() < complexity[c] * (1.0 - cut):
                 wrong[m] = True
                 realised = 0.0
-            observed = realised + noise[i] * rng.standard_normal()
+            observed = realised + noise * rng.standard_normal()
             if observed > threshold[i] or not read_results:
                 success[m] = True
                 stage[i, c] = ADOPTED
-                holders[i, c] = adopters[i]
+                holders[i, c] = adopters
                 handed = trial_story[i, c] and first_source[i, c] != innovation
                 story[i, c] = handed or rng.random() < documentation[i]
             else:

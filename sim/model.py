@@ -721,13 +721,13 @@ class LearningHealthSystem(mesa.Model):
     # ------------------------------------------------------------------ 5-7
     def _trials(self) -> None:
         w, pop = self.world, self.population
-        supported = pop.coached_until >= self.month
         outcome = adoption.resolve_trials(
             pop,
             self.catalogue.complexity,
             w.data_quality,
             w.documentation,
-            supported,
+            pop.coached_until,
+            self.month,
             self._per_facility("channels.coaching.implementation_support"),
             self.rates,
             w.staff,

@@ -151,7 +151,7 @@ def test_receive_cells_follows_its_rules(seed: int) -> None:
 
 
 def _finish(stage, left, effect, *, trial_story=None, complexity=0.0, cut=0.0,
-            read=True, documentation=0.0, seed=1):  # fmt: skip
+            read=True, documentation=0.0, seed=1, coached=True):  # fmt: skip
     n, k = stage.shape
     state = {
         "stage": stage.copy(),
@@ -161,11 +161,15 @@ def _finish(stage, left, effect, *, trial_story=None, complexity=0.0, cut=0.0,
         "holders": np.zeros((n, k), dtype=np.int16),
     }
     trial_story = np.zeros((n, k), dtype=bool) if trial_story is None else trial_story
+    coached_until = np.where(np.arange(n) % 2 == 0, 5, 4)  # even rows coached in month 5
+    if coached:
+        coached_until[:] = 5
     cells, success, wrong = kernels.finish_trials(
         state["stage"], state["left"], trial_story, state["story"], state["knows"],
         state["holders"], np.zeros((n, k), dtype=np.int8), effect.astype(np.float32),
-        np.full(k, complexity), np.full(n, cut), np.zeros(n), np.full(n, 0.5),
-        np.full(n, 4, dtype=np.int64), np.full(n, documentation), read, 2, _streams(seed),
+        np.full(k, complexity), coached_until, 5, np.full(n, cut), np.zeros(n), np.ones(n),
+        np.full(n, 0.5), np.full(n, 4, dtype=np.int64), np.full(n, 9, dtype=np.int64),
+        np.full(n, documentation), read, 2, _streams(seed),
     )  # fmt: skip
     return state, cells, success, wrong
 
@@ -207,6 +211,14 @@ def test_finish_trials_without_story_fail_by_complexity() -> None:
     share = wrong[c == 0].mean()  # chance 0.5 * (1 - 0.4)
     assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 2000)
     np.testing.assert_array_equal(success, ~wrong)  # wrongly done shows no effect
+    # support cuts the chance only while the coaching lasts (odd rows: it ended)
+    _, cells, _, wrong = _finish(
+        stage, left, effect, trial_story=story, complexity=0.5, cut=0.4, coached=False
+    )
+    row, c = np.divmod(cells, 2)
+    for rows, chance in ((row % 2 == 0, 0.3), (row % 2 == 1, 0.5)):
+        got = wrong[rows & (c == 0)].mean()
+        assert abs(got - chance) < 4 * np.sqrt(chance * (1 - chance) / 1000)
     # with nobody reading the data, every trial ends in adoption
     state, _, success, _ = _finish(stage, left, effect, complexity=1.0, read=False)
     assert success.all() and (state["stage"] == Stage.ADOPTED).all()
