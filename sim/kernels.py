@@ -453,9 +453,9 @@ def census(
             for g in range(group_of.shape[0]):
                 sums[group_of[g, i]] += q
         for i in range(bounds[b], bounds[b + 1]):
-            row = use[country[i]]
+            ci = country[i]
             for c in range(k):
-                row[c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
+                use[ci, c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
         trialling = 0
         for i in range(bounds[b], bounds[b + 1]):
             for c in range(k):
