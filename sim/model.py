@@ -331,7 +331,7 @@ class LearningHealthSystem(mesa.Model):
 
         def spoken(who: np.ndarray, fidelity: np.ndarray) -> None:
             spoke[who] = True
-            np.maximum(spoke_fidelity, np.where(who, fidelity, 0.0), out=spoke_fidelity)
+            np.maximum(spoke_fidelity, fidelity, out=spoke_fidelity, where=who)
 
         # peer network
         active = self._active("channels.peer_network")
