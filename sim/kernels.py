@@ -300,9 +300,10 @@ def _receive_rows(
         first, last = start[i], start[i + 1]
         if first == last:
             continue  # heard nothing this month
-        h[:] = 0.0
-        st[:] = 0.0
-        f[:] = 0.0
+        for c in range(k):  # loops, not slices: a slice would count references
+            h[c] = 0.0
+            st[c] = 0.0
+            f[c] = 0.0
         for p in range(first, last):
             e = order[p]
             t = entry_table_row[e]
@@ -347,13 +348,9 @@ def _receive_rows(
                     if s == UNKNOWN:
                         news[base + n_news] = i * k + c
                         news_source[base + n_news] = _loudest(
-                            order[first:last],
-                            entry_table_row,
-                            entry_scale,
-                            entry_source,
-                            heard_table,
-                            c,
-                        )
+                            order, first, last, entry_table_row, entry_scale, entry_source,
+                            heard_table, c,
+                        )  # fmt: skip
                         n_news += 1
                     continue
             if s == UNKNOWN and wait < h[c]:
@@ -361,7 +358,7 @@ def _receive_rows(
                 n_aware += 1
                 news[base + n_news] = i * k + c
                 news_source[base + n_news] = _loudest(
-                    order[first:last], entry_table_row, entry_scale, entry_source, heard_table, c
+                    order, first, last, entry_table_row, entry_scale, entry_source, heard_table, c
                 )
                 n_news += 1
     return n_trials, n_news, n_aware, n_warned
@@ -369,17 +366,24 @@ def _receive_rows(
 
 @njit(cache=True, nogil=True, inline="always")  # a call would cost more
 def _loudest(
-    entries: np.ndarray,
+    order: np.ndarray,
+    first: int,
+    last: int,
     entry_table_row: np.ndarray,
     entry_scale: np.ndarray,
     entry_source: np.ndarray,
     heard_table: np.ndarray,
     c: int,
 ) -> np.int8:
-    """The source of the entry that brought the most successes of practice ``c`` (first wins)."""
+    """The source of the entry of ``order[first:last]`` bringing most successes of ``c``.
+
+    The first wins a tie. No slice is made: a slice would count references to
+    ``order``, which threads would contend for.
+    """
     best = -1.0
     source = np.int8(0)
-    for e in entries:
+    for p in range(first, last):
+        e = order[p]
         x = np.float64(entry_scale[e]) * heard_table[entry_table_row[e], c]
         if x > best:
             best = x
