@@ -6,6 +6,9 @@ many temporary arrays; these kernels make one pass and create none. They are com
 with numba (cached on disk after the first call). Kernels that draw random numbers
 take the mechanism's ``numpy.random.Generator``: numba draws from the same bit
 generator, advancing its state as numpy would, so the results depend on the seed alone.
+The heaviest kernels split the facilities into fixed blocks of rows that run in
+parallel; a block that draws has a stream of its own, and blocks are combined in block
+order, so the results do not depend on the number of threads either.
 
 Every kernel has a plain-numpy statement of what it computes in its docstring, and
 ``tests/test_kernels.py`` checks each against that statement.
@@ -25,7 +28,6 @@ __all__ = [
     "bernoulli_gaps",
     "block_bounds",
     "census",
-    "cells_in_stage",
     "has_news",
     "lose_holders",
     "offer_sums",
@@ -50,8 +52,9 @@ def one_thread() -> None:
     numba.set_num_threads(1)
 
 
-#: Row blocks of :func:`receive_cells` (fixed, so results do not depend on the threads).
-RECEIVE_BLOCKS = 64
+#: Row blocks of the parallel kernels that draw nothing (fixed, so that results do not
+#: depend on the threads; kernels that draw use one block per stream instead).
+ROW_BLOCKS = 64
 
 UNKNOWN = int(Stage.UNKNOWN)
 AWARE = int(Stage.AWARE)
@@ -214,7 +217,7 @@ def receive_cells(
         Numbers of trials, news, newly aware cells and failures newly heard.
     """
     n, k = stage.shape
-    blocks = min(RECEIVE_BLOCKS, n)
+    blocks = min(ROW_BLOCKS, n)
     bounds = np.linspace(0, n, blocks + 1).astype(np.int64)
     counts = np.zeros((blocks, 4), dtype=np.int64)
     for b in prange(blocks):
@@ -391,27 +394,6 @@ def _loudest(
     return source
 
 
-@njit(cache=True, nogil=True)
-def cells_in_stage(stage: np.ndarray, first: int, last: int) -> np.ndarray:
-    """Flat indices of the cells with ``first <= stage <= last``.
-
-    In numpy: ``np.flatnonzero((stage >= first) & (stage <= last))``, without the
-    temporary masks: one pass counts, a second fills an array of the exact size.
-    """
-    flat = stage.reshape(-1)
-    count = 0
-    for cell in range(flat.size):
-        count += (flat[cell] >= first) & (flat[cell] <= last)
-    out = np.empty(count, dtype=np.int64)
-    count = 0
-    for cell in range(flat.size):
-        s = flat[cell]
-        if first <= s <= last:
-            out[count] = cell
-            count += 1
-    return out
-
-
 @njit(cache=True, nogil=True, fastmath=True, parallel=True)  # fastmath: sums vectorise
 def census(
     stage: np.ndarray,
@@ -439,7 +421,7 @@ def census(
     blocks of rows in parallel; the blocks' sums are added in block order.
     """
     n, k = stage.shape
-    blocks = min(RECEIVE_BLOCKS, n)
+    blocks = min(ROW_BLOCKS, n)
     bounds = block_bounds(n, blocks)
     qoc = np.zeros(n)
     block_sums = np.zeros((blocks, n_groups))

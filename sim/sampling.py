@@ -1,7 +1,8 @@
-"""Sampling rare events without drawing a number for every trial that fails.
+"""Random draws outside the kernels: rare events by their gaps, the month's uniforms.
 
-Many monthly events are rare (a tie used, a practice reviewed or institutionalised):
-drawing the gaps between successes costs about ``n p`` random numbers instead of ``n``.
+Many monthly events are rare (a tie used): drawing the gaps between successes costs
+about ``n p`` random numbers instead of ``n``. The uniforms of receiving news, one per
+facility and practice, are drawn in blocks of rows, each from its own stream.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from sim import kernels
 
-__all__ = ["bernoulli_positions", "bernoulli_successes", "uniform_blocks"]
+__all__ = ["bernoulli_positions", "uniform_blocks"]
 
 
 def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
@@ -35,29 +36,6 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
     if p >= 0.25:
         return np.flatnonzero(rng.random(n) < p)
     return kernels.bernoulli_gaps(n, p, rng)
-
-
-def bernoulli_successes(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices ``i`` where an independent trial of chance ``p[i]`` succeeds, in order.
-
-    Candidates are drawn at the highest chance (:func:`bernoulli_positions`) and kept
-    with chance ``p[i] / max(p)`` (thinning).
-
-    Examples:
-        >>> rng = np.random.default_rng(3)
-        >>> chance = np.array([0.0, 0.05, 0.1] * 20_000)
-        >>> hits = bernoulli_successes(chance, rng)
-        >>> int((hits % 3 == 0).sum())
-        0
-        >>> bool(abs((hits % 3 == 2).sum() / (hits % 3 == 1).sum() - 2) < 0.3)
-        True
-    """
-    top = float(p.max()) if p.size else 0.0
-    candidates = bernoulli_positions(p.size, top, rng)
-    if candidates.size == 0 or (p == top).all():
-        return candidates
-    keep = rng.random(candidates.size) * top < p[candidates]
-    return candidates[keep]
 
 
 _POOL: dict[int, ThreadPoolExecutor] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.sampling import bernoulli_positions, bernoulli_successes
+from sim.sampling import bernoulli_positions
 
 
 @pytest.mark.parametrize("p", [0.02, 0.1, 0.3])
@@ -33,14 +33,25 @@ def test_bernoulli_positions_edge_cases():
     assert bernoulli_positions(5, 1.0, rng).tolist() == [0, 1, 2, 3, 4]
 
 
-def test_bernoulli_successes_follow_each_chance():
-    chance = np.array([0.0, 0.01, 0.04, 0.08, 0.08, 0.2])
-    repeats = 20_000
-    rng = np.random.default_rng(11)
-    hits = np.zeros(chance.size)
-    for _ in range(repeats):
-        hits[bernoulli_successes(chance, rng)] += 1
-    share = hits / repeats
-    tolerance = 4.5 * np.sqrt(chance * (1 - chance) / repeats) + 1e-12
-    assert hits[0] == 0, "a trial of chance 0 succeeded"
-    assert (np.abs(share - chance) <= tolerance).all(), f"rates {share} for chances {chance}"
+def test_uniform_blocks_on_threads_draw_what_one_thread_draws():
+    import numba
+
+    from sim.sampling import THREADED_FILL, uniform_blocks
+
+    rows = THREADED_FILL // 8 + 10  # large enough to be drawn on threads
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            out = np.empty((rows, 8), dtype=np.float32)
+            uniform_blocks(out, tuple(np.random.default_rng([5, b]) for b in range(16)))
+        finally:
+            numba.set_num_threads(before)
+        results.append(out)
+    np.testing.assert_array_equal(results[0], results[1])
+    first_block = rows // 16
+    np.testing.assert_array_equal(
+        results[0][:first_block].reshape(-1),
+        np.random.default_rng([5, 0]).random(first_block * 8, dtype=np.float32),
+    )
