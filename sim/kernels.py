@@ -16,7 +16,11 @@ Every kernel has a plain-numpy statement of what it computes in its docstring, a
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -50,6 +54,25 @@ def one_thread() -> None:
     change: parallel kernels split their work into fixed blocks.
     """
     numba.set_num_threads(1)
+
+
+_PARALLEL_LOCK = threading.Lock()
+
+
+def _one_at_a_time(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """Let one thread at a time into a parallel kernel (each call uses all cores anyway).
+
+    numba's fallback threading layer (used where neither OpenMP nor TBB is installed)
+    must not be entered from two threads at once, which happens when models run in
+    threads side by side (a Dask cluster of threads, several sessions of the app).
+    """
+
+    @functools.wraps(kernel)
+    def call(*args: Any) -> Any:
+        with _PARALLEL_LOCK:
+            return kernel(*args)
+
+    return call
 
 
 #: Row blocks of the parallel kernels that draw nothing (fixed, so that results do not
@@ -110,6 +133,7 @@ def offer_sums(
     return heard, with_story, failure
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, parallel=True)
 def has_news(
     stage: np.ndarray, country: np.ndarray, tell_success: np.ndarray, tell_failure: np.ndarray
@@ -160,6 +184,7 @@ def rows_in_order(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return start, order
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, parallel=True)
 def receive_cells(
     stage: np.ndarray,
@@ -394,6 +419,7 @@ def _loudest(
     return source
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, fastmath=True, parallel=True)  # fastmath: sums vectorise
 def census(
     stage: np.ndarray,
@@ -482,6 +508,7 @@ def _learners(rng: np.random.Generator, candidates: int, p: float) -> int:
     return learners
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, parallel=True)
 def teach_and_institutionalise(
     stage: np.ndarray,
@@ -571,6 +598,7 @@ def block_bounds(n: int, blocks: int) -> np.ndarray:
     return (np.arange(blocks + 1) * n) // blocks
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, parallel=True)
 def finish_trials(
     stage: np.ndarray,
@@ -728,6 +756,7 @@ def _read_trials(
             m += 1
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, parallel=True)
 def review_in_use(
     stage: np.ndarray,
@@ -857,6 +886,7 @@ def _fill_gaps(
     return count, position
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, parallel=True)
 def tie_offers(
     entry_rows: np.ndarray,
@@ -910,6 +940,7 @@ def tie_offers(
     return receivers[:m].copy(), heard, with_story, failure, spoke
 
 
+@_one_at_a_time
 @njit(cache=True, nogil=True, parallel=True)
 def lose_holders(
     stage: np.ndarray,

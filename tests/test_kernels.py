@@ -452,3 +452,25 @@ def test_turn_away_fills_each_group_to_capacity_at_random() -> None:
     for _ in range(3000):
         stays += ~kernels.turn_away(groups, capacity, rng)[5:17]
     assert np.allclose(stays / 3000, 4 / 12, atol=0.04)
+
+
+def test_models_in_threads_side_by_side_match_one_after_the_other() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.model import LearningHealthSystem
+    from sim.params import Scenario
+
+    scenario = Scenario(
+        name="threads", months=6, countries=[{"name": "A", "districts": 3, "facilities": 200}]
+    )
+
+    def run(replicate: int) -> np.ndarray:
+        model = LearningHealthSystem(scenario, replicate=replicate)
+        model.run()
+        return model.population.stage.copy()
+
+    alone = [run(r) for r in (0, 1, 2, 3)]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run, (0, 1, 2, 3)))
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
