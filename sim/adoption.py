@@ -6,7 +6,6 @@ found with a mask, drawn for in one call, and written back in place.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,40 +154,18 @@ def _stack(
         source = np.full(e.rows.size, int(e.source), np.int8)
         return e.rows, e.at, e.scale, e.fidelity, source, (e.heard, e.story, e.failure)
     offsets = np.cumsum([0] + [e.heard.shape[0] for e in reached[:-1]])
-    tables = _TABLES.get(reached, k)
-    for part, table in zip(("heard", "story", "failure"), tables, strict=True):
-        np.concatenate([getattr(e, part) for e in reached], out=table)
     return (
         np.concatenate([e.rows for e in reached]),
         np.concatenate([e.at + offset for e, offset in zip(reached, offsets, strict=True)]),
         np.concatenate([e.scale for e in reached]),
         np.concatenate([e.fidelity for e in reached]),
         np.concatenate([np.full(e.rows.size, int(e.source), np.int8) for e in reached]),
-        tables,
+        (
+            np.concatenate([e.heard for e in reached]),
+            np.concatenate([e.story for e in reached]),
+            np.concatenate([e.failure for e in reached]),
+        ),
     )
-
-
-class _TableArena(threading.local):
-    """Room for the stacked channel tables, kept between months (one per thread).
-
-    The stacked tables of a national month take tens of megabytes; writing them into
-    memory already in use avoids the page faults of a fresh allocation every month.
-    The tables are read by the receive kernel before :func:`receive` returns, so models
-    run one after the other in a thread can share the room.
-    """
-
-    def __init__(self) -> None:
-        self._room = np.zeros((3, 0, 0), dtype=np.float32)
-
-    def get(self, exposures: list[Exposure], k: int) -> Tables:
-        """Three ``rows x k`` tables, ``rows`` the exposures' table rows together."""
-        rows = sum(e.heard.shape[0] for e in exposures)
-        if self._room.shape[1] < rows or self._room.shape[2] != k:
-            self._room = np.empty((3, int(rows * 1.25) + 1, k), dtype=np.float32)
-        return self._room[0, :rows], self._room[1, :rows], self._room[2, :rows]
-
-
-_TABLES = _TableArena()
 
 
 def innovate(

@@ -61,7 +61,6 @@ class MonthlyRecorder:
         self._group_size = np.where(size > 0, size, np.nan)  # an empty group's mean is NaN
         self._districts = np.flatnonzero(np.bincount(w.facility_district, minlength=w.n_districts))
         self._countries = slice(w.n_districts, w.n_districts + w.n_countries)
-        self._country_size = np.maximum(np.bincount(w.facility_country, minlength=w.n_countries), 1)
         self._public = w.n_districts + w.n_countries
         # QoC = realised effect / staff / best possible: both fixed for the run
         self._qoc_scale = 1.0 / (w.staff * model.best_possible.astype(float))
@@ -146,7 +145,7 @@ class MonthlyRecorder:
         self.rows.append(row)
 
         country_qoc = group_qoc[self._countries]
-        country_cov = self._in_use.sum(axis=1) / (self._country_size * cat.size)
+        country_cov = self._in_use.sum(axis=1) / (np.maximum(m.country_size, 1) * cat.size)
         held = ledger.held()
         queue = ledger.held_at(Location.NATIONAL_QUEUE)
         for c, name in enumerate(w.country_names):

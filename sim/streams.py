@@ -65,7 +65,7 @@ class Streams:
         self.seed = int(seed)
         self.replicate = int(replicate)
         self._cache: dict[tuple[str, int], np.random.Generator] = {}
-        self._blocks: dict[tuple[str, int], tuple[np.random.Generator, ...]] = {}
+        self._blocks: dict[str, tuple[np.random.Generator, ...]] = {}
 
     def __getitem__(self, mechanism: str) -> np.random.Generator:
         return self.get(mechanism)
@@ -78,13 +78,17 @@ class Streams:
         """
         key = (mechanism, part)
         if key not in self._cache:
-            if mechanism not in MECHANISMS:
-                raise KeyError(f"unknown random stream {mechanism!r}; known: {sorted(MECHANISMS)}")
-            sequence = np.random.SeedSequence(
-                self.seed, spawn_key=(self.replicate, MECHANISMS[mechanism], part)
-            )
-            self._cache[key] = np.random.Generator(np.random.PCG64(sequence))
+            self._cache[key] = self._generator(mechanism, part)
         return self._cache[key]
+
+    def _generator(self, mechanism: str, *key: int) -> np.random.Generator:
+        """A new generator of ``SeedSequence(seed, spawn_key=(replicate, mechanism, *key))``."""
+        if mechanism not in MECHANISMS:
+            raise KeyError(f"unknown random stream {mechanism!r}; known: {sorted(MECHANISMS)}")
+        sequence = np.random.SeedSequence(
+            self.seed, spawn_key=(self.replicate, MECHANISMS[mechanism], *key)
+        )
+        return np.random.Generator(np.random.PCG64(sequence))
 
     def blocks(self, mechanism: str) -> tuple[np.random.Generator, ...]:
         """One stream per block of facility rows, for kernels that draw in parallel.
@@ -99,17 +103,8 @@ class Streams:
             >>> streams.blocks("internal") is streams.blocks("internal")
             True
         """
-        key = (mechanism, -1)
-        if key not in self._blocks:
-            self.get(mechanism)  # checks the name
-            self._blocks[key] = tuple(
-                np.random.Generator(
-                    np.random.PCG64(
-                        np.random.SeedSequence(
-                            self.seed, spawn_key=(self.replicate, MECHANISMS[mechanism], BLOCKS, b)
-                        )
-                    )
-                )
-                for b in range(BLOCKS)
+        if mechanism not in self._blocks:
+            self._blocks[mechanism] = tuple(
+                self._generator(mechanism, BLOCKS, b) for b in range(BLOCKS)
             )
-        return self._blocks[key]
+        return self._blocks[mechanism]
