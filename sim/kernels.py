@@ -75,6 +75,23 @@ def _one_at_a_time(kernel: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+#: numba's parallel options: only the ``prange`` loops run in parallel. With all options
+#: on, numba also turns every array expression of a kernel (``np.zeros``, ``a += b``)
+#: into a parallel loop of its own, and each start of a parallel loop costs a few
+#: microseconds: a kernel adding up its blocks' partial sums started one per block, which
+#: cost more than its work on small models.
+PRANGE_ONLY: Any = {  # numba takes a dict here; its type stubs say bool
+    "prange": True,
+    "comprehension": False,
+    "fusion": False,
+    "inplace_binop": False,
+    "numpy": False,
+    "reduction": False,
+    "setitem": False,
+    "stencil": False,
+}
+
+
 #: Row blocks of the parallel kernels that draw nothing (fixed, so that results do not
 #: depend on the threads; kernels that draw use one block per stream instead).
 ROW_BLOCKS = 64
@@ -134,7 +151,7 @@ def offer_sums(
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def has_news(
     stage: np.ndarray, country: np.ndarray, tell_success: np.ndarray, tell_failure: np.ndarray
 ) -> np.ndarray:
@@ -185,7 +202,7 @@ def rows_in_order(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def receive_cells(
     stage: np.ndarray,
     knows_failure: np.ndarray,
@@ -420,7 +437,7 @@ def _loudest(
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, fastmath=True, parallel=True)  # fastmath: sums vectorise
+@njit(cache=True, nogil=True, fastmath=True, parallel=PRANGE_ONLY)  # fastmath: sums vectorise
 def census(
     stage: np.ndarray,
     holders: np.ndarray,
@@ -509,7 +526,7 @@ def _learners(rng: np.random.Generator, candidates: int, p: float) -> int:
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def teach_and_institutionalise(
     stage: np.ndarray,
     holders: np.ndarray,
@@ -599,7 +616,7 @@ def block_bounds(n: int, blocks: int) -> np.ndarray:
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def finish_trials(
     stage: np.ndarray,
     trial_left: np.ndarray,
@@ -757,7 +774,7 @@ def _read_trials(
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def review_in_use(
     stage: np.ndarray,
     knows_failure: np.ndarray,
@@ -887,7 +904,7 @@ def _fill_gaps(
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def tie_offers(
     entry_rows: np.ndarray,
     indices: np.ndarray,
@@ -941,7 +958,7 @@ def tie_offers(
 
 
 @_one_at_a_time
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def lose_holders(
     stage: np.ndarray,
     holders: np.ndarray,

@@ -237,7 +237,7 @@ class LearningHealthSystem(mesa.Model):
         monthly = self.monthly_turnover[w.facility_country]
         leavers = adoption.staff_departures(w.staff, monthly, self.streams["turnover"])
         self.events["practices_lost_turnover"] += adoption.lose_holders(
-            self.population, w.staff, leavers, self.streams.blocks("turnover")
+            self.population, w.staff, leavers, self.streams.blocks("turnover", w.n_facilities)
         )
         routing.lose_to_turnover(
             self.ledger, leavers / np.maximum(w.staff, 1), self.streams.get("turnover", 2)
@@ -312,7 +312,7 @@ class LearningHealthSystem(mesa.Model):
             self.world.facility_country,
             self._known_to_fail(),
             self.streams["receive"],
-            self.streams.blocks("receive"),
+            self.streams.blocks("receive", self.world.n_facilities),
             self._uniform,
         )
         self.events["trials_started"] += counts["trials"]
@@ -732,7 +732,7 @@ class LearningHealthSystem(mesa.Model):
             self.rates,
             w.staff,
             self.config.loops.single,
-            self.streams.blocks("trials"),
+            self.streams.blocks("trials", self.world.n_facilities),
         )
         self.events["implementation_failures_no_story"] += int(outcome.implementation_failed.sum())
         f, kk, success = outcome.facility, outcome.practice, outcome.success
@@ -762,7 +762,7 @@ class LearningHealthSystem(mesa.Model):
         base = self._per_facility("channels.internal.institutionalisation_rate") * enabled
         support = (1.0 + w.qi_team + w.leadership + w.documentation) / 2.0
         self.events["institutionalised"] += adoption.learn_internally(
-            pop, w.staff, rate, base * support, self.streams.blocks("internal")
+            pop, w.staff, rate, base * support, self.streams.blocks("internal", w.n_facilities)
         )
 
     def _single_loop(self) -> None:
@@ -771,7 +771,7 @@ class LearningHealthSystem(mesa.Model):
             self.config.loops.review_share,
             self.world.data_quality,
             self.rates,
-            self.streams.blocks("loops"),
+            self.streams.blocks("loops", self.world.n_facilities),
         )
         self.events["single_loop_drops"] += int(f.size)
         self.knowledge.failure_found[self.world.facility_country[f], k] = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCKS", "MECHANISMS", "Streams"]
+__all__ = ["BLOCKS", "MECHANISMS", "PARALLEL_FROM", "Streams", "block_count"]
 
 #: Stable numbers of the mechanisms that draw random numbers. Never renumber: the
 #: regression baseline and every stored result depend on them.
@@ -39,10 +39,25 @@ MECHANISMS: dict[str, int] = {
 }
 
 
-#: Blocks of facility rows that compiled kernels process in parallel, each block with
-#: a stream of its own (:meth:`Streams.blocks`). Fixed, so that results do not depend
-#: on the number of threads. Never change: stored results depend on it.
+#: Blocks of facility rows that compiled kernels process in parallel in large models,
+#: each block with a stream of its own (:meth:`Streams.blocks`), and the number of
+#: facilities from which they do. Below it, one block: handing a kernel a stream costs
+#: about 8 microseconds, more than a small block's work. The number of blocks depends on
+#: the number of facilities alone, so results do not depend on the number of threads;
+#: and it takes two values only, since each compiles its own kernels. Never change:
+#: stored results depend on them.
 BLOCKS = 16
+PARALLEL_FROM = 20_000
+
+
+def block_count(rows: int) -> int:
+    """The number of row blocks (and streams) of kernels that draw, for ``rows`` facilities.
+
+    Examples:
+        >>> block_count(600), block_count(PARALLEL_FROM), block_count(200_000)
+        (1, 16, 16)
+    """
+    return BLOCKS if rows >= PARALLEL_FROM else 1
 
 
 class Streams:
@@ -65,7 +80,7 @@ class Streams:
         self.seed = int(seed)
         self.replicate = int(replicate)
         self._cache: dict[tuple[str, int], np.random.Generator] = {}
-        self._blocks: dict[str, tuple[np.random.Generator, ...]] = {}
+        self._blocks: dict[tuple[str, int], tuple[np.random.Generator, ...]] = {}
 
     def __getitem__(self, mechanism: str) -> np.random.Generator:
         return self.get(mechanism)
@@ -90,21 +105,22 @@ class Streams:
         )
         return np.random.Generator(np.random.PCG64(sequence))
 
-    def blocks(self, mechanism: str) -> tuple[np.random.Generator, ...]:
-        """One stream per block of facility rows, for kernels that draw in parallel.
+    def blocks(self, mechanism: str, rows: int) -> tuple[np.random.Generator, ...]:
+        """One stream per block of ``rows`` facility rows, for kernels that draw in parallel.
 
-        Block ``b`` of ``mechanism`` draws from ``SeedSequence(seed, spawn_key=
-        (replicate, mechanism, BLOCKS, b))``; the tuple is made once and kept.
+        With ``B = block_count(rows)`` blocks, block ``b`` of ``mechanism`` draws from
+        ``SeedSequence(seed, spawn_key=(replicate, mechanism, B, b))``; the tuple is
+        made once and kept.
 
         Examples:
             >>> streams = Streams(7, 0)
-            >>> len(streams.blocks("internal")) == BLOCKS
+            >>> len(streams.blocks("internal", 200_000)) == BLOCKS
             True
-            >>> streams.blocks("internal") is streams.blocks("internal")
+            >>> streams.blocks("internal", 600) is streams.blocks("internal", 600)
             True
         """
-        if mechanism not in self._blocks:
-            self._blocks[mechanism] = tuple(
-                self._generator(mechanism, BLOCKS, b) for b in range(BLOCKS)
-            )
-        return self._blocks[mechanism]
+        count = block_count(rows)
+        key = (mechanism, count)
+        if key not in self._blocks:
+            self._blocks[key] = tuple(self._generator(mechanism, count, b) for b in range(count))
+        return self._blocks[key]

@@ -3,8 +3,10 @@
 The compiled kernels (:mod:`sim.kernels`) are built on their first call and cached on
 disk by numba, which takes about half a minute on two cores. The project's install
 step runs this module, so that neither the first run nor the worker processes of a
-parallel run pay for it. It runs a small scenario with every mechanism switched on
-for long enough to reach the review months of the learning loops.
+parallel run pay for it. It runs a scenario with every mechanism switched on for long
+enough to reach the review months of the learning loops, twice: small, and large enough
+for the kernels that draw to split their rows into blocks
+(:data:`sim.streams.PARALLEL_FROM`), which compiles them again for that many streams.
 """
 
 from __future__ import annotations
@@ -14,21 +16,29 @@ import time
 
 from sim.model import LearningHealthSystem
 from sim.params import Scenario
+from sim.streams import PARALLEL_FROM
 
 __all__ = ["warm_up"]
 
 
 def warm_up() -> float:
-    """Run a small scenario with every mechanism on; return the seconds it took."""
+    """Run the scenario small and large; return the seconds it took."""
     start = time.perf_counter()
-    scenario = Scenario(
+    for facilities in (90, PARALLEL_FROM):
+        LearningHealthSystem(_scenario(facilities), replicate=0).run()
+    return time.perf_counter() - start
+
+
+def _scenario(facilities: int) -> Scenario:
+    """Every mechanism on, in two linked countries, the first with ``facilities``."""
+    return Scenario(
         name="warm-up",
         months=13,
         countries=[
             {
                 "name": "A",
                 "districts": 3,
-                "facilities": 90,
+                "facilities": facilities,
                 "channels": {
                     "messaging_group": {"enabled": True},
                     "exchange_visits": {"enabled": True},
@@ -40,8 +50,6 @@ def warm_up() -> float:
         ],
         global_links=[["A", "B"]],
     )
-    LearningHealthSystem(scenario, replicate=0).run()
-    return time.perf_counter() - start
 
 
 def main() -> int:

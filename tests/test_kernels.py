@@ -394,15 +394,18 @@ def test_gaps_filled_in_chunks_continue_the_same_sequence() -> None:
     np.testing.assert_array_equal(np.concatenate([first, rest[:n2]]), whole[:count])
 
 
-def test_parallel_receive_does_not_depend_on_the_threads() -> None:
+def test_parallel_receive_does_not_depend_on_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     import numba
 
+    import sim.streams
     from sim.model import LearningHealthSystem
     from sim.params import Scenario
 
     scenario = Scenario(
         name="threads", months=8, countries=[{"name": "A", "districts": 4, "facilities": 300}]
     )
+    monkeypatch.setattr(sim.streams, "PARALLEL_FROM", 300)  # the blocks of large models
+    assert sim.streams.block_count(300) == sim.streams.BLOCKS
     results = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         before = numba.get_num_threads()

@@ -12,10 +12,10 @@ from builders import small
 
 
 def test_turnover_losses_are_narrated_for_the_facilities_that_lost_them() -> None:
-    model = LearningHealthSystem(small({"turnover": {"annual": 0.6}}, months=12))
+    model = LearningHealthSystem(small({"turnover": {"annual": 0.9}}, months=18))
     narrator = Narrator(model, per_kind=1000)
     named = 0
-    for _ in range(12):
+    for _ in range(18):
         before = model.population.stage.copy()
         model.step()
         events = narrator.after_step()
@@ -29,7 +29,7 @@ def test_turnover_losses_are_narrated_for_the_facilities_that_lost_them() -> Non
         said = {e.text for e in events if e.kind == "lost"}
         assert said == expected, f"month {model.month}: {said ^ expected}"
         named += len(said)
-    assert named > 0, "a turnover of 60 % a year must lose some practice in a year"
+    assert named > 0, "a turnover of 90 % a year must lose some practices in 18 months"
 
 
 def test_the_ledger_summary_matches_the_month_losses() -> None:
