@@ -160,8 +160,8 @@ def peer_network_exposure(
     """Each tie is used with ``contact_probability`` (of the receiver's country).
 
     Returns the exposure of the facilities at the receiving end of a tie used this
-    month (in a country that runs the channel), and the facilities that spoke (were
-    the source of at least one used tie).
+    month (in a country that runs the channel) whose source had something to tell,
+    and the facilities that spoke (were the source of at least one used tie).
     """
     n = ties.shape[0]
     if active_rows.all():
@@ -189,6 +189,7 @@ def peer_network_exposure(
         offers.country,
         offers.tell_success,
         offers.tell_failure,
+        offers.any,
     )
     exposure = Exposure.of(
         Source.PEER_NETWORK, rows, (heard, story, failure), fidelity=fidelity[rows]

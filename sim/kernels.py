@@ -915,34 +915,46 @@ def tie_offers(
     country: np.ndarray,
     tell_success: np.ndarray,
     tell_failure: np.ndarray,
+    news: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What each facility heard along the ties used this month, and who spoke.
 
     ``entries`` are stored entries of a CSR matrix (row: receiver, column: source),
-    sorted; ``entry_rows`` gives each entry's row. Returns the receivers (sorted,
-    distinct), their sums of the sources' offers (successes, with story, failures;
-    see :func:`offer_sums`), and a mask of the facilities that spoke (were the source
-    of an entry).
+    sorted; ``entry_rows`` gives each entry's row; ``news`` marks the facilities with
+    something to tell (:func:`has_news`). Returns the receivers that heard something
+    (sorted, distinct), their sums of the sources' offers (successes, with story,
+    failures; see :func:`offer_sums`), and a mask of the facilities that spoke (were
+    the source of an entry, with or without news). Receivers whose sources had
+    nothing to tell are left out: they heard nothing.
     """
     k = stage.shape[1]
-    receivers = np.empty(entries.size, dtype=np.int64)
-    first_entry = np.empty(entries.size + 1, dtype=np.int64)
+    spoke = np.zeros(n, dtype=np.bool_)
+    told = np.empty(entries.size, dtype=np.int64)  # entries whose source had news
+    m_told = 0
+    for p in range(entries.size):
+        j = indices[entries[p]]
+        spoke[j] = True
+        if news[j]:
+            told[m_told] = entries[p]
+            m_told += 1
+    receivers = np.empty(m_told, dtype=np.int64)
+    first_entry = np.empty(m_told + 1, dtype=np.int64)
     m = 0
     last = -1
-    for p in range(entries.size):
-        r = entry_rows[entries[p]]
+    for p in range(m_told):
+        r = entry_rows[told[p]]
         if r != last:
             receivers[m] = r
             first_entry[m] = p
             m += 1
             last = r
-    first_entry[m] = entries.size
+    first_entry[m] = m_told
     heard = np.zeros((m, k), dtype=np.float32)
     with_story = np.zeros((m, k), dtype=np.float32)
     failure = np.zeros((m, k), dtype=np.float32)
     for g in prange(m):  # each receiver's sums are its own
         for p in range(first_entry[g], first_entry[g + 1]):
-            j = indices[entries[p]]
+            j = indices[told[p]]
             success = np.float32(tell_success[country[j]])
             failed = np.float32(tell_failure[country[j]])
             for c in range(k):
@@ -951,9 +963,6 @@ def tie_offers(
                 heard[g, c] += success * use
                 with_story[g, c] += success * use * np.float32(story[j, c])
                 failure[g, c] += failed * np.float32(s == REJECTED)
-    spoke = np.zeros(n, dtype=np.bool_)
-    for e in entries:
-        spoke[indices[e]] = True
     return receivers[:m].copy(), heard, with_story, failure, spoke
 
 

@@ -351,20 +351,26 @@ def test_tie_offers_sum_the_sources_of_used_ties() -> None:
     import scipy.sparse as sp
 
     rng, stage, story = _population(21, n=80, k=6)
+    stage[:20] = int(Stage.UNKNOWN)  # a quarter of the sources have nothing to tell
     ties = sp.random(80, 80, density=0.1, random_state=3, format="csr")
     entry_rows = np.repeat(np.arange(80), np.diff(ties.indptr))
     entries = np.flatnonzero(rng.random(ties.nnz) < 0.4)
     country = rng.integers(0, 2, 80)
     tells = np.array([0.9, 0.4]), np.array([0.7, 0.2])
+    news = kernels.has_news(stage, country, *tells)
+    assert not news[:20].any() and news[20:].any()
     rows, heard, with_story, failure, spoke = kernels.tie_offers(
-        entry_rows, ties.indices, entries, 80, stage, story, country, *tells
+        entry_rows, ties.indices, entries, 80, stage, story, country, *tells, news
     )
-    np.testing.assert_array_equal(rows, np.unique(entry_rows[entries]))
     sources = ties.indices[entries]
-    groups = np.searchsorted(rows, entry_rows[entries])
-    expected = kernels.offer_sums(stage, story, country, *tells, sources, groups, rows.size)
+    told = news[sources]
+    np.testing.assert_array_equal(rows, np.unique(entry_rows[entries][told]))
+    assert rows.size < np.unique(entry_rows[entries]).size  # some heard only the silent
+    groups = np.searchsorted(rows, entry_rows[entries][told])
+    expected = kernels.offer_sums(stage, story, country, *tells, sources[told], groups, rows.size)
     for got, want in zip((heard, with_story, failure), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert (heard.sum(axis=1) + failure.sum(axis=1) > 0).all()
     np.testing.assert_array_equal(np.flatnonzero(spoke), np.unique(sources))
 
 
