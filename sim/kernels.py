@@ -658,7 +658,8 @@ def finish_trials(
 
     Rows without a trial are passed over after a vectorised test. The rows are cut
     into one block per stream of ``streams`` (numpy Generators), processed in
-    parallel, each block drawing from its own stream: the results do not depend on
+    parallel, each block drawing from its own stream and writing its own stretch of
+    the outputs (compacted in block order afterwards): the results do not depend on
     the number of threads.
 
     Returns:
@@ -667,26 +668,13 @@ def finish_trials(
     n, k = stage.shape
     blocks = len(streams)
     bounds = block_bounds(n, blocks)
+    cells = np.empty(n * k, dtype=np.int64)  # pages are touched only as filled
+    success = np.empty(n * k, dtype=np.bool_)
+    wrong = np.empty(n * k, dtype=np.bool_)
     finished = np.zeros(blocks, dtype=np.int64)
     for b in prange(blocks):
-        for i in range(bounds[b], bounds[b + 1]):
-            running = 0
-            for c in range(k):
-                running += stage[i, c] == TRIAL
-            if running == 0:
-                continue
-            for c in range(k):
-                if stage[i, c] == TRIAL:
-                    trial_left[i, c] -= 1
-                    finished[b] += trial_left[i, c] <= 0
-    offset = np.zeros(blocks + 1, dtype=np.int64)
-    offset[1:] = np.cumsum(finished)
-    cells = np.empty(offset[-1], dtype=np.int64)
-    success = np.zeros(offset[-1], dtype=np.bool_)
-    wrong = np.zeros(offset[-1], dtype=np.bool_)
-    for b in prange(blocks):
-        _read_trials(
-            bounds[b], bounds[b + 1], offset[b], cells, success, wrong,
+        finished[b] = _finish_rows(
+            bounds[b], bounds[b + 1], bounds[b] * k, cells, success, wrong,
             stage,
             trial_left,
             trial_story,
@@ -709,11 +697,19 @@ def finish_trials(
             innovation,
             streams[b],
         )  # fmt: skip
-    return cells, success, wrong
+    m = 0
+    for b in range(blocks):  # move each block's trials down to follow the previous blocks'
+        base = bounds[b] * k
+        for j in range(finished[b]):
+            cells[m + j] = cells[base + j]
+            success[m + j] = success[base + j]
+            wrong[m + j] = wrong[base + j]
+        m += finished[b]
+    return cells[:m].copy(), success[:m].copy(), wrong[:m].copy()
 
 
 @njit(cache=True, nogil=True)
-def _read_trials(
+def _finish_rows(
     row_start: int,
     row_end: int,
     m: int,
@@ -741,27 +737,37 @@ def _read_trials(
     read_results: bool,
     innovation: int,
     rng: np.random.Generator,
-) -> None:
-    """:func:`finish_trials`' reading of the finished trials of rows ``row_start..row_end - 1``.
+) -> int:
+    """:func:`finish_trials` on rows ``row_start..row_end - 1``, outputs from ``m`` on.
 
-    Writes from position ``m`` of ``cells``, ``success`` and ``wrong``.
+    Returns the number of trials finished.
     """
     k = stage.shape[1]
+    first = m
     for i in range(row_start, row_end):
+        running = 0
+        for c in range(k):  # vectorised: most rows run no trial
+            running += stage[i, c] == TRIAL
+        if running == 0:
+            continue
         cut = support[i] if coached_until[i] >= month else 0.0
         noise = trial_noise[i] * (1.0 - data_quality[i])
         adopters = min(team_size[i], staff[i])
         for c in range(k):
-            if stage[i, c] != TRIAL or trial_left[i, c] > 0:
+            if stage[i, c] != TRIAL:
+                continue
+            trial_left[i, c] -= 1
+            if trial_left[i, c] > 0:
                 continue
             cells[m] = i * k + c
             realised = float(local_effect[i, c])
+            wrong[m] = False
             if not trial_story[i, c] and rng.random() < complexity[c] * (1.0 - cut):
                 wrong[m] = True
                 realised = 0.0
             observed = realised + noise * rng.standard_normal()
-            if observed > threshold[i] or not read_results:
-                success[m] = True
+            success[m] = observed > threshold[i] or not read_results
+            if success[m]:
                 stage[i, c] = ADOPTED
                 holders[i, c] = adopters
                 handed = trial_story[i, c] and first_source[i, c] != innovation
@@ -771,6 +777,7 @@ def _read_trials(
                 knows_failure[i, c] = True
                 holders[i, c] = 0
             m += 1
+    return m - first
 
 
 @_one_at_a_time

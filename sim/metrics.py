@@ -43,6 +43,7 @@ class MonthlyRecorder:
         self.rows: list[dict[str, Any]] = []
         self.country_rows: list[dict[str, Any]] = []
         self.coverage: list[np.ndarray] = []
+        self.district_qoc: list[np.ndarray] = []  # per month: mean QoC of each district
         self._qoc_month = -1
         self._qoc = np.zeros(model.world.n_facilities)
         self._cumulative: dict[str, float] = {}
@@ -107,7 +108,7 @@ class MonthlyRecorder:
         self.coverage.append(coverage)
         group_qoc = self._group_qoc
         district_qoc = group_qoc[self._districts]  # districts with facilities
-        district_p10, district_p90 = np.percentile(district_qoc, [10, 90])
+        self.district_qoc.append(district_qoc)
         for name, value in m.events.items():
             key = f"{name}_total"
             self._cumulative[key] = self._cumulative.get(key, 0.0) + value
@@ -117,8 +118,6 @@ class MonthlyRecorder:
             "qoc_public": float(group_qoc[self._public]),
             "qoc_private": float(group_qoc[self._private]),
             "qoc_district_sd": float(district_qoc.std()),
-            "qoc_district_p10": float(district_p10),
-            "qoc_district_p90": float(district_p90),
             "coverage_mean": float(coverage.mean()),
             "use_ineffective": ineffective / n,
             "use_harmful": harmful / n,
@@ -169,7 +168,13 @@ class MonthlyRecorder:
     # -------------------------------------------------------------- tables
     def timeseries(self) -> pd.DataFrame:
         """One row per month."""
-        return pd.DataFrame(self.rows)
+        table = pd.DataFrame(self.rows)
+        if self.rows:  # the spread between districts, for all months at once
+            p10, p90 = np.percentile(np.array(self.district_qoc), [10, 90], axis=1)
+            at = list(table.columns).index("qoc_district_sd") + 1
+            table.insert(at, "qoc_district_p10", p10)
+            table.insert(at + 1, "qoc_district_p90", p90)
+        return table
 
     def countries(self) -> pd.DataFrame:
         """One row per month and country."""

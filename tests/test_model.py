@@ -73,6 +73,21 @@ def test_state_stays_in_range():
         assert ((values >= 0) & (values <= 1)).all(), column
 
 
+def test_equity_columns_are_the_spread_of_district_means():
+    model = LearningHealthSystem(small(months=4))
+    expected = []
+    for _ in range(4):
+        model.step()
+        qoc, district = model.recorder.facility_qoc(), model.world.facility_district
+        means = pd.Series(qoc).groupby(district).mean().to_numpy()
+        expected.append((means.std(), *np.percentile(means, [10, 90])))
+    table = model.recorder.timeseries()
+    columns = ["qoc_district_sd", "qoc_district_p10", "qoc_district_p90"]
+    assert list(table.columns).index("qoc_district_p10") == list(table.columns).index(columns[0]) + 1
+    np.testing.assert_allclose(table[columns].to_numpy(), np.array(expected), rtol=1e-9)
+    assert (table["qoc_district_p90"] > table["qoc_district_p10"]).all()
+
+
 def test_no_channel_means_no_spread():
     # The triple loop may open a messaging group where lessons die for want of a
     # channel: switched off here, since the invariant is about channels left off.
