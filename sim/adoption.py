@@ -13,7 +13,7 @@ import numpy as np
 from sim import kernels
 from sim.channels import Exposure
 from sim.sampling import uniform_blocks
-from sim.state import Population, Source, Stage
+from sim.state import Population, Source, Stage, WorkArrays
 
 __all__ = [
     "FacilityRates",
@@ -57,7 +57,7 @@ def receive(
     known_to_fail: np.ndarray,
     rng: np.random.Generator,
     uniform_streams: tuple[np.random.Generator, ...],
-    uniform: np.ndarray | None = None,
+    work: WorkArrays | None = None,
 ) -> dict[str, int]:
     """Apply the month's exposures, from every channel at once, to every facility.
 
@@ -74,25 +74,24 @@ def receive(
 
     One uniform number is drawn per facility and practice each month, whatever the
     channels, so scenarios that differ in their channels share random numbers: block
-    ``b`` of facilities from ``uniform_streams[b]`` (:func:`sim.sampling.uniform_blocks`),
-    into ``uniform`` (an N x K float32 array kept between months, since fresh pages
-    cost more than the draws) when given. ``rng`` draws whether each trial started
-    carries its story.
+    ``b`` of facilities from ``uniform_streams[b]`` (:func:`sim.sampling.uniform_blocks`).
+    ``rng`` draws whether each trial started carries its story. The uniforms and the
+    kernel's outputs are arrays of ``work``, kept between months.
 
     Returns:
         Counts: ``trials`` started, ``aware`` newly aware, ``failures_heard``,
         ``duplication`` (duplicated trials).
     """
     n, k = pop.stage.shape
-    if uniform is None:
-        uniform = np.empty((n, k), dtype=np.float32)
+    work = WorkArrays() if work is None else work
+    uniform = work.get("uniform", n * k, np.float32).reshape(n, k)
     uniform_blocks(uniform, uniform_streams)
     rows, table_row, scale, fidelity, source, tables = _stack(exposures, k)
     start, order = kernels.rows_in_order(rows, n)
-    trials = np.empty(n * k, dtype=np.int64)  # pages are touched only as filled
-    story_share = np.empty(n * k)
-    news = np.empty(n * k, dtype=np.int64)
-    news_source = np.empty(n * k, dtype=np.int8)
+    trials = work.get("trials", n * k, np.int64)
+    story_share = work.get("story_share", n * k, np.float64)
+    news = work.get("news", n * k, np.int64)
+    news_source = work.get("news_source", n * k, np.int8)
     n_trials, n_news, n_aware, n_warned = kernels.receive_cells(
         pop.stage,
         pop.knows_failure,
@@ -222,6 +221,7 @@ def resolve_trials(
     staff: np.ndarray,
     single_loop: bool,
     streams: tuple[np.random.Generator, ...],
+    work: WorkArrays | None = None,
 ) -> TrialOutcomes:
     """Finish the trials whose time is up and read the result from local data.
 
@@ -234,8 +234,11 @@ def resolve_trials(
     An adopter holds a written story when it documents the practice (chance
     ``documentation``) or was handed one with the news that led to its trial.
     One compiled pass: :func:`sim.kernels.finish_trials`, with one stream per block of
-    rows (``streams``, from :meth:`sim.streams.Streams.blocks`).
+    rows (``streams``, from :meth:`sim.streams.Streams.blocks`), writing into arrays of
+    ``work``.
     """
+    work = WorkArrays() if work is None else work
+    size = pop.stage.size
     cells, success, implementation_failed = kernels.finish_trials(
         pop.stage,
         pop.trial_left,
@@ -258,6 +261,9 @@ def resolve_trials(
         single_loop,
         int(Source.INNOVATION),
         streams,
+        work.get("finished", size, np.int64),
+        work.get("finished_success", size, np.bool_),
+        work.get("finished_wrong", size, np.bool_),
     )
     f, k = np.divmod(cells, pop.stage.shape[1])
     return TrialOutcomes(f, k, success, implementation_failed)
@@ -336,6 +342,7 @@ def review_in_use(
     data_quality: np.ndarray,
     rates: FacilityRates,
     streams: tuple[np.random.Generator, ...],
+    work: WorkArrays | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Single loop: facilities re-read their data on practices in use and drop failures.
 
@@ -343,7 +350,8 @@ def review_in_use(
     a practice whose observed effect (local effect plus the trial noise, which shrinks
     with data quality) falls to the success threshold or below is rejected. One
     compiled pass: :func:`sim.kernels.review_in_use`, with one stream per block of rows
-    (``streams``, from :meth:`sim.streams.Streams.blocks`).
+    (``streams``, from :meth:`sim.streams.Streams.blocks`), writing into an array of
+    ``work``.
 
     Returns:
         The facilities and practices dropped.
@@ -360,6 +368,7 @@ def review_in_use(
         rates.trial_noise * (1.0 - data_quality),
         rates.success_threshold,
         streams,
+        (WorkArrays() if work is None else work).get("dropped", pop.stage.size, np.int64),
     )
     f, k = np.divmod(dropped, pop.stage.shape[1])
     return f, k

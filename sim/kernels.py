@@ -639,6 +639,9 @@ def finish_trials(
     read_results: bool,
     innovation: int,
     streams: tuple,
+    cells: np.ndarray,
+    success: np.ndarray,
+    wrong: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count a month off every running trial and read those whose time is up.
 
@@ -659,8 +662,8 @@ def finish_trials(
     Rows without a trial are passed over after a vectorised test. The rows are cut
     into one block per stream of ``streams`` (numpy Generators), processed in
     parallel, each block drawing from its own stream and writing its own stretch of
-    the outputs (compacted in block order afterwards): the results do not depend on
-    the number of threads.
+    the work arrays ``cells``, ``success`` and ``wrong`` (N * K entries each, compacted
+    in block order afterwards): the results do not depend on the number of threads.
 
     Returns:
         Flat cells finished, whether each succeeded, whether it was implemented wrongly.
@@ -668,9 +671,6 @@ def finish_trials(
     n, k = stage.shape
     blocks = len(streams)
     bounds = block_bounds(n, blocks)
-    cells = np.empty(n * k, dtype=np.int64)  # pages are touched only as filled
-    success = np.empty(n * k, dtype=np.bool_)
-    wrong = np.empty(n * k, dtype=np.bool_)
     finished = np.zeros(blocks, dtype=np.int64)
     for b in prange(blocks):
         finished[b] = _finish_rows(
@@ -791,6 +791,7 @@ def review_in_use(
     noise: np.ndarray,
     threshold: np.ndarray,
     streams: tuple,
+    out: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Single loop: cells in use are re-read from local data; those that fail are dropped.
 
@@ -802,7 +803,9 @@ def review_in_use(
     and kept with chance ``chance / highest``; a row whose cells in use all fall
     inside the current gap is passed over whole. The rows are cut into one block per
     stream of ``streams`` (numpy Generators), processed in parallel, each block
-    drawing from its own stream: the results do not depend on the number of threads.
+    drawing from its own stream and writing into its own stretch of the work array
+    ``out`` (N * K entries; block ``b`` from ``bounds[b] * K`` on): the results do not
+    depend on the number of threads.
 
     Returns:
         The flat cells dropped, and the number of cells reviewed.
@@ -811,7 +814,6 @@ def review_in_use(
     blocks = len(streams)
     bounds = block_bounds(n, blocks)
     top = chance.max()
-    out = np.empty(n * k, dtype=np.int64)  # block b writes from bounds[b] * k on
     counts = np.zeros((blocks, 2), dtype=np.int64)
     if top <= 0.0:
         return out[:0].copy(), 0

@@ -38,7 +38,7 @@ from sim.ledger import CAUSES, LessonLedger, Location
 from sim.metrics import MonthlyRecorder
 from sim.params import Scenario
 from sim.practices import build_catalogue
-from sim.state import CountryValues, Knowledge, Population, Source, Stage
+from sim.state import CountryValues, Knowledge, Population, Source, Stage, WorkArrays
 from sim.streams import Streams
 from sim.world import build_world, pick_within
 
@@ -137,7 +137,7 @@ class LearningHealthSystem(mesa.Model):
         cop_reach = v["channels.community_of_practice.reach"][w.district_country]
         self.cop_member = self.streams.get("community_of_practice", 1).random(n_dis) < cop_reach
         self.shelf_life = v["trials.lesson_shelf_life"].astype(np.int64)
-        self._uniform = np.empty((n_fac, self.catalogue.size), dtype=np.float32)
+        self.work = WorkArrays()
         self.qoc_at_review = np.zeros(n_fac)
         self.lost_at_review = np.zeros((c, len(CAUSES)), dtype=np.int64)
         self.best_possible = np.maximum(self.population.local_effect, 0).sum(axis=1)
@@ -313,7 +313,7 @@ class LearningHealthSystem(mesa.Model):
             self._known_to_fail(),
             self.streams["receive"],
             self.streams.blocks("receive", self.world.n_facilities),
-            self._uniform,
+            self.work,
         )
         self.events["trials_started"] += counts["trials"]
         self.events["duplication_waste"] += counts["duplication"]
@@ -733,6 +733,7 @@ class LearningHealthSystem(mesa.Model):
             w.staff,
             self.config.loops.single,
             self.streams.blocks("trials", self.world.n_facilities),
+            self.work,
         )
         self.events["implementation_failures_no_story"] += int(outcome.implementation_failed.sum())
         f, kk, success = outcome.facility, outcome.practice, outcome.success
@@ -772,6 +773,7 @@ class LearningHealthSystem(mesa.Model):
             self.world.data_quality,
             self.rates,
             self.streams.blocks("loops", self.world.n_facilities),
+            self.work,
         )
         self.events["single_loop_drops"] += int(f.size)
         self.knowledge.failure_found[self.world.facility_country[f], k] = True

@@ -16,7 +16,15 @@ from sim.params import Scenario
 from sim.practices import Catalogue
 from sim.world import World
 
-__all__ = ["CountryValues", "Knowledge", "Population", "Source", "Stage", "in_use"]
+__all__ = [
+    "CountryValues",
+    "Knowledge",
+    "Population",
+    "Source",
+    "Stage",
+    "WorkArrays",
+    "in_use",
+]
 
 
 class Stage(IntEnum):
@@ -57,6 +65,32 @@ def in_use(stage: np.ndarray) -> np.ndarray:
 def is_open(stage: np.ndarray) -> np.ndarray:
     """Cells where a facility could still start a trial."""
     return (stage <= int(Stage.AWARE)) | (stage == int(Stage.LOST))
+
+
+class WorkArrays:
+    """Large work arrays kept from month to month, one per use, written over each time.
+
+    A fresh large array costs more than its size suggests: the operating system
+    hands its memory over as it is first written, zero-filled (2 MB at a time where
+    transparent huge pages are on), and the kernels write a few entries into each of
+    their blocks of rows, so a month would pay for zeroing most of the array.
+
+    Examples:
+        >>> work = WorkArrays()
+        >>> a = work.get("trials", 10, np.int64)
+        >>> work.get("trials", 10, np.int64) is a, work.get("trials", 12, np.int64) is a
+        (True, False)
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, size: int, dtype: type) -> np.ndarray:
+        """A 1-d array of ``size`` entries of ``dtype`` for ``name`` (contents left over)."""
+        array = self._arrays.get(name)
+        if array is None or array.size != size or array.dtype != np.dtype(dtype):
+            array = self._arrays[name] = np.empty(size, dtype=dtype)
+        return array
 
 
 @dataclass

@@ -170,8 +170,14 @@ def _finish(stage, left, effect, *, trial_story=None, complexity=0.0, cut=0.0,
         np.full(k, complexity), coached_until, 5, np.full(n, cut), np.zeros(n), np.ones(n),
         np.full(n, 0.5), np.full(n, 4, dtype=np.int64), np.full(n, 9, dtype=np.int64),
         np.full(n, documentation), read, 2, _streams(seed),
+        *_left_over(n * k, np.int64, bool, bool),
     )  # fmt: skip
     return state, cells, success, wrong
+
+
+def _left_over(size: int, *dtypes: type) -> list[np.ndarray]:
+    """Work arrays holding what an earlier month left in them."""
+    return [np.random.default_rng(0).integers(0, 2, size).astype(dtype) for dtype in dtypes]
 
 
 def test_finish_trials_counts_down_and_reads_the_finished() -> None:
@@ -264,7 +270,7 @@ def _review(stage, chance, threshold, seed=5, noise=0.0):
     effect = np.ones((n, k), dtype=np.float32)
     dropped, reviewed = kernels.review_in_use(
         stage, knows, holders, effect, chance, np.full(n, noise),
-        np.full(n, threshold), _streams(seed),
+        np.full(n, threshold), _streams(seed), np.full(stage.size, -1, dtype=np.int64),
     )  # fmt: skip
     return stage, knows, holders, dropped, reviewed
 
