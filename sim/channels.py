@@ -21,7 +21,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim import kernels
-from sim.sampling import bernoulli_positions
 from sim.state import Source
 
 __all__ = [
@@ -151,63 +150,49 @@ class Exposure:
 
 def peer_network_exposure(
     ties: sp.csr_matrix,
+    ties_per_country: np.ndarray,
     offers: Offers,
     contact_probability: np.ndarray,
     fidelity: np.ndarray,
-    active_rows: np.ndarray,
     rng: np.random.Generator,
-) -> tuple[Exposure, np.ndarray]:
-    """Each tie is used with ``contact_probability`` (of the receiver's country).
+) -> tuple[Exposure, np.ndarray, int]:
+    """Each tie is used with its country's ``contact_probability`` (0 where the channel is off).
 
-    Returns the exposure of the facilities at the receiving end of a tie used this
-    month (in a country that runs the channel) whose source had something to tell,
-    and the facilities that spoke (were the source of at least one used tie).
+    Ties stay inside a country. Only ties used by a facility with something to tell
+    carry news, so only those are drawn (:func:`sim.kernels.told_along_ties`); how
+    many of the other ties were used is drawn as one binomial per country.
+
+    Args:
+        ties: The symmetric facility network.
+        ties_per_country: Ties (stored entries of ``ties``) of each country's facilities.
+        offers: What each facility would tell.
+        contact_probability: Per country, the chance a tie is used this month.
+        fidelity: Per facility, the chance a story survives the telling.
+        rng: The channel's stream.
+
+    Returns:
+        The exposure of the facilities that heard something, the facilities that spoke
+        (told something along at least one tie used), and the number of ties used.
     """
-    n = ties.shape[0]
-    if active_rows.all():
-        highest = float(contact_probability.max()) if n else 0.0
-        thin = bool(n) and float(contact_probability.min()) < highest
-    else:
-        chance = contact_probability[active_rows]
-        highest = float(chance.max()) if chance.size else 0.0
-        thin = True
-    # Entries drawn with the highest chance, then kept with chance / highest (thinning).
-    entries = bernoulli_positions(ties.nnz, highest, rng)
-    entry_rows = _entry_rows(ties)
-    if thin:
-        receiver = entry_rows.take(entries)
-        keep = rng.random(entries.size) * highest < contact_probability[receiver]
-        keep &= active_rows[receiver]
-        entries = entries[keep]
-    rows, heard, story, failure, spoke = kernels.tie_offers(
-        entry_rows,
+    tellers = np.flatnonzero(offers.any)
+    rows, heard, story, failure, spoke, used, told_ties = kernels.told_along_ties(
+        ties.indptr,
         ties.indices,
-        entries,
-        n,
+        tellers,
+        contact_probability.astype(np.float64),
         offers.stage,
         offers.story,
         offers.country,
         offers.tell_success,
         offers.tell_failure,
-        offers.any,
+        rng,
     )
+    silent = ties_per_country - told_ties
+    used += int(rng.binomial(silent, contact_probability).sum())
     exposure = Exposure.of(
         Source.PEER_NETWORK, rows, (heard, story, failure), fidelity=fidelity[rows]
     )
-    return exposure, spoke
-
-
-_ENTRY_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _entry_rows(ties: sp.csr_matrix) -> np.ndarray:
-    """The row of each stored entry of ``ties`` (kept while the matrix is in use)."""
-    cached = _ENTRY_ROWS.get(id(ties))
-    if cached is None or cached[0] is not ties.indptr:
-        _ENTRY_ROWS.clear()  # one network at a time
-        rows = np.repeat(np.arange(ties.shape[0]), np.diff(ties.indptr))
-        cached = _ENTRY_ROWS[id(ties)] = (ties.indptr, rows)
-    return cached[1]
+    return exposure, spoke, used
 
 
 def full_mixing_exposure(

@@ -29,7 +29,6 @@ from numba import njit, prange
 from sim.state import Stage
 
 __all__ = [
-    "bernoulli_gaps",
     "block_bounds",
     "census",
     "has_news",
@@ -38,7 +37,7 @@ __all__ = [
     "one_thread",
     "receive_cells",
     "rows_in_order",
-    "tie_offers",
+    "told_along_ties",
     "turn_away",
     "review_in_use",
     "teach_and_institutionalise",
@@ -878,92 +877,114 @@ def _review_rows(
     return np.array([dropped, reviewed])
 
 
-@njit(cache=True, nogil=True)
-def bernoulli_gaps(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions of the successes among ``n`` trials of chance ``p``, by their gaps.
-
-    Gaps between successes are geometric, drawn as ``floor(E / -log(1 - p))`` with
-    ``E`` exponential: about ``n p`` draws instead of ``n``.
-    """
-    if p <= 0.0 or n == 0:
-        return np.zeros(0, dtype=np.int64)
-    scale = _gap_scale(p)
-    capacity = int(n * p + 6.0 * math.sqrt(n * p) + 16.0)
-    out = np.empty(capacity, dtype=np.int64)
-    count, position = _fill_gaps(out, _gap(rng, scale), n, scale, rng)
-    while position < n:  # rarely: more successes than room made for
-        more = np.empty(capacity, dtype=np.int64)
-        extra, position = _fill_gaps(more, position, n, scale, rng)
-        out = np.concatenate((out[:count], more[:extra]))
-        count += extra
-    return out[:count].copy()
-
-
-@njit(cache=True, nogil=True)
-def _fill_gaps(
-    out: np.ndarray, position: int, n: int, scale: float, rng: np.random.Generator
-) -> tuple[int, int]:
-    """Write success positions from ``position`` on until ``n`` or ``out`` is full."""
-    count = 0
-    while position < n and count < out.size:
-        out[count] = position
-        count += 1
-        position += 1 + _gap(rng, scale)
-    return count, position
-
-
 @_one_at_a_time
 @njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
-def tie_offers(
-    entry_rows: np.ndarray,
+def told_along_ties(
+    indptr: np.ndarray,
     indices: np.ndarray,
-    entries: np.ndarray,
-    n: int,
+    tellers: np.ndarray,
+    chance: np.ndarray,
     stage: np.ndarray,
     story: np.ndarray,
     country: np.ndarray,
     tell_success: np.ndarray,
     tell_failure: np.ndarray,
-    news: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """What each facility heard along the ties used this month, and who spoke.
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """What facilities heard along the ties used this month by those with news.
 
-    ``entries`` are stored entries of a CSR matrix (row: receiver, column: source),
-    sorted; ``entry_rows`` gives each entry's row; ``news`` marks the facilities with
-    something to tell (:func:`has_news`). Returns the receivers that heard something
-    (sorted, distinct), their sums of the sources' offers (successes, with story,
-    failures; see :func:`offer_sums`), and a mask of the facilities that spoke (were
-    the source of an entry, with or without news). Receivers whose sources had
-    nothing to tell are left out: they heard nothing.
+    ``indptr`` and ``indices`` are a symmetric CSR adjacency whose ties stay inside a
+    country; ``tellers`` are the facilities with something to tell, sorted
+    (:func:`has_news`). Each tie of teller ``j`` is used with chance
+    ``chance[country[j]]``: the ties used are drawn by geometric gaps over the
+    tellers' ties laid end to end, about ``chance`` draws per tie. Ties of facilities
+    with nothing to tell carry nothing and are not drawn here.
+
+    Returns the receivers that heard something (sorted, distinct); their sums of the
+    tellers' offers (successes, with story, failures; see :func:`offer_sums`), each
+    receiver's tellers added in teller order; a mask of the tellers that spoke (used
+    a tie); the number of ties used; and, per country, the number of the tellers'
+    ties (to count the ties used by the others without drawing each).
     """
-    k = stage.shape[1]
+    n, k = stage.shape
+    n_countries = chance.size
+    told_ties = np.zeros(n_countries, dtype=np.int64)
+    expected = 0.0
+    for t in range(tellers.size):
+        j = tellers[t]
+        d = indptr[j + 1] - indptr[j]
+        told_ties[country[j]] += d
+        expected += d * chance[country[j]]
+    capacity = int(expected + 6.0 * math.sqrt(expected) + 16.0)
+    receiver = np.empty(capacity, dtype=np.int64)
+    sender = np.empty(capacity, dtype=np.int64)
     spoke = np.zeros(n, dtype=np.bool_)
-    told = np.empty(entries.size, dtype=np.int64)  # entries whose source had news
-    m_told = 0
-    for p in range(entries.size):
-        j = indices[entries[p]]
-        spoke[j] = True
-        if news[j]:
-            told[m_told] = entries[p]
-            m_told += 1
-    receivers = np.empty(m_told, dtype=np.int64)
-    first_entry = np.empty(m_told + 1, dtype=np.int64)
     m = 0
-    last = -1
-    for p in range(m_told):
-        r = entry_rows[told[p]]
-        if r != last:
-            receivers[m] = r
-            first_entry[m] = p
+    p_now = -1.0
+    scale = 0.0
+    gap = 0
+    for t in range(tellers.size):
+        j = tellers[t]
+        p = chance[country[j]]
+        if p <= 0.0:
+            continue
+        if p != p_now:  # a new chance: a fresh gap (gaps have no memory)
+            p_now = p
+            scale = _gap_scale(p)
+            gap = _gap(rng, scale)
+        first = indptr[j]
+        d = indptr[j + 1] - first
+        while gap < d:
+            if m == receiver.size:  # rarely: more ties used than room made for
+                receiver = np.concatenate((receiver, np.empty(receiver.size, dtype=np.int64)))
+                sender = np.concatenate((sender, np.empty(sender.size, dtype=np.int64)))
+            receiver[m] = indices[first + gap]
+            sender[m] = j
             m += 1
-            last = r
-    first_entry[m] = m_told
-    heard = np.zeros((m, k), dtype=np.float32)
-    with_story = np.zeros((m, k), dtype=np.float32)
-    failure = np.zeros((m, k), dtype=np.float32)
-    for g in prange(m):  # each receiver's sums are its own
-        for p in range(first_entry[g], first_entry[g + 1]):
-            j = indices[told[p]]
+            spoke[j] = True
+            gap += 1 + _gap(rng, scale)
+        gap -= d
+    # group the ties used by receiver: receivers ascending, each one's tellers in order
+    order = sender[:m].copy()
+    if m * max(1, int(math.log2(m + 1))) < n:  # few: a stable sort of the ties used
+        by_receiver = np.argsort(receiver[:m], kind="mergesort")
+        receivers = np.unique(receiver[:m])
+        start = np.empty(receivers.size + 1, dtype=np.int64)
+        g = -1
+        for q in range(m):
+            order[q] = sender[by_receiver[q]]
+            if g < 0 or receiver[by_receiver[q]] != receivers[g]:
+                g += 1
+                start[g] = q
+        start[receivers.size] = m
+    else:  # many: a counting sort over all facilities
+        count = np.zeros(n + 1, dtype=np.int64)
+        for q in range(m):
+            count[receiver[q] + 1] += 1
+        n_receivers = 0
+        for i in range(n):
+            n_receivers += count[i + 1] > 0
+            count[i + 1] += count[i]
+        fill = count[:-1].copy()
+        for q in range(m):
+            order[fill[receiver[q]]] = sender[q]
+            fill[receiver[q]] += 1
+        receivers = np.empty(n_receivers, dtype=np.int64)
+        start = np.empty(n_receivers + 1, dtype=np.int64)
+        g = 0
+        for i in range(n):
+            if count[i + 1] > count[i]:
+                receivers[g] = i
+                start[g] = count[i]
+                g += 1
+        start[n_receivers] = m
+    n_receivers = receivers.size
+    heard = np.zeros((n_receivers, k), dtype=np.float32)
+    with_story = np.zeros((n_receivers, k), dtype=np.float32)
+    failure = np.zeros((n_receivers, k), dtype=np.float32)
+    for g in prange(n_receivers):  # each receiver's sums are its own
+        for q in range(start[g], start[g + 1]):
+            j = order[q]
             success = np.float32(tell_success[country[j]])
             failed = np.float32(tell_failure[country[j]])
             for c in range(k):
@@ -972,7 +993,7 @@ def tie_offers(
                 heard[g, c] += success * use
                 with_story[g, c] += success * use * np.float32(story[j, c])
                 failure[g, c] += failed * np.float32(s == REJECTED)
-    return receivers[:m].copy(), heard, with_story, failure, spoke
+    return receivers, heard, with_story, failure, spoke, m, told_ties
 
 
 @_one_at_a_time

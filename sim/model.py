@@ -138,6 +138,9 @@ class LearningHealthSystem(mesa.Model):
         self.cop_member = self.streams.get("community_of_practice", 1).random(n_dis) < cop_reach
         self.shelf_life = v["trials.lesson_shelf_life"].astype(np.int64)
         self.work = WorkArrays()
+        self.ties_per_country = np.bincount(
+            w.facility_country, weights=np.diff(w.ties.indptr), minlength=c
+        ).astype(np.int64)
         self.qoc_at_review = np.zeros(n_fac)
         self.lost_at_review = np.zeros((c, len(CAUSES)), dtype=np.int64)
         self.best_possible = np.maximum(self.population.local_effect, 0).sum(axis=1)
@@ -330,7 +333,7 @@ class LearningHealthSystem(mesa.Model):
         fc, fd = w.facility_country, w.facility_district
 
         def spoken(who: np.ndarray, fidelity: np.ndarray) -> None:
-            spoke[who] = True
+            np.logical_or(spoke, who, out=spoke)
             np.maximum(spoke_fidelity, fidelity, out=spoke_fidelity, where=who)
 
         # peer network
@@ -350,17 +353,17 @@ class LearningHealthSystem(mesa.Model):
                 heard.append(exposure)
                 spoken(self._in_countries(active & full) & offers.any, fid)
             if (active & ~full).any():
-                exposure, who = channels.peer_network_exposure(
+                exposure, who, used = channels.peer_network_exposure(
                     w.ties,
+                    self.ties_per_country,
                     offers,
-                    self._per_facility("channels.peer_network.contact_probability"),
+                    np.where(active & ~full, v["channels.peer_network.contact_probability"], 0.0),
                     fid,
-                    self._in_countries(active & ~full),
                     self.streams["peer_network"],
                 )
                 heard.append(exposure)
-                spoken(who & offers.any, fid)
-                self.activity["peer_contacts"] += float(who.sum())
+                spoken(who, fid)
+                self.activity["peer_contacts"] += float(used)
 
         # learning sessions
         active = self._active("channels.learning_sessions", self.session_interval)
@@ -388,7 +391,7 @@ class LearningHealthSystem(mesa.Model):
             presented |= held
             self.population.attended |= attendees
             self.activity["sessions_held"] += float(held.sum())
-            self.activity["session_attendees"] += float(attendees.sum())
+            self.activity["session_attendees"] += float(np.count_nonzero(attendees))
 
         # messaging group
         active = self.messaging_on & (
@@ -403,7 +406,7 @@ class LearningHealthSystem(mesa.Model):
             posting = members & offers.any
             spoken(posting, fid)
             presented |= np.bincount(fd[members], minlength=w.n_districts) > 0
-            self.activity["messages"] += float(posting.sum())
+            self.activity["messages"] += float(np.count_nonzero(posting))
             self.activity["group_months"] += float(
                 (np.bincount(fd[members], minlength=w.n_districts) > 0).sum()
             )
@@ -465,7 +468,7 @@ class LearningHealthSystem(mesa.Model):
                 )
             )
             self.activity["guidance_items"] += float((k.guidance & active[:, None]).sum())
-        self.activity["qi_team_months"] += float(w.qi_team.sum())
+        self.activity["qi_team_months"] += float(np.count_nonzero(w.qi_team))
         self._receive_all(heard)
         return spoke, spoke_fidelity, presented
 

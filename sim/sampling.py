@@ -1,8 +1,7 @@
-"""Random draws outside the kernels: rare events by their gaps, the month's uniforms.
+"""The month's uniforms of receiving news, drawn outside the kernels.
 
-Many monthly events are rare (a tie used): drawing the gaps between successes costs
-about ``n p`` random numbers instead of ``n``. The uniforms of receiving news, one per
-facility and practice, are drawn in blocks of rows, each from its own stream.
+One uniform per facility and practice, drawn in blocks of rows, each block from its
+own stream, on threads when the array is large.
 """
 
 from __future__ import annotations
@@ -14,28 +13,7 @@ import numpy as np
 
 from sim import kernels
 
-__all__ = ["bernoulli_positions", "uniform_blocks"]
-
-
-def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions of the successes among ``n`` independent trials of chance ``p``.
-
-    For small ``p`` the gaps between successes are drawn (geometric, in a compiled
-    loop: :func:`sim.kernels.bernoulli_gaps`), about ``n p`` numbers instead of ``n``.
-
-    Examples:
-        >>> rng = np.random.default_rng(1)
-        >>> hits = bernoulli_positions(100_000, 0.1, rng)
-        >>> bool((np.diff(hits) > 0).all()), bool(hits.max() < 100_000)
-        (True, True)
-        >>> bool(abs(hits.size - 10_000) < 400)
-        True
-    """
-    if p <= 0.0 or n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if p >= 0.25:
-        return np.flatnonzero(rng.random(n) < p)
-    return kernels.bernoulli_gaps(n, p, rng)
+__all__ = ["uniform_blocks"]
 
 
 _POOL: dict[int, ThreadPoolExecutor] = {}

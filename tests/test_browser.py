@@ -111,9 +111,11 @@ def test_play_updates_the_charts_and_the_event_log(app_url: str, tmp_path: Path)
                 ".test(document.querySelector('.lhsim-status').innerText)",
                 timeout=90_000,
             )
-            time.sleep(2.0)  # let the speed reading settle over more months
+            time.sleep(1.0)  # let the speed reading settle over more months
             text = status.inner_text()
-            page.click(".lhsim-play")  # pause
+            play = page.locator(".lhsim-play")
+            if play.is_enabled():  # pause, unless the 60 months are already done
+                play.click()
 
             assert page.inner_text(".lhsim-qoc") != qoc_before, "the QoC reading must move"
             assert page.locator(".lhsim-view").screenshot() != view_before, "charts must redraw"

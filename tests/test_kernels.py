@@ -353,57 +353,82 @@ def test_kernels_that_draw_depend_on_the_seed_alone() -> None:
     assert rng.random() == twin.random()
 
 
-def test_tie_offers_sum_the_sources_of_used_ties() -> None:
+def _exclusive_ties(degrees: list[int]):
+    """Tellers 0..T-1, teller t tied to ``degrees[t]`` receivers of its own (one country)."""
     import scipy.sparse as sp
 
-    rng, stage, story = _population(21, n=80, k=6)
-    stage[:20] = int(Stage.UNKNOWN)  # a quarter of the sources have nothing to tell
-    ties = sp.random(80, 80, density=0.1, random_state=3, format="csr")
-    entry_rows = np.repeat(np.arange(80), np.diff(ties.indptr))
-    entries = np.flatnonzero(rng.random(ties.nnz) < 0.4)
-    country = rng.integers(0, 2, 80)
+    tellers = len(degrees)
+    receivers = tellers + np.arange(sum(degrees))
+    source = np.repeat(np.arange(tellers), degrees)
+    n = tellers + receivers.size
+    a = sp.coo_matrix((np.ones(receivers.size), (source, receivers)), shape=(n, n)).tocsr()
+    return (a + a.T).tocsr(), source
+
+
+def _told(ties, stage, story, country, chance, seed, tells=(np.array([1.0]), np.array([1.0]))):
+    tellers = np.flatnonzero(kernels.has_news(stage, country, *tells))
+    return kernels.told_along_ties(
+        ties.indptr, ties.indices, tellers, np.asarray(chance, dtype=float), stage, story,
+        country, *tells, np.random.default_rng(seed),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("p", [0.02, 0.1, 0.3])
+def test_told_along_ties_uses_each_tie_at_its_chance(p: float) -> None:
+    # Each receiver has a single tie, to its teller: it heard 1 when that tie was used.
+    degrees = [1, 3, 1, 7, 2, 1, 10, 1, 4, 10]  # 40 ties, many gaps crossing tellers
+    ties, owner = _exclusive_ties(degrees)
+    n, t = ties.shape[0], len(degrees)
+    stage = np.zeros((n, 1), dtype=np.int8)
+    stage[:t] = int(Stage.ADOPTED)
+    story, country = np.zeros((n, 1), dtype=bool), np.zeros(n, dtype=np.int64)
+    repeats = 10_000
+    hits, counts = np.zeros(40), np.empty(repeats)
+    for r in range(repeats):
+        rows, heard, _, _, spoke, used, told_ties = _told(ties, stage, story, country, [p], r)
+        assert (np.diff(rows) > 0).all() and (rows >= t).all() and (heard == 1).all()
+        assert used == rows.size and told_ties.tolist() == [40]
+        np.testing.assert_array_equal(np.flatnonzero(spoke), np.unique(owner[rows - t]))
+        hits[rows - t] += 1
+        counts[r] = used
+    share = hits / repeats
+    tolerance = 4.5 * np.sqrt(p * (1 - p) / repeats)
+    assert np.abs(share - p).max() < tolerance, f"per-tie rates {share.min()}-{share.max()}"
+    assert abs(counts.var() - 40 * p * (1 - p)) < 0.06 * 40 * p * (1 - p) + 0.05
+
+
+def test_told_along_ties_sums_what_the_tellers_offer_country_by_country() -> None:
+    import scipy.sparse as sp
+
+    rng, stage, story = _population(21, n=200, k=6)
+    stage[:50] = int(Stage.UNKNOWN)  # a quarter have nothing to tell
+    stage[100:150] = int(Stage.UNKNOWN)
+    country = np.repeat([0, 1], 100)
+    blocks = [sp.random(100, 100, density=0.1, random_state=s, format="csr") for s in (3, 4)]
+    half = sp.block_diag(blocks, format="csr")
+    ties = ((half + half.T) > 0).astype(np.float32).tocsr()  # symmetric, within countries
     tells = np.array([0.9, 0.4]), np.array([0.7, 0.2])
-    news = kernels.has_news(stage, country, *tells)
-    assert not news[:20].any() and news[20:].any()
-    rows, heard, with_story, failure, spoke = kernels.tie_offers(
-        entry_rows, ties.indices, entries, 80, stage, story, country, *tells, news
+    chance = [1.0, 0.0]  # every tie of country A is used, none of country B
+    rows, heard, with_story, failure, spoke, used, told_ties = _told(
+        ties, stage, story, country, chance, 5, tells
     )
-    sources = ties.indices[entries]
-    told = news[sources]
-    np.testing.assert_array_equal(rows, np.unique(entry_rows[entries][told]))
-    assert rows.size < np.unique(entry_rows[entries]).size  # some heard only the silent
-    groups = np.searchsorted(rows, entry_rows[entries][told])
-    expected = kernels.offer_sums(stage, story, country, *tells, sources[told], groups, rows.size)
+    news = kernels.has_news(stage, country, *tells)
+    degree = np.diff(ties.indptr)
+    np.testing.assert_array_equal(told_ties, np.bincount(country[news], degree[news], 2))
+    # all ties of country A's tellers, grouped by receiver
+    a = ties.multiply(news[None, :] & (country == 0)[None, :]).tocsr()
+    a.eliminate_zeros()
+    receiver = np.repeat(np.arange(200), np.diff(a.indptr))
+    np.testing.assert_array_equal(rows, np.unique(receiver))
+    assert used == a.nnz and (country[rows] == 0).all()
+    expected = kernels.offer_sums(
+        stage, story, country, *tells, a.indices, np.searchsorted(rows, receiver), rows.size
+    )
     for got, want in zip((heard, with_story, failure), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6)
-    assert (heard.sum(axis=1) + failure.sum(axis=1) > 0).all()
-    np.testing.assert_array_equal(np.flatnonzero(spoke), np.unique(sources))
-
-
-@pytest.mark.parametrize("p", [0.001, 0.05, 0.2])
-def test_bernoulli_gaps_rate(p: float) -> None:
-    n = 200_000
-    hits = kernels.bernoulli_gaps(n, p, np.random.default_rng(8))
-    assert (np.diff(hits) > 0).all() and hits[0] >= 0 and hits[-1] < n
-    assert abs(hits.size - n * p) < 4 * np.sqrt(n * p * (1 - p))
-    # gaps are geometric: the share of adjacent successes is p
-    adjacent = np.mean(np.diff(hits) == 1)
-    assert abs(adjacent - p) < 4 * np.sqrt(p * (1 - p) / hits.size) + 1e-3
-
-
-def test_gaps_filled_in_chunks_continue_the_same_sequence() -> None:
-    from sim.kernels import _fill_gaps
-
-    scale = -1.0 / np.log1p(-0.3)
-    whole = np.empty(1000, dtype=np.int64)
-    count, _ = _fill_gaps(whole, 0, 500, scale, np.random.default_rng(4))
-    rng = np.random.default_rng(4)
-    first = np.empty(10, dtype=np.int64)
-    n1, position = _fill_gaps(first, 0, 500, scale, rng)
-    assert n1 == 10 and position < 500  # full: stopped at the next success
-    rest = np.empty(1000, dtype=np.int64)
-    n2, _ = _fill_gaps(rest, position, 500, scale, rng)
-    np.testing.assert_array_equal(np.concatenate([first, rest[:n2]]), whole[:count])
+    np.testing.assert_array_equal(spoke, news & (country == 0) & (degree > 0))
+    again = _told(ties, stage, story, country, [0.3, 0.3], 5, tells)
+    assert again[5] == _told(ties, stage, story, country, [0.3, 0.3], 5, tells)[5]
 
 
 def test_parallel_receive_does_not_depend_on_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,6 +89,25 @@ def test_equity_columns_are_the_spread_of_district_means():
     assert (table["qoc_district_p90"] > table["qoc_district_p10"]).all()
 
 
+def test_peer_contacts_count_the_ties_used_in_countries_that_run_the_channel():
+    from sim.params import Country
+
+    one = small({"channels": {"peer_network": {"contact_probability": 0.2}}}, months=24)
+    other = Country(name="Otherland", districts=4, facilities=120)
+    scenario = one.model_copy(update={"countries": [*one.countries, other]})
+    model = LearningHealthSystem(scenario)
+    w = model.world
+    source, receiver = w.ties.nonzero()
+    assert (w.facility_country[source] == w.facility_country[receiver]).all()  # within countries
+    model.run()
+    contacts = model.recorder.timeseries()["peer_contacts"].to_numpy()
+    p = scenario.countries[1].channels.peer_network.contact_probability
+    expected = 0.2 * model.ties_per_country[0] + p * model.ties_per_country[1]
+    variance = 0.2 * 0.8 * model.ties_per_country[0] + p * (1 - p) * model.ties_per_country[1]
+    assert abs(contacts.mean() - expected) < 4 * np.sqrt(variance / contacts.size)
+    assert contacts.std() > 0
+
+
 def test_no_channel_means_no_spread():
     # The triple loop may open a messaging group where lessons die for want of a
     # channel: switched off here, since the invariant is about channels left off.
