@@ -365,7 +365,8 @@ def _exclusive_ties(degrees: list[int]):
     return (a + a.T).tocsr(), source
 
 
-def _told(ties, stage, story, country, chance, seed, tells=(np.array([1.0]), np.array([1.0]))):
+def _told(ties, stage, story, country, chance, seed, tells=None):
+    tells = (np.array([1.0]), np.array([1.0])) if tells is None else tells
     tellers = np.flatnonzero(kernels.has_news(stage, country, *tells))
     return kernels.told_along_ties(
         ties.indptr, ties.indices, tellers, np.asarray(chance, dtype=float), stage, story,
