@@ -87,7 +87,7 @@ def receive(
     uniform = work.get("uniform", n * k, np.float32).reshape(n, k)
     uniform_blocks(uniform, uniform_streams)
     rows, table_row, scale, fidelity, source, tables = _stack(exposures, k)
-    start, order = kernels.rows_in_order(rows, n)
+    reached, start, order = kernels.rows_in_order(rows, n)
     trials = work.get("trials", n * k, np.int64)
     story_share = work.get("story_share", n * k, np.float64)
     news = work.get("news", n * k, np.int64)
@@ -101,6 +101,7 @@ def receive(
         rates.uptake_with_story,
         rates.uptake_without_story,
         rates.failure_heeded,
+        reached,
         start,
         order,
         table_row,

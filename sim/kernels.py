@@ -174,30 +174,46 @@ def has_news(
 
 
 @njit(cache=True, nogil=True)
-def rows_in_order(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Group entries by row (a counting sort): ``order`` lists the entries of row 0 first.
+def rows_in_order(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group entries by row: the distinct rows ``reached`` (ascending) and their entries.
 
-    Entries of row ``i`` are ``order[start[i]:start[i + 1]]``, in their original order.
-    In numpy: ``order = np.argsort(rows, kind="stable")`` and ``start`` the cumulative
-    ``np.bincount(rows, minlength=n)`` with a leading 0.
+    The entries of row ``reached[g]`` are ``order[start[g]:start[g + 1]]``, in their
+    original order. In numpy: ``order = np.argsort(rows, kind="stable")``,
+    ``reached, counts = np.unique(rows, return_counts=True)`` and ``start`` the
+    cumulative ``counts`` with a leading 0. Rows already sorted (a single channel's)
+    are kept as they are; few entries are sorted, many are counted into ``n`` rows.
     """
-    start = np.zeros(n + 1, dtype=np.int64)
+    m = rows.size
     in_order = True
-    for e in range(rows.size):
-        start[rows[e] + 1] += 1
-        if e and rows[e] < rows[e - 1]:
+    for e in range(1, m):
+        if rows[e] < rows[e - 1]:
             in_order = False
-    for i in range(n):
-        start[i + 1] += start[i]
-    if in_order:  # a single channel's rows come sorted
-        return start, np.arange(rows.size)
-    fill = start[:-1].copy()
-    order = np.empty(rows.size, dtype=np.int64)
-    for e in range(rows.size):
-        r = rows[e]
-        order[fill[r]] = e
-        fill[r] += 1
-    return start, order
+            break
+    if in_order:
+        order = np.arange(m)
+    elif m * max(1, int(math.log2(m + 1))) < n:
+        order = np.argsort(rows, kind="mergesort")  # stable
+    else:  # a counting sort
+        fill = np.zeros(n + 1, dtype=np.int64)
+        for e in range(m):
+            fill[rows[e] + 1] += 1
+        for i in range(n):
+            fill[i + 1] += fill[i]
+        order = np.empty(m, dtype=np.int64)
+        for e in range(m):
+            order[fill[rows[e]]] = e
+            fill[rows[e]] += 1
+    reached = np.empty(m, dtype=np.int64)
+    start = np.empty(m + 1, dtype=np.int64)
+    g = 0
+    for q in range(m):
+        r = rows[order[q]]
+        if g == 0 or r != reached[g - 1]:
+            reached[g] = r
+            start[g] = q
+            g += 1
+    start[g] = m
+    return reached[:g].copy(), start[: g + 1].copy(), order
 
 
 @_one_at_a_time
@@ -211,6 +227,7 @@ def receive_cells(
     uptake_with_story: np.ndarray,
     uptake_without_story: np.ndarray,
     failure_heeded: np.ndarray,
+    reached: np.ndarray,
     start: np.ndarray,
     order: np.ndarray,
     entry_table_row: np.ndarray,
@@ -227,7 +244,8 @@ def receive_cells(
 ) -> tuple[int, int, int, int]:
     """The month's exposures meet every cell: reports, warnings, awareness and trial starts.
 
-    Facility ``i`` heard the entries ``order[start[i]:start[i + 1]]``: entry ``e``
+    Facility ``i = reached[g]`` heard the entries ``order[start[g]:start[g + 1]]``
+    (:func:`rows_in_order`); facilities not reached heard nothing. Entry ``e``
     is row ``entry_table_row[e]`` of the channel tables, at strength
     ``entry_scale[e]``, its story part surviving with ``entry_fidelity[e]``. Summed,
     they give per practice the successes heard ``h``, the part with story ``st``
@@ -250,22 +268,23 @@ def receive_cells(
     the entry that brought the most successes (``news_source``). Aware cells are set
     to ``AWARE`` here; trials are left to the caller.
 
-    The rows are cut into a fixed number of blocks processed in parallel (each writes
-    its own stretch of the output arrays, compacted in block order afterwards), so the
-    results do not depend on the number of threads.
+    The rows reached are cut into blocks processed in parallel (each writes its own
+    stretch of the output arrays, N * K entries each, compacted in block order
+    afterwards): outputs list cells in row order whatever the blocks and threads.
 
     Returns:
         Numbers of trials, news, newly aware cells and failures newly heard.
     """
-    n, k = stage.shape
-    blocks = min(ROW_BLOCKS, n)
-    bounds = np.linspace(0, n, blocks + 1).astype(np.int64)
+    k = stage.shape[1]
+    blocks = min(ROW_BLOCKS, reached.size)
+    bounds = block_bounds(reached.size, blocks) if blocks else np.zeros(1, dtype=np.int64)
     counts = np.zeros((blocks, 4), dtype=np.int64)
     for b in prange(blocks):
         counts[b] = _receive_rows(
             bounds[b],
             bounds[b + 1],
             bounds[b] * k,
+            reached,
             stage,
             knows_failure,
             failure_reports,
@@ -301,7 +320,7 @@ def receive_cells(
             news_source[n_news + j] = news_source[base + j]
         n_trials += counts[b, 0]
         n_news += counts[b, 1]
-    return n_trials, n_news, counts[:, 2].sum(), counts[:, 3].sum()
+    return n_trials, n_news, int(counts[:, 2].sum()), int(counts[:, 3].sum())
 
 
 @njit(cache=True, nogil=True)
@@ -309,6 +328,7 @@ def _receive_rows(
     row_start: int,
     row_end: int,
     base: int,
+    reached: np.ndarray,
     stage: np.ndarray,
     knows_failure: np.ndarray,
     failure_reports: np.ndarray,
@@ -331,7 +351,7 @@ def _receive_rows(
     news: np.ndarray,
     news_source: np.ndarray,
 ) -> tuple[int, int, int, int]:
-    """:func:`receive_cells` on rows ``row_start..row_end - 1``, outputs from ``base`` on."""
+    """:func:`receive_cells` on rows ``reached[row_start:row_end]``, outputs from ``base`` on."""
     k = stage.shape[1]
     h = np.zeros(k)
     st = np.zeros(k)
@@ -340,10 +360,9 @@ def _receive_rows(
     n_news = 0
     n_aware = 0
     n_warned = 0
-    for i in range(row_start, row_end):
-        first, last = start[i], start[i + 1]
-        if first == last:
-            continue  # heard nothing this month
+    for g in range(row_start, row_end):
+        i = reached[g]
+        first, last = start[g], start[g + 1]
         for c in range(k):  # loops, not slices: a slice would count references
             h[c] = 0.0
             st[c] = 0.0
@@ -1054,11 +1073,11 @@ def turn_away(groups: np.ndarray, capacity: np.ndarray, rng: np.random.Generator
     random (a partial shuffle of the group's members) until it is full. Returns a
     mask over the members.
     """
-    start, order = rows_in_order(groups, capacity.size)
+    present, start, order = rows_in_order(groups, capacity.size)
     away = np.zeros(groups.size, dtype=np.bool_)
-    for g in range(capacity.size):
+    for g in range(present.size):
         members = order[start[g] : start[g + 1]].copy()
-        extra = members.size - capacity[g]
+        extra = members.size - capacity[present[g]]
         for j in range(max(extra, 0)):
             pick = j + int(rng.random() * (members.size - j))
             members[j], members[pick] = members[pick], members[j]

@@ -64,10 +64,13 @@ def test_has_news_marks_rows_with_something_to_tell() -> None:
 @settings(deadline=None)
 def test_rows_in_order_is_a_stable_sort(rows: list[int]) -> None:
     array = np.array(rows, dtype=np.int64)
-    start, order = kernels.rows_in_order(array, 10)
-    np.testing.assert_array_equal(order, np.argsort(array, kind="stable"))
-    np.testing.assert_array_equal(np.diff(start), np.bincount(array, minlength=10))
-    assert start[0] == 0
+    for n in (10, 1000):  # many entries for the rows (counted) and few (sorted)
+        reached, start, order = kernels.rows_in_order(array, n)
+        np.testing.assert_array_equal(order, np.argsort(array, kind="stable"))
+        expected, counts = np.unique(array, return_counts=True)
+        np.testing.assert_array_equal(reached, expected)
+        np.testing.assert_array_equal(np.diff(start), counts)
+        assert start[0] == 0 and start[-1] == array.size
 
 
 def _receive_reference(stage, knows, fr, sr, u, a, b, heed, heard, story, failure):
@@ -98,29 +101,31 @@ def test_receive_cells_follows_its_rules(seed: int) -> None:
     sr = (rng.random((n, k)) * 2).astype(np.float32)
     u = rng.random((n, k)).astype(np.float32)
     a, b, heed = (rng.random(n).astype(np.float32) * s for s in (3.0, 1.0, 1.0))
-    # two channels: one table row per district of 8 facilities, and one row per facility
+    # two channels: one table row per district of 8 facilities (the last five facilities
+    # are in none), and one row per facility reached by the other
     district = np.arange(n) // 8
+    grouped = n - 5
     t_heard = (rng.random((5 + n, k)) * (rng.random((5 + n, k)) < 0.5)).astype(np.float32)
     t_story = (t_heard * rng.random((5 + n, k))).astype(np.float32)
     t_fail = (rng.random((5 + n, k)) * (rng.random((5 + n, k)) < 0.2)).astype(np.float32)
     reached = np.flatnonzero(rng.random(n) < 0.6)
-    rows = np.concatenate([np.arange(n), reached])
-    table_row = np.concatenate([district, 5 + reached])
+    rows = np.concatenate([np.arange(grouped), reached])
+    table_row = np.concatenate([district[:grouped], 5 + reached])
     scale = rng.random(rows.size).astype(np.float32)
     fidelity = rng.random(rows.size).astype(np.float32)
-    source = np.concatenate([np.full(n, 4), np.full(reached.size, 3)]).astype(np.int8)
+    source = np.concatenate([np.full(grouped, 4), np.full(reached.size, 3)]).astype(np.int8)
     heard, story, failure = (np.zeros((n, k)) for _ in range(3))
     np.add.at(heard, rows, scale[:, None] * t_heard[table_row])
     np.add.at(story, rows, (scale * fidelity)[:, None] * t_story[table_row])
     np.add.at(failure, rows, scale[:, None] * t_fail[table_row])
     ref = _receive_reference(stage, knows, fr, sr, u, a, b, heed, heard, story, failure)
 
-    start, order = kernels.rows_in_order(rows, n)
+    heard_rows, start, order = kernels.rows_in_order(rows, n)
     out = [np.zeros(n * k, np.int64), np.zeros(n * k), np.zeros(n * k, np.int64)]
     news_source = np.zeros(n * k, np.int8)
     got_stage, got_knows, got_fr, got_sr = stage.copy(), knows.copy(), fr.copy(), sr.copy()
     n_trials, n_news, n_aware, n_warned = kernels.receive_cells(
-        got_stage, got_knows, got_fr, got_sr, u, a, b, heed, start, order,
+        got_stage, got_knows, got_fr, got_sr, u, a, b, heed, heard_rows, start, order,
         table_row, scale, fidelity, source, t_heard, t_story, t_fail,
         out[0], out[1], out[2], news_source,
     )  # fmt: skip
@@ -140,12 +145,14 @@ def test_receive_cells_follows_its_rules(seed: int) -> None:
     np.testing.assert_allclose(out[1][:n_trials], a[f] * story[f, c] / drive, rtol=1e-5)
     f, c = np.divmod(out[2][:n_news], k)
     scale64, heard64 = scale.astype(np.float64), t_heard.astype(np.float64)
-    from_group = scale64[f] * heard64[district[f], c]
+    from_group = np.where(
+        f < grouped, scale64[np.minimum(f, grouped - 1)] * heard64[district[f], c], -1.0
+    )
     position = np.searchsorted(reached, f)
     is_reached = (position < reached.size) & (reached[np.minimum(position, reached.size - 1)] == f)
-    pos = np.searchsorted(rows[n:], f)
+    pos = np.searchsorted(rows[grouped:], f)
     from_peer = np.where(
-        is_reached, scale64[n + np.minimum(pos, reached.size - 1)] * heard64[5 + f, c], -1.0
+        is_reached, scale64[grouped + np.minimum(pos, reached.size - 1)] * heard64[5 + f, c], -1.0
     )
     np.testing.assert_array_equal(news_source[:n_news], np.where(from_peer > from_group, 3, 4))
 
