@@ -478,20 +478,30 @@ def census(
       (``use`` summed over the facilities of each country);
     * ``(stage == TRIAL).sum()``.
 
-    Each is its own simple pass, which compiles to vector instructions, over fixed
-    blocks of rows in parallel; the blocks' sums are added in block order.
+    A practice in use always has holders, so a row without holders adds nothing but
+    its trials. Fixed blocks of rows run in parallel; the blocks' sums are added in
+    block order.
     """
     n, k = stage.shape
     blocks = min(ROW_BLOCKS, n)
     bounds = block_bounds(n, blocks)
-    qoc = np.zeros(n)
+    qoc = np.empty(n)
     block_sums = np.zeros((blocks, n_groups))
     block_use = np.zeros((blocks, n_countries, k), dtype=np.int64)
     block_trial = np.zeros(blocks, dtype=np.int64)
     for b in prange(blocks):  # fixed blocks, summed in order: the same with any threads
         sums = block_sums[b]
         use = block_use[b]
+        trialling = 0
         for i in range(bounds[b], bounds[b + 1]):
+            held = 0
+            for c in range(k):
+                held |= holders[i, c]
+            if held == 0:  # nothing in use: no QoC to add, only trials to count
+                qoc[i] = 0.0
+                for c in range(k):
+                    trialling += stage[i, c] == TRIAL
+                continue
             total = 0.0
             for c in range(k):
                 total += holders[i, c] * np.float64(local_effect[i, c])
@@ -499,14 +509,11 @@ def census(
             qoc[i] = q
             for g in range(group_of.shape[0]):
                 sums[group_of[g, i]] += q
-        for i in range(bounds[b], bounds[b + 1]):
             ci = country[i]
             for c in range(k):
-                use[ci, c] += (stage[i, c] == ADOPTED) | (stage[i, c] == INSTITUTIONALISED)
-        trialling = 0
-        for i in range(bounds[b], bounds[b + 1]):
-            for c in range(k):
-                trialling += stage[i, c] == TRIAL
+                s = stage[i, c]
+                use[ci, c] += (s == ADOPTED) | (s == INSTITUTIONALISED)
+                trialling += s == TRIAL
         block_trial[b] = trialling
     group_sums = np.zeros(n_groups)
     in_use = np.zeros((n_countries, k), dtype=np.int64)

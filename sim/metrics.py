@@ -93,13 +93,14 @@ class MonthlyRecorder:
             self._group_size.size,
         )
         self._group_qoc = group_sums / self._group_size
+        self._qoc_mean = float(group_sums[self._countries].sum()) / pop.stage.shape[0]
         self._qoc_month = m.steps
 
     def record(self) -> None:
         """Append this month's world, country and practice rows."""
         m = self.model
         w, ledger, cat = m.world, m.ledger, m.catalogue
-        qoc = self.facility_qoc()
+        self._take_census()
         n = w.n_facilities
         in_use = self._in_use.sum(axis=0)
         coverage = in_use / n
@@ -114,7 +115,7 @@ class MonthlyRecorder:
             self._cumulative[key] = self._cumulative.get(key, 0.0) + value
         row: dict[str, Any] = {
             "month": m.month,
-            "qoc": float(qoc.mean()),
+            "qoc": self._qoc_mean,
             "qoc_public": float(group_qoc[self._public]),
             "qoc_private": float(group_qoc[self._private]),
             "qoc_district_sd": float(district_qoc.std()),
