@@ -23,6 +23,7 @@ __all__ = [
     "lose_holders",
     "receive",
     "resolve_trials",
+    "start_trials",
     "staff_departures",
     "review_in_use",
 ]
@@ -41,12 +42,14 @@ class FacilityRates:
     team_size: np.ndarray
 
 
-def _start_trials(
+def start_trials(
     pop: Population, f: np.ndarray, k: np.ndarray, story: np.ndarray, months: np.ndarray
 ) -> None:
+    """Facilities ``f`` start trials of practices ``k`` lasting ``months`` (the only way in)."""
     pop.stage[f, k] = Stage.TRIAL
     pop.trial_left[f, k] = months + 1
     pop.trial_story[f, k] = story
+    pop.trial_cells = np.union1d(pop.trial_cells, f * pop.stage.shape[1] + k)
 
 
 def receive(
@@ -121,7 +124,7 @@ def receive(
     ti, tk = np.divmod(trials[:n_trials], k)
     if ti.size:
         started_with_story = rng.random(ti.size) < story_share[:n_trials]
-        _start_trials(pop, ti, tk, started_with_story, rates.trial_months[ti])
+        start_trials(pop, ti, tk, started_with_story, rates.trial_months[ti])
         counts["duplication"] = int(np.count_nonzero(known_to_fail[facility_country[ti], tk]))
     return counts
 
@@ -193,7 +196,7 @@ def innovate(
     fresh = (pop.stage[f, kk] == Stage.UNKNOWN) & ~pop.knows_failure[f, kk]
     f, kk = f[fresh], kk[fresh]
     pop.first_source[f, kk] = Source.INNOVATION
-    _start_trials(pop, f, kk, np.ones(f.size, dtype=bool), rates.trial_months[f])
+    start_trials(pop, f, kk, np.ones(f.size, dtype=bool), rates.trial_months[f])
     return {
         "innovations": int(f.size),
         "duplication": int(failure_found[facility_country[f], kk].sum()),
@@ -239,8 +242,9 @@ def resolve_trials(
     ``work``.
     """
     work = WorkArrays() if work is None else work
-    size = pop.stage.size
-    cells, success, implementation_failed = kernels.finish_trials(
+    size = pop.trial_cells.size
+    cells, success, implementation_failed, running = kernels.finish_trials(
+        pop.trial_cells,
         pop.stage,
         pop.trial_left,
         pop.trial_story,
@@ -265,7 +269,9 @@ def resolve_trials(
         work.get("finished", size, np.int64),
         work.get("finished_success", size, np.bool_),
         work.get("finished_wrong", size, np.bool_),
+        work.get("still_running", size, np.int64),
     )
+    pop.trial_cells = running
     f, k = np.divmod(cells, pop.stage.shape[1])
     return TrialOutcomes(f, k, success, implementation_failed)
 

@@ -643,6 +643,7 @@ def block_bounds(n: int, blocks: int) -> np.ndarray:
 @_one_at_a_time
 @njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
 def finish_trials(
+    trial_cells: np.ndarray,
     stage: np.ndarray,
     trial_left: np.ndarray,
     trial_story: np.ndarray,
@@ -667,10 +668,12 @@ def finish_trials(
     cells: np.ndarray,
     success: np.ndarray,
     wrong: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    running: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Count a month off every running trial and read those whose time is up.
 
-    Per finished trial (facility ``i``, practice ``c``):
+    ``trial_cells`` lists the cells in trial (flat ``i * K + c``, ascending). Per
+    finished trial (facility ``i``, practice ``c``):
 
     * without a story behind it, the practice is implemented wrongly with chance
       ``complexity[c] * (1 - support[i])`` while the facility is coached
@@ -684,22 +687,24 @@ def finish_trials(
       ``innovation``, or when the facility documents it (chance ``documentation[i]``);
     * failure: stage ``REJECTED``, ``knows_failure``, no holders.
 
-    Rows without a trial are passed over after a vectorised test. The rows are cut
-    into one block per stream of ``streams`` (numpy Generators), processed in
-    parallel, each block drawing from its own stream and writing its own stretch of
-    the work arrays ``cells``, ``success`` and ``wrong`` (N * K entries each, compacted
-    in block order afterwards): the results do not depend on the number of threads.
+    The facilities are cut into one block of rows per stream of ``streams`` (numpy
+    Generators); the blocks' trials are read in parallel, in cell order, each block
+    drawing from its own stream and writing its own stretch of the work arrays
+    ``cells``, ``success``, ``wrong`` and ``running`` (as long as ``trial_cells``,
+    compacted in block order afterwards): the results do not depend on the number of
+    threads.
 
     Returns:
-        Flat cells finished, whether each succeeded, whether it was implemented wrongly.
+        Flat cells finished, whether each succeeded, whether it was implemented
+        wrongly; and the cells still in trial.
     """
     n, k = stage.shape
     blocks = len(streams)
-    bounds = block_bounds(n, blocks)
-    finished = np.zeros(blocks, dtype=np.int64)
+    bounds = np.searchsorted(trial_cells, block_bounds(n, blocks) * k)
+    counts = np.zeros((blocks, 2), dtype=np.int64)
     for b in prange(blocks):
-        finished[b] = _finish_rows(
-            bounds[b], bounds[b + 1], bounds[b] * k, cells, success, wrong,
+        counts[b] = _finish_cells(
+            bounds[b], bounds[b + 1], trial_cells, cells, success, wrong, running,
             stage,
             trial_left,
             trial_story,
@@ -723,24 +728,29 @@ def finish_trials(
             streams[b],
         )  # fmt: skip
     m = 0
-    for b in range(blocks):  # move each block's trials down to follow the previous blocks'
-        base = bounds[b] * k
-        for j in range(finished[b]):
+    left = 0
+    for b in range(blocks):  # move each block's outputs down to follow the previous blocks'
+        base = bounds[b]
+        for j in range(counts[b, 0]):
             cells[m + j] = cells[base + j]
             success[m + j] = success[base + j]
             wrong[m + j] = wrong[base + j]
-        m += finished[b]
-    return cells[:m].copy(), success[:m].copy(), wrong[:m].copy()
+        for j in range(counts[b, 1]):
+            running[left + j] = running[base + j]
+        m += counts[b, 0]
+        left += counts[b, 1]
+    return cells[:m].copy(), success[:m].copy(), wrong[:m].copy(), running[:left].copy()
 
 
 @njit(cache=True, nogil=True)
-def _finish_rows(
-    row_start: int,
-    row_end: int,
-    m: int,
+def _finish_cells(
+    first: int,
+    last: int,
+    trial_cells: np.ndarray,
     cells: np.ndarray,
     success: np.ndarray,
     wrong: np.ndarray,
+    running: np.ndarray,
     stage: np.ndarray,
     trial_left: np.ndarray,
     trial_story: np.ndarray,
@@ -762,47 +772,43 @@ def _finish_rows(
     read_results: bool,
     innovation: int,
     rng: np.random.Generator,
-) -> int:
-    """:func:`finish_trials` on rows ``row_start..row_end - 1``, outputs from ``m`` on.
+) -> tuple[int, int]:
+    """:func:`finish_trials` on ``trial_cells[first:last]``; outputs from ``first`` on.
 
-    Returns the number of trials finished.
+    Returns the numbers of trials finished and still running.
     """
     k = stage.shape[1]
-    first = m
-    for i in range(row_start, row_end):
-        running = 0
-        for c in range(k):  # vectorised: most rows run no trial
-            running += stage[i, c] == TRIAL
-        if running == 0:
+    m = first
+    left = first
+    for p in range(first, last):
+        cell = trial_cells[p]
+        i = cell // k
+        c = cell - i * k
+        trial_left[i, c] -= 1
+        if trial_left[i, c] > 0:
+            running[left] = cell
+            left += 1
             continue
         cut = support[i] if coached_until[i] >= month else 0.0
-        noise = trial_noise[i] * (1.0 - data_quality[i])
-        adopters = min(team_size[i], staff[i])
-        for c in range(k):
-            if stage[i, c] != TRIAL:
-                continue
-            trial_left[i, c] -= 1
-            if trial_left[i, c] > 0:
-                continue
-            cells[m] = i * k + c
-            realised = float(local_effect[i, c])
-            wrong[m] = False
-            if not trial_story[i, c] and rng.random() < complexity[c] * (1.0 - cut):
-                wrong[m] = True
-                realised = 0.0
-            observed = realised + noise * rng.standard_normal()
-            success[m] = observed > threshold[i] or not read_results
-            if success[m]:
-                stage[i, c] = ADOPTED
-                holders[i, c] = adopters
-                handed = trial_story[i, c] and first_source[i, c] != innovation
-                story[i, c] = handed or rng.random() < documentation[i]
-            else:
-                stage[i, c] = REJECTED
-                knows_failure[i, c] = True
-                holders[i, c] = 0
-            m += 1
-    return m - first
+        cells[m] = cell
+        realised = float(local_effect[i, c])
+        wrong[m] = False
+        if not trial_story[i, c] and rng.random() < complexity[c] * (1.0 - cut):
+            wrong[m] = True
+            realised = 0.0
+        observed = realised + trial_noise[i] * (1.0 - data_quality[i]) * rng.standard_normal()
+        success[m] = observed > threshold[i] or not read_results
+        if success[m]:
+            stage[i, c] = ADOPTED
+            holders[i, c] = min(team_size[i], staff[i])
+            handed = trial_story[i, c] and first_source[i, c] != innovation
+            story[i, c] = handed or rng.random() < documentation[i]
+        else:
+            stage[i, c] = REJECTED
+            knows_failure[i, c] = True
+            holders[i, c] = 0
+        m += 1
+    return m - first, left - first
 
 
 @_one_at_a_time

@@ -78,19 +78,27 @@ class WorkArrays:
     Examples:
         >>> work = WorkArrays()
         >>> a = work.get("trials", 10, np.int64)
-        >>> work.get("trials", 10, np.int64) is a, work.get("trials", 12, np.int64) is a
-        (True, False)
+        >>> b = work.get("trials", 8, np.int64)
+        >>> b.size, np.shares_memory(a, b), np.shares_memory(a, work.get("trials", 40, np.int64))
+        (8, True, False)
     """
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
 
     def get(self, name: str, size: int, dtype: type) -> np.ndarray:
-        """A 1-d array of ``size`` entries of ``dtype`` for ``name`` (contents left over)."""
+        """``size`` entries of ``dtype`` for ``name`` (contents left over).
+
+        A view of the array kept under ``name``; one that has to grow is made a quarter
+        larger than asked, so that a slowly growing need does not make a new one each
+        month.
+        """
         array = self._arrays.get(name)
-        if array is None or array.size != size or array.dtype != np.dtype(dtype):
+        if array is None or array.dtype != np.dtype(dtype):
             array = self._arrays[name] = np.empty(size, dtype=dtype)
-        return array
+        elif array.size < size:
+            array = self._arrays[name] = np.empty(size + size // 4, dtype=dtype)
+        return array[:size]
 
 
 @dataclass
@@ -111,6 +119,10 @@ class Population:
         coached_until: Month until which a facility has coaching support.
         attended: The facility attended a learning session in the current review period.
         coached: The facility was coached in the current review period.
+        trial_cells: The cells in trial (flat ``facility * K + practice``, ascending):
+            a trial is started only by :func:`sim.adoption.start_trials` and ends only
+            in :func:`sim.kernels.finish_trials`, which keep this list, so trials are
+            found without looking at every cell.
     """
 
     stage: np.ndarray
@@ -126,6 +138,7 @@ class Population:
     coached_until: np.ndarray
     attended: np.ndarray
     coached: np.ndarray
+    trial_cells: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def empty(cls, world: World, catalogue: Catalogue, rng: np.random.Generator) -> Population:

@@ -171,14 +171,16 @@ def _finish(stage, left, effect, *, trial_story=None, complexity=0.0, cut=0.0,
     coached_until = np.where(np.arange(n) % 2 == 0, 5, 4)  # even rows coached in month 5
     if coached:
         coached_until[:] = 5
-    cells, success, wrong = kernels.finish_trials(
-        state["stage"], state["left"], trial_story, state["story"], state["knows"],
+    in_trial = np.flatnonzero(stage == Stage.TRIAL)
+    cells, success, wrong, running = kernels.finish_trials(
+        in_trial, state["stage"], state["left"], trial_story, state["story"], state["knows"],
         state["holders"], np.zeros((n, k), dtype=np.int8), effect.astype(np.float32),
         np.full(k, complexity), coached_until, 5, np.full(n, cut), np.zeros(n), np.ones(n),
         np.full(n, 0.5), np.full(n, 4, dtype=np.int64), np.full(n, 9, dtype=np.int64),
         np.full(n, documentation), read, 2, _streams(seed),
-        *_left_over(n * k, np.int64, bool, bool),
+        *_left_over(in_trial.size, np.int64, bool, bool, np.int64),
     )  # fmt: skip
+    np.testing.assert_array_equal(running, np.flatnonzero(state["stage"] == Stage.TRIAL))
     return state, cells, success, wrong
 
 

@@ -53,6 +53,7 @@ def test_state_stays_in_range():
     def check(model):
         pop, world = model.population, model.world
         assert (pop.holders[~in_use(pop.stage)] == 0).all(), "holders of a practice not in use"
+        np.testing.assert_array_equal(pop.trial_cells, np.flatnonzero(pop.stage == Stage.TRIAL))
         institutionalised = pop.stage == Stage.INSTITUTIONALISED
         staff = np.broadcast_to(world.staff[:, None], pop.stage.shape)
         assert (pop.holders[institutionalised] == staff[institutionalised]).all(), (
