@@ -45,11 +45,16 @@ class FacilityRates:
 def start_trials(
     pop: Population, f: np.ndarray, k: np.ndarray, story: np.ndarray, months: np.ndarray
 ) -> None:
-    """Facilities ``f`` start trials of practices ``k`` lasting ``months`` (the only way in)."""
+    """Facilities ``f`` start trials of practices ``k`` lasting ``months`` (the only way in).
+
+    The cells must not be in trial already. They join ``pop.trial_cells`` by a merge of
+    two sorted lists (a stable sort finds the two runs).
+    """
     pop.stage[f, k] = Stage.TRIAL
     pop.trial_left[f, k] = months + 1
     pop.trial_story[f, k] = story
-    pop.trial_cells = np.union1d(pop.trial_cells, f * pop.stage.shape[1] + k)
+    started = np.sort(f * pop.stage.shape[1] + k)
+    pop.trial_cells = np.sort(np.concatenate((pop.trial_cells, started)), kind="stable")
 
 
 def receive(
