@@ -6,6 +6,7 @@ found with a mask, drawn for in one call, and written back in place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,7 +230,7 @@ def resolve_trials(
     rates: FacilityRates,
     staff: np.ndarray,
     single_loop: bool,
-    streams: tuple[np.random.Generator, ...],
+    streams: Sequence[np.random.Generator],
     work: WorkArrays | None = None,
 ) -> TrialOutcomes:
     """Finish the trials whose time is up and read the result from local data.
@@ -286,7 +287,7 @@ def learn_internally(
     staff: np.ndarray,
     teach_rate: np.ndarray,
     institution_rate: np.ndarray,
-    streams: tuple[np.random.Generator, ...],
+    streams: Sequence[np.random.Generator],
 ) -> int:
     """Holders teach colleagues, and practices held widely become how the facility works.
 
@@ -329,7 +330,7 @@ def lose_holders(
     pop: Population,
     staff: np.ndarray,
     leavers: np.ndarray,
-    streams: tuple[np.random.Generator, ...],
+    streams: Sequence[np.random.Generator],
 ) -> int:
     """The month's leavers take with them what they held of adopted practices.
 
@@ -353,7 +354,7 @@ def review_in_use(
     review_share: float,
     data_quality: np.ndarray,
     rates: FacilityRates,
-    streams: tuple[np.random.Generator, ...],
+    streams: Sequence[np.random.Generator],
     work: WorkArrays | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Single loop: facilities re-read their data on practices in use and drop failures.

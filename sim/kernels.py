@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numba
@@ -94,6 +94,13 @@ PRANGE_ONLY: Any = {  # numba takes a dict here; its type stubs say bool
 #: Row blocks of the parallel kernels that draw nothing (fixed, so that results do not
 #: depend on the threads; kernels that draw use one block per stream instead).
 ROW_BLOCKS = 64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _block_stream(streams: Any, b: int) -> np.random.Generator:
+    """Stream ``b`` of a typed list (a ``prange`` index is unsigned; the list wants int64)."""
+    return streams[np.int64(b)]
+
 
 UNKNOWN = int(Stage.UNKNOWN)
 AWARE = int(Stage.AWARE)
@@ -558,7 +565,7 @@ def teach_and_institutionalise(
     staff: np.ndarray,
     teach_rate: np.ndarray,
     institution_rate: np.ndarray,
-    streams: tuple,
+    streams: Sequence[np.random.Generator],
 ) -> int:
     """Internal learning in every adopted cell: holders teach, practices settle in.
 
@@ -588,7 +595,7 @@ def teach_and_institutionalise(
     for b in prange(blocks):
         done[b] = _teach_rows(
             bounds[b], bounds[b + 1], stage, holders, staff, teach_rate, institution_rate,
-            top, streams[b],
+            top, _block_stream(streams, b),
         )  # fmt: skip
     return int(done.sum())
 
@@ -664,7 +671,7 @@ def finish_trials(
     documentation: np.ndarray,
     read_results: bool,
     innovation: int,
-    streams: tuple,
+    streams: Sequence[np.random.Generator],
     cells: np.ndarray,
     success: np.ndarray,
     wrong: np.ndarray,
@@ -725,7 +732,7 @@ def finish_trials(
             documentation,
             read_results,
             innovation,
-            streams[b],
+            _block_stream(streams, b),
         )  # fmt: skip
     m = 0
     left = 0
@@ -821,7 +828,7 @@ def review_in_use(
     chance: np.ndarray,
     noise: np.ndarray,
     threshold: np.ndarray,
-    streams: tuple,
+    streams: Sequence[np.random.Generator],
     out: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Single loop: cells in use are re-read from local data; those that fail are dropped.
@@ -851,7 +858,7 @@ def review_in_use(
     for b in prange(blocks):
         counts[b] = _review_rows(
             bounds[b], bounds[b + 1], out, stage, knows_failure, holders, local_effect,
-            chance, noise, threshold, top, streams[b],
+            chance, noise, threshold, top, _block_stream(streams, b),
         )  # fmt: skip
     dropped = np.empty(counts[:, 0].sum(), dtype=np.int64)
     m = 0
@@ -1036,7 +1043,7 @@ def lose_holders(
     story: np.ndarray,
     staff: np.ndarray,
     leavers: np.ndarray,
-    streams: tuple,
+    streams: Sequence[np.random.Generator],
 ) -> int:
     """The month's leavers take with them what they held of adopted practices.
 
@@ -1055,7 +1062,7 @@ def lose_holders(
     bounds = block_bounds(n, blocks)
     lost = np.zeros(blocks, dtype=np.int64)
     for b in prange(blocks):
-        rng = streams[b]
+        rng = _block_stream(streams, b)
         for i in range(bounds[b], bounds[b + 1]):
             leaving = leavers[i]
             if leaving == 0:

@@ -240,7 +240,10 @@ class LearningHealthSystem(mesa.Model):
         monthly = self.monthly_turnover[w.facility_country]
         leavers = adoption.staff_departures(w.staff, monthly, self.streams["turnover"])
         self.events["practices_lost_turnover"] += adoption.lose_holders(
-            self.population, w.staff, leavers, self.streams.blocks("turnover", w.n_facilities)
+            self.population,
+            w.staff,
+            leavers,
+            self.streams.kernel_blocks("turnover", w.n_facilities),
         )
         routing.lose_to_turnover(
             self.ledger, leavers / np.maximum(w.staff, 1), self.streams.get("turnover", 2)
@@ -735,7 +738,7 @@ class LearningHealthSystem(mesa.Model):
             self.rates,
             w.staff,
             self.config.loops.single,
-            self.streams.blocks("trials", self.world.n_facilities),
+            self.streams.kernel_blocks("trials", self.world.n_facilities),
             self.work,
         )
         self.events["implementation_failures_no_story"] += int(outcome.implementation_failed.sum())
@@ -766,7 +769,11 @@ class LearningHealthSystem(mesa.Model):
         base = self._per_facility("channels.internal.institutionalisation_rate") * enabled
         support = (1.0 + w.qi_team + w.leadership + w.documentation) / 2.0
         self.events["institutionalised"] += adoption.learn_internally(
-            pop, w.staff, rate, base * support, self.streams.blocks("internal", w.n_facilities)
+            pop,
+            w.staff,
+            rate,
+            base * support,
+            self.streams.kernel_blocks("internal", w.n_facilities),
         )
 
     def _single_loop(self) -> None:
@@ -775,7 +782,7 @@ class LearningHealthSystem(mesa.Model):
             self.config.loops.review_share,
             self.world.data_quality,
             self.rates,
-            self.streams.blocks("loops", self.world.n_facilities),
+            self.streams.kernel_blocks("loops", self.world.n_facilities),
             self.work,
         )
         self.events["single_loop_drops"] += int(f.size)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba.typed import List as TypedList
 
 from sim import kernels
 from sim.state import Stage
@@ -13,9 +14,9 @@ from sim.state import Stage
 USE = (int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED))
 
 
-def _streams(seed: int, blocks: int = 5) -> tuple[np.random.Generator, ...]:
+def _streams(seed: int, blocks: int = 5) -> TypedList:
     """Block streams, as the model hands them to the kernels that draw."""
-    return tuple(np.random.default_rng([seed, b]) for b in range(blocks))
+    return TypedList([np.random.default_rng([seed, b]) for b in range(blocks)])
 
 
 def _population(seed: int, n: int = 60, k: int = 7):
@@ -356,7 +357,7 @@ def test_kernels_that_draw_depend_on_the_seed_alone() -> None:
     holders = np.zeros((n, 6), dtype=np.int16)
     teach, settle = np.zeros(n), np.full(n, 1.0)
     kernels.teach_and_institutionalise(
-        stage.copy(), holders, np.full(n, 4, dtype=np.int64), teach, settle, (rng,)
+        stage.copy(), holders, np.full(n, 4, dtype=np.int64), teach, settle, TypedList([rng])
     )
     twin.random(3000)  # one draw per adopted cell at chance 1, none for teaching at rate 0
     assert rng.random() == twin.random()
