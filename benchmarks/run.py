@@ -40,8 +40,6 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.streams import PARALLEL_FROM
-
 ROOT = Path(__file__).resolve().parents[1]
 NATIONAL = ROOT / "scenarios" / "national.yaml"
 
@@ -62,11 +60,10 @@ def national_child(months: int | None) -> None:
     document = yaml.safe_load(NATIONAL.read_text())
     scenario = Scenario(**document)
     months = scenario.months if months is None else months
-    # Warm-up on a small copy of the scenario, large enough for the kernels that draw to
-    # run in blocks: compiles the kernels on a machine's first run (numba caches them
-    # on disk), loads them from the cache on later runs.
+    # Warm-up on a small copy of the scenario: compiles the kernels on a machine's first
+    # run (numba caches them on disk), loads them from the cache on later runs.
     start = time.perf_counter()
-    country = {**document["countries"][0], "facilities": PARALLEL_FROM}
+    country = {**document["countries"][0], "facilities": 2_000}
     small = Scenario(**{**document, "countries": [country]})
     warm = LearningHealthSystem(small.model_copy(update={"months": 2}), 0)
     warm.run()
@@ -266,7 +263,7 @@ def si() -> dict:
     from sim.state import in_use
 
     # warm-up on a small copy: loads the compiled kernels (compiles them on a first run)
-    LearningHealthSystem(si_scenario(facilities=PARALLEL_FROM, months=2), 0).run()
+    LearningHealthSystem(si_scenario(facilities=2_000, months=2), 0).run()
     scenario = si_scenario()
     start = time.perf_counter()
     model = LearningHealthSystem(scenario, 0)

@@ -42,11 +42,10 @@ MECHANISMS: dict[str, int] = {
 
 #: Blocks of facility rows that compiled kernels process in parallel in large models,
 #: each block with a stream of its own (:meth:`Streams.blocks`), and the number of
-#: facilities from which they do. Below it, one block: handing a kernel a stream costs
-#: about 8 microseconds, more than a small block's work. The number of blocks depends on
-#: the number of facilities alone, so results do not depend on the number of threads;
-#: and it takes two values only, since each compiles its own kernels. Never change:
-#: stored results depend on them.
+#: facilities from which they do. Below it, one block: blocks of a few hundred rows gain
+#: nothing from threads. The number of blocks depends on the number of facilities alone,
+#: so results do not depend on the number of threads. Never change: stored results
+#: depend on them.
 BLOCKS = 16
 PARALLEL_FROM = 20_000
 

@@ -3,10 +3,8 @@
 The compiled kernels (:mod:`sim.kernels`) are built on their first call and cached on
 disk by numba, which takes about half a minute on two cores. The project's install
 step runs this module, so that neither the first run nor the worker processes of a
-parallel run pay for it. It runs a scenario with every mechanism switched on for long
-enough to reach the review months of the learning loops, twice: small, and large enough
-for the kernels that draw to split their rows into blocks
-(:data:`sim.streams.PARALLEL_FROM`), which compiles them again for that many streams.
+parallel run pay for it. It runs a small scenario with every mechanism switched on for
+long enough to reach the review months of the learning loops.
 """
 
 from __future__ import annotations
@@ -16,21 +14,19 @@ import time
 
 from sim.model import LearningHealthSystem
 from sim.params import Scenario
-from sim.streams import PARALLEL_FROM
 
 __all__ = ["warm_up"]
 
 
 def warm_up() -> float:
-    """Run the scenario small and large; return the seconds it took."""
+    """Run a small scenario with every mechanism on; return the seconds it took."""
     start = time.perf_counter()
-    for facilities in (90, PARALLEL_FROM):
-        LearningHealthSystem(_scenario(facilities), replicate=0).run()
+    LearningHealthSystem(_scenario(), replicate=0).run()
     return time.perf_counter() - start
 
 
-def _scenario(facilities: int) -> Scenario:
-    """Every mechanism on, in two linked countries, the first with ``facilities``."""
+def _scenario() -> Scenario:
+    """Every mechanism on, in two linked countries."""
     return Scenario(
         name="warm-up",
         months=13,
@@ -38,7 +34,7 @@ def _scenario(facilities: int) -> Scenario:
             {
                 "name": "A",
                 "districts": 3,
-                "facilities": facilities,
+                "facilities": 90,
                 "channels": {
                     "messaging_group": {"enabled": True},
                     "exchange_visits": {"enabled": True},
