@@ -38,6 +38,7 @@ def _scenario() -> Scenario:
                 "channels": {
                     "messaging_group": {"enabled": True},
                     "exchange_visits": {"enabled": True},
+                    "learning_sessions": {"capacity": 3},  # full: some are turned away
                 },
                 "national": {"routing": "free"},
                 "learning_centres": {"count": 1},

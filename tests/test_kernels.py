@@ -525,3 +525,24 @@ def test_models_in_threads_side_by_side_match_one_after_the_other() -> None:
         together = list(pool.map(run, (0, 1, 2, 3)))
     for a, b in zip(alone, together, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_warm_up_compiles_every_kernel() -> None:
+    # in a fresh process, so that no other test has compiled anything
+    import subprocess
+    import sys
+
+    script = """
+from numba.core.dispatcher import Dispatcher
+from sim import kernels
+from sim.warmup import warm_up
+warm_up()
+for name in kernels.__all__:
+    kernel = getattr(kernels, name)
+    dispatcher = kernel if isinstance(kernel, Dispatcher) else getattr(kernel, "__wrapped__", None)
+    if isinstance(dispatcher, Dispatcher) and not dispatcher.signatures:
+        print(name)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [], f"not compiled by the warm-up: {done.stdout.split()}"
