@@ -95,7 +95,7 @@ def receive(
     work = WorkArrays() if work is None else work
     uniform = work.get("uniform", n * k, np.float32).reshape(n, k)
     uniform_blocks(uniform, uniform_streams)
-    rows, table_row, scale, fidelity, source, tables = _stack(exposures, k)
+    rows, table_row, scale, fidelity, source, tables = _stack(exposures, k, work)
     reached, start, order = kernels.rows_in_order(rows, n)
     trials = work.get("trials", n * k, np.int64)
     story_share = work.get("story_share", n * k, np.float64)
@@ -139,12 +139,13 @@ Tables = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _stack(
-    exposures: list[Exposure], k: int
+    exposures: list[Exposure], k: int, work: WorkArrays
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Tables]:
     """The channels' exposures as one list of entries over one set of stacked tables.
 
     Returns, per entry: facility, row of the stacked tables, scale, fidelity and
-    source; then the stacked heard, story and failure tables.
+    source; then the stacked heard, story and failure tables (written into arrays of
+    ``work``).
     """
     reached = [e for e in exposures if not e.empty]
     if not reached:
@@ -170,11 +171,19 @@ def _stack(
         np.concatenate([e.fidelity for e in reached]),
         np.concatenate([np.full(e.rows.size, int(e.source), np.int8) for e in reached]),
         (
-            np.concatenate([e.heard for e in reached]),
-            np.concatenate([e.story for e in reached]),
-            np.concatenate([e.failure for e in reached]),
+            _stacked(reached, "heard", work),
+            _stacked(reached, "story", work),
+            _stacked(reached, "failure", work),
         ),
     )
+
+
+def _stacked(exposures: list[Exposure], table: str, work: WorkArrays) -> np.ndarray:
+    """The exposures' ``table`` (heard, story or failure) one under the other, into ``work``."""
+    parts = [getattr(e, table) for e in exposures]
+    rows, k = sum(p.shape[0] for p in parts), parts[0].shape[1]
+    out = work.get(f"stacked_{table}", rows * k, np.float32).reshape(rows, k)
+    return np.concatenate(parts, out=out)
 
 
 def innovate(
