@@ -381,6 +381,7 @@ def review_in_use(
     if review_share <= 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
+    work = WorkArrays() if work is None else work
     dropped, _ = kernels.review_in_use(
         pop.stage,
         pop.knows_failure,
@@ -390,7 +391,7 @@ def review_in_use(
         rates.trial_noise * (1.0 - data_quality),
         rates.success_threshold,
         streams,
-        (WorkArrays() if work is None else work).get("dropped", pop.stage.size, np.int64),
+        work.get("dropped", pop.stage.size, np.int64),
     )
     f, k = np.divmod(dropped, pop.stage.shape[1])
     return f, k

@@ -314,19 +314,11 @@ def receive_cells(
             news,
             news_source,
         )
-    # move each block's trials and news down to follow the previous blocks'
-    n_trials = 0
-    n_news = 0
-    for b in range(blocks):
-        base = bounds[b] * k
-        for j in range(counts[b, 0]):
-            trials[n_trials + j] = trials[base + j]
-            trial_story_share[n_trials + j] = trial_story_share[base + j]
-        for j in range(counts[b, 1]):
-            news[n_news + j] = news[base + j]
-            news_source[n_news + j] = news_source[base + j]
-        n_trials += counts[b, 0]
-        n_news += counts[b, 1]
+    starts = bounds[:-1] * k
+    n_trials = _compact(trials, starts, counts[:, 0])
+    _compact(trial_story_share, starts, counts[:, 0])
+    n_news = _compact(news, starts, counts[:, 1])
+    _compact(news_source, starts, counts[:, 1])
     return n_trials, n_news, int(counts[:, 2].sum()), int(counts[:, 3].sum())
 
 
@@ -710,112 +702,59 @@ def finish_trials(
     bounds = np.searchsorted(trial_cells, block_bounds(n, blocks) * k)
     counts = np.zeros((blocks, 2), dtype=np.int64)
     for b in prange(blocks):
-        counts[b] = _finish_cells(
-            bounds[b], bounds[b + 1], trial_cells, cells, success, wrong, running,
-            stage,
-            trial_left,
-            trial_story,
-            story,
-            knows_failure,
-            holders,
-            first_source,
-            local_effect,
-            complexity,
-            coached_until,
-            month,
-            support,
-            trial_noise,
-            data_quality,
-            threshold,
-            team_size,
-            staff,
-            documentation,
-            read_results,
-            innovation,
-            _block_stream(streams, b),
-        )  # fmt: skip
-    m = 0
-    left = 0
-    for b in range(blocks):  # move each block's outputs down to follow the previous blocks'
-        base = bounds[b]
-        for j in range(counts[b, 0]):
-            cells[m + j] = cells[base + j]
-            success[m + j] = success[base + j]
-            wrong[m + j] = wrong[base + j]
-        for j in range(counts[b, 1]):
-            running[left + j] = running[base + j]
-        m += counts[b, 0]
-        left += counts[b, 1]
+        rng = _block_stream(streams, b)
+        m = left = bounds[b]  # this block's stretch of the outputs
+        for p in range(bounds[b], bounds[b + 1]):
+            cell = trial_cells[p]
+            i = cell // k
+            c = cell - i * k
+            trial_left[i, c] -= 1
+            if trial_left[i, c] > 0:
+                running[left] = cell
+                left += 1
+                continue
+            cut = support[i] if coached_until[i] >= month else 0.0
+            cells[m] = cell
+            realised = float(local_effect[i, c])
+            wrong[m] = False
+            if not trial_story[i, c] and rng.random() < complexity[c] * (1.0 - cut):
+                wrong[m] = True
+                realised = 0.0
+            noise = trial_noise[i] * (1.0 - data_quality[i]) * rng.standard_normal()
+            success[m] = realised + noise > threshold[i] or not read_results
+            if success[m]:
+                stage[i, c] = ADOPTED
+                holders[i, c] = min(team_size[i], staff[i])
+                handed = trial_story[i, c] and first_source[i, c] != innovation
+                story[i, c] = handed or rng.random() < documentation[i]
+            else:
+                stage[i, c] = REJECTED
+                knows_failure[i, c] = True
+                holders[i, c] = 0
+            m += 1
+        counts[b, 0] = m - bounds[b]
+        counts[b, 1] = left - bounds[b]
+    starts = bounds[:-1]
+    m = _compact(cells, starts, counts[:, 0])
+    _compact(success, starts, counts[:, 0])
+    _compact(wrong, starts, counts[:, 0])
+    left = _compact(running, starts, counts[:, 1])
     return cells[:m].copy(), success[:m].copy(), wrong[:m].copy(), running[:left].copy()
 
 
 @njit(cache=True, nogil=True)
-def _finish_cells(
-    first: int,
-    last: int,
-    trial_cells: np.ndarray,
-    cells: np.ndarray,
-    success: np.ndarray,
-    wrong: np.ndarray,
-    running: np.ndarray,
-    stage: np.ndarray,
-    trial_left: np.ndarray,
-    trial_story: np.ndarray,
-    story: np.ndarray,
-    knows_failure: np.ndarray,
-    holders: np.ndarray,
-    first_source: np.ndarray,
-    local_effect: np.ndarray,
-    complexity: np.ndarray,
-    coached_until: np.ndarray,
-    month: int,
-    support: np.ndarray,
-    trial_noise: np.ndarray,
-    data_quality: np.ndarray,
-    threshold: np.ndarray,
-    team_size: np.ndarray,
-    staff: np.ndarray,
-    documentation: np.ndarray,
-    read_results: bool,
-    innovation: int,
-    rng: np.random.Generator,
-) -> tuple[int, int]:
-    """:func:`finish_trials` on ``trial_cells[first:last]``; outputs from ``first`` on.
+def _compact(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> int:
+    """Gather the blocks' outputs at the front of ``values``; return how many there are.
 
-    Returns the numbers of trials finished and still running.
+    Blocks write in parallel, each into its own stretch: block ``b`` wrote ``counts[b]``
+    values from ``starts[b]`` on. They are moved down in block order.
     """
-    k = stage.shape[1]
-    m = first
-    left = first
-    for p in range(first, last):
-        cell = trial_cells[p]
-        i = cell // k
-        c = cell - i * k
-        trial_left[i, c] -= 1
-        if trial_left[i, c] > 0:
-            running[left] = cell
-            left += 1
-            continue
-        cut = support[i] if coached_until[i] >= month else 0.0
-        cells[m] = cell
-        realised = float(local_effect[i, c])
-        wrong[m] = False
-        if not trial_story[i, c] and rng.random() < complexity[c] * (1.0 - cut):
-            wrong[m] = True
-            realised = 0.0
-        observed = realised + trial_noise[i] * (1.0 - data_quality[i]) * rng.standard_normal()
-        success[m] = observed > threshold[i] or not read_results
-        if success[m]:
-            stage[i, c] = ADOPTED
-            holders[i, c] = min(team_size[i], staff[i])
-            handed = trial_story[i, c] and first_source[i, c] != innovation
-            story[i, c] = handed or rng.random() < documentation[i]
-        else:
-            stage[i, c] = REJECTED
-            knows_failure[i, c] = True
-            holders[i, c] = 0
-        m += 1
-    return m - first, left - first
+    m = 0
+    for b in range(starts.size):
+        for j in range(counts[b]):
+            values[m + j] = values[starts[b] + j]
+        m += counts[b]
+    return m
 
 
 @_one_at_a_time
@@ -860,12 +799,8 @@ def review_in_use(
             bounds[b], bounds[b + 1], out, stage, knows_failure, holders, local_effect,
             chance, noise, threshold, top, _block_stream(streams, b),
         )  # fmt: skip
-    dropped = np.empty(counts[:, 0].sum(), dtype=np.int64)
-    m = 0
-    for b in range(blocks):
-        dropped[m : m + counts[b, 0]] = out[bounds[b] * k : bounds[b] * k + counts[b, 0]]
-        m += counts[b, 0]
-    return dropped, int(counts[:, 1].sum())
+    m = _compact(out, bounds[:-1] * k, counts[:, 0])
+    return out[:m].copy(), int(counts[:, 1].sum())
 
 
 @njit(cache=True, nogil=True)
