@@ -9,7 +9,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || "$$(tools/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m sim.warmup  # compiles the kernels once (about half a minute)
+	$(PY) -m sim.runs.warmup  # compiles the kernels once (about half a minute)
 	touch $@
 
 demo: $(VENV)/.installed  ## run the embedded default scenario, write results and figures

@@ -50,7 +50,7 @@ FLAGS = [
 
 
 def headless(months: int = 60) -> float:
-    from sim.workshop import Workshop
+    from sim.trainer.workshop import Workshop
 
     workshop = Workshop(DEMO)
     workshop.step()

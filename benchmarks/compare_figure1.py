@@ -29,7 +29,7 @@ TARGET_SECONDS = 300.0
 
 def main(argv: list[str]) -> int:
     """Run the comparison once and print its timings."""
-    from sim.compare import run_comparison
+    from sim.planning.compare import run_comparison
 
     replicates = int(argv[0]) if argv else 20
     workers = int(argv[1]) if len(argv) > 1 else 2

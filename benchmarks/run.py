@@ -54,8 +54,8 @@ def national_child(months: int | None) -> None:
     """Run the national scenario once and print its figures as JSON (subprocess side)."""
     import yaml
 
-    from sim.model import LearningHealthSystem
-    from sim.params import Scenario
+    from sim.model.model import LearningHealthSystem
+    from sim.model.schema import Scenario
 
     document = yaml.safe_load(NATIONAL.read_text())
     scenario = Scenario(**document)
@@ -148,7 +148,7 @@ def si_scenario(
     facilities: int = SI_FACILITIES, months: int = SI_MONTHS, contact: float = SI_CONTACT
 ):
     """One practice, the peer channel along ties with contact probability ``contact``."""
-    from sim.params import Scenario
+    from sim.model.schema import Scenario
 
     off = {"enabled": False}
     return Scenario(
@@ -259,8 +259,8 @@ def mesa_si(ties, infected: np.ndarray, beta: float, months: int, seed: int) -> 
 
 def si() -> dict:
     """The SI benchmark: lhsim against a bare kernel and a per-agent Mesa model."""
-    from sim.model import LearningHealthSystem
-    from sim.state import in_use
+    from sim.model.model import LearningHealthSystem
+    from sim.model.state import in_use
 
     # warm-up on a small copy: loads the compiled kernels (compiles them on a first run)
     LearningHealthSystem(si_scenario(facilities=2_000, months=2), 0).run()

@@ -36,9 +36,9 @@ from typing import Any
 
 import yaml
 
-from sim.evaluators import DaskEvaluator, Evaluator, ProcessEvaluator, SerialEvaluator
-from sim.experiment import load_experiment
-from sim.sweep import read_runs, run_sweep
+from sim.runs.executors import DaskEvaluator, Evaluator, ProcessEvaluator, SerialEvaluator
+from sim.sweeps.experiment import load_experiment
+from sim.sweeps.sweep import read_runs, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVERS = ROOT / "experiments" / "levers_sobol.yaml"

@@ -1,6 +1,6 @@
 """Allow ``python -m sim`` as a synonym of the ``lhsim`` command."""
 
-from sim.cli import main
+from sim.cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.params import Scenario
+from sim.model.schema import Scenario
 
 CHANNELS = (
     "internal",

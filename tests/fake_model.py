@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.params import Scenario
-from sim.simulation import ReplicateResult
+from sim.model.schema import Scenario
+from sim.runs.simulation import ReplicateResult
 
 LOSS_COLUMNS = [
     "lost_turnover",

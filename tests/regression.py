@@ -15,8 +15,8 @@ import math
 import sys
 from pathlib import Path
 
-from sim.params import Scenario
-from sim.simulation import run_replicate
+from sim.model.schema import Scenario
+from sim.runs.simulation import run_replicate
 
 BASELINE = Path(__file__).parent / "data" / "baseline.json"
 REPLICATES = (0, 1)
@@ -66,7 +66,7 @@ DEMO = Path(__file__).parents[1] / "scenarios" / "demo.yaml"
 
 def compute() -> dict[str, dict[str, float]]:
     """Summary values of each baseline run, keyed ``"<scenario>/<replicate>"``."""
-    from sim.scenario import load_scenario
+    from sim.config.scenario import load_scenario
 
     runs = [(scenario(), r) for r in REPLICATES] + [(load_scenario(DEMO), 0)]
     out = {}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from sim.animation import AnimationError, animate
-from sim.cli import main
-from sim.params import Scenario
+from sim.cli.main import main
+from sim.model.schema import Scenario
+from sim.trainer.animation import AnimationError, animate
 
 TINY = """
 name: tiny
@@ -73,7 +73,9 @@ def test_app_with_a_bad_scenario_exits_2_before_serving(tmp_path: Path, capsys) 
 def test_mp4_without_ffmpeg_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sim.animation.FFMpegWriter.isAvailable", classmethod(lambda cls: False))
+    monkeypatch.setattr(
+        "sim.trainer.animation.FFMpegWriter.isAvailable", classmethod(lambda cls: False)
+    )
     scenario = Scenario(name="t", countries=[{"name": "A", "facilities": 20, "districts": 2}])
     with pytest.raises(AnimationError, match="MP4 needs ffmpeg"):
         animate(scenario, tmp_path / "demo.mp4", 2)

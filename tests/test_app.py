@@ -8,8 +8,8 @@ import ipyvuetify as v
 import pytest
 import solara
 
-from sim import app
-from sim.workshop import SideBySide, Workshop, scenario_files
+from sim.trainer import app
+from sim.trainer.workshop import SideBySide, Workshop, scenario_files
 
 SMALL = """
 name: tiny
@@ -95,7 +95,7 @@ def test_a_model_that_fails_to_build_is_a_message(
     def broken(*args, **kwargs):
         raise RuntimeError("facility table has no rows")
 
-    monkeypatch.setattr("sim.workshop.LiveRun", broken)
+    monkeypatch.setattr("sim.trainer.workshop.LiveRun", broken)
     workshop = Workshop(scenario_folder / "tiny.yaml")
     assert "could not be built" in workshop.error and "no rows" in workshop.error
     assert not workshop.ready and workshop.step() is False

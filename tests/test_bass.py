@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.scenario import load_scenario
-from sim.simulation import run_replicate
+from sim.config.scenario import load_scenario
+from sim.runs.simulation import run_replicate
 
 BASS = Path(__file__).parents[1] / "scenarios" / "validation" / "bass.yaml"
 

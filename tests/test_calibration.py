@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.adoption_data import read_adoption_data
-from sim.bass import bass_share, fit_bass
-from sim.calibration import build_problem
-from sim.calibration_run import calibrate
-from sim.calibration_spec import load_calibration
-from sim.cli import main
+from sim.cli.main import main
+from sim.config.scenario import load_scenario
 from sim.errors import ScenarioError
-from sim.scenario import load_scenario
-from sim.simulation import run_replicate
+from sim.fitting.adoption_data import read_adoption_data
+from sim.fitting.bass import bass_share, fit_bass
+from sim.fitting.calibration import build_problem
+from sim.fitting.calibration_run import calibrate
+from sim.fitting.calibration_spec import load_calibration
+from sim.runs.simulation import run_replicate
 
 ROOT = Path(__file__).parents[1]
 CKM = ROOT / "calibration" / "ckm.yaml"
@@ -337,7 +337,7 @@ def posterior_scenario(folder: Path, samples: str, column: str = "reach") -> Pat
 
 
 def test_each_replicate_takes_a_weighted_posterior_row(tmp_path):
-    from sim.posterior import apply_posterior
+    from sim.config.posterior import apply_posterior
 
     path = posterior_scenario(tmp_path, "reach,weight\n0.11,0.0\n0.22,1.0\n")
     scenario = load_scenario(path)
@@ -351,7 +351,7 @@ def test_each_replicate_takes_a_weighted_posterior_row(tmp_path):
 
 
 def test_posterior_rows_vary_between_replicates_and_repeat_within_one(tmp_path):
-    from sim.posterior import apply_posterior
+    from sim.config.posterior import apply_posterior
 
     rows = "reach\n" + "\n".join(f"{0.01 * i:.2f}" for i in range(1, 21)) + "\n"
     scenario = load_scenario(posterior_scenario(tmp_path, rows))

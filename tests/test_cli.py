@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
-from sim.params import Scenario
-from sim.results import read_manifest
-from sim.simulation import ReplicateResult
+from sim.cli.main import main
+from sim.model.schema import Scenario
+from sim.runs.results import read_manifest
+from sim.runs.simulation import ReplicateResult
 
 from fake_model import failing_replicate, fake_replicate
 
@@ -41,7 +41,7 @@ def bad_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sim.runner.run_replicate", fake_replicate)
+    monkeypatch.setattr("sim.runs.runner.run_replicate", fake_replicate)
 
 
 @pytest.mark.parametrize("command", [[], ["validate"], ["run"]])
@@ -122,13 +122,13 @@ def test_a_failed_run_exits_1_and_points_to_resume(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("sim.runner.run_replicate", failing_replicate)
+    monkeypatch.setattr("sim.runs.runner.run_replicate", failing_replicate)
     out = tmp_path / "r"
     assert main(["run", str(scenario_file), "--out", str(out), "--replicates", "5", "-q"]) == 1
     err = capsys.readouterr().err
     assert "replicate 3" in err and "seed 12345" in err and "--resume" in err
     assert "Traceback" not in err
-    monkeypatch.setattr("sim.runner.run_replicate", fake_replicate)
+    monkeypatch.setattr("sim.runs.runner.run_replicate", fake_replicate)
     assert main(["run", str(scenario_file), "--out", str(out), "--replicates", "5", "-q"]) == 2
     resumed = ["run", str(scenario_file), "--out", str(out), "--replicates", "5", "--resume"]
     assert main([*resumed, "--quiet"]) == 0
@@ -137,7 +137,7 @@ def test_a_failed_run_exits_1_and_points_to_resume(
 def test_debug_shows_the_traceback(
     scenario_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sim.runner.run_replicate", failing_replicate)
+    monkeypatch.setattr("sim.runs.runner.run_replicate", failing_replicate)
     run = ["--debug", "run", str(scenario_file), "--out", str(tmp_path / "r"), "--quiet"]
     with pytest.raises(Exception, match="replicate 3 failed"):
         main([*run, "--replicates", "5"])
@@ -152,7 +152,7 @@ def test_interrupt_exits_130_and_points_to_resume(
     def interrupted(scenario: Scenario, replicate: int) -> ReplicateResult:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sim.runner.run_replicate", interrupted)
+    monkeypatch.setattr("sim.runs.runner.run_replicate", interrupted)
     assert main(["run", str(scenario_file), "--out", str(tmp_path / "r"), "--quiet"]) == 130
     assert "--resume" in capsys.readouterr().err
 

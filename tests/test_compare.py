@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.compare import build_outputs, run_comparison
-from sim.model import LearningHealthSystem
+from sim.cli.main import main
+from sim.model.model import LearningHealthSystem
+from sim.planning.compare import build_outputs, run_comparison
 
 from builders import small
 

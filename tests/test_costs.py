@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from sim.costs import (
+from sim.metrics.costs import (
     COST_ITEMS,
     activities_used,
     budget_breaches,
@@ -12,7 +12,7 @@ from sim.costs import (
     cost_problems,
     cost_totals,
 )
-from sim.params import Scenario
+from sim.model.schema import Scenario
 
 
 def scenario(country=None, **top):

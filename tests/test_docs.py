@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import sim.model
-from sim import docs, params
-from sim.ledger import CAUSES
-from sim.params import Country, Scenario
-from sim.simulation import run_replicate
+import sim.model.model
+from sim.model import schema as params
+from sim.model.ledger import CAUSES
+from sim.model.schema import Country, Scenario
+from sim.reporting import model_docs as docs
+from sim.runs.simulation import run_replicate
 
 MODEL_MD = Path(__file__).parents[1] / "docs" / "model.md"
 
@@ -48,7 +49,8 @@ def _step_keywords(step: str) -> list[str]:
 
 def test_parameter_tables_are_up_to_date(text):
     assert docs.render(text) == text, (
-        "docs/model.md parameter tables differ from sim/params.py; run `python -m sim.docs`"
+        "docs/model.md parameter tables differ from the schema; "
+        "run `python -m sim.reporting.model_docs`"
     )
 
 
@@ -58,12 +60,12 @@ def test_every_parameter_section_has_a_table(text):
 
 
 def test_every_schedule_step_appears_in_the_process_overview(text):
-    schedule = _numbered_items(sim.model.__doc__ or "")
+    schedule = _numbered_items(sim.model.model.__doc__ or "")
     overview = _numbered_items(_section(text, "Process overview and scheduling"))
-    assert len(schedule) >= 5, f"could not read the schedule from sim/model.py: {schedule}"
+    assert len(schedule) >= 5, f"could not read the schedule from sim/model/model.py: {schedule}"
     assert sorted(overview) == sorted(schedule), (
         f"the process overview lists steps {sorted(overview)}, "
-        f"sim/model.py's schedule lists {sorted(schedule)}"
+        f"sim/model/model.py's schedule lists {sorted(schedule)}"
     )
     for number, step in schedule.items():
         keywords = _step_keywords(step)

@@ -5,8 +5,8 @@ import sys
 
 import pandas as pd
 
-from sim.metrics import SUMMARY_COLUMNS
-from sim.runner import run_scenario
+from sim.model.recorder import SUMMARY_COLUMNS
+from sim.runs.runner import run_scenario
 
 from builders import small
 

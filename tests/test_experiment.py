@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from sim.errors import ScenarioError
-from sim.experiment import (
+from sim.model.schema import Scenario
+from sim.sweeps.experiment import (
     ExperimentSpec,
     RunSpec,
     evaluate,
@@ -17,7 +18,6 @@ from sim.experiment import (
     parameter_kind,
     run_seed,
 )
-from sim.params import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -260,7 +260,7 @@ def test_the_morris_screening_covers_every_numeric_parameter() -> None:
         "countries.0.districts",
         "countries.0.facilities",
     }
-    from sim.experiment import leaf_paths
+    from sim.sweeps.experiment import leaf_paths
 
     numeric = {
         path

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.errors import Problem, ScenarioError
-from sim.facility_data import LEVELS, MAX_ROW_PROBLEMS, SECTORS, read_facility_table
+from sim.model.facility_list import LEVELS, MAX_ROW_PROBLEMS, SECTORS, read_facility_table
 
 CSV = Path(__file__).parent / "data" / "scenario_loader" / "csv"
 HEADER = "id,district,level,sector,staff\n"

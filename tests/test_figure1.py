@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.figure1 import country_outcomes, figure1_panel
-from sim.ledger import CAUSES
-from sim.scenario import load_scenario, validate_files
+from sim.config.scenario import load_scenario, validate_files
+from sim.model.ledger import CAUSES
+from sim.planning.figure1 import country_outcomes, figure1_panel
 
 FOLDER = Path("scenarios/figure1")
 NAMES = "ABCDEFGHI"
@@ -87,7 +87,7 @@ def test_panel_shows_each_country_and_its_simulated_qoc():
 
 @pytest.mark.slow
 def test_figure1_ranking_acceptance(tmp_path):
-    from sim.compare import run_comparison
+    from sim.planning.compare import run_comparison
 
     files = [FOLDER / f"{n}.yaml" for n in NAMES]
     run_comparison(files, baseline="B", replicates=12, out_dir=tmp_path, progress=False, workers=2)

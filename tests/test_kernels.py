@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba.typed import List as TypedList
 
-from sim import kernels
-from sim.state import Stage
+from sim.model import kernels
+from sim.model.state import Stage
 
 USE = (int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED))
 
@@ -445,15 +445,15 @@ def test_told_along_ties_sums_what_the_tellers_offer_country_by_country() -> Non
 def test_parallel_receive_does_not_depend_on_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     import numba
 
-    import sim.streams
-    from sim.model import LearningHealthSystem
-    from sim.params import Scenario
+    import sim.model.streams
+    from sim.model.model import LearningHealthSystem
+    from sim.model.schema import Scenario
 
     scenario = Scenario(
         name="threads", months=8, countries=[{"name": "A", "districts": 4, "facilities": 300}]
     )
-    monkeypatch.setattr(sim.streams, "PARALLEL_FROM", 300)  # the blocks of large models
-    assert sim.streams.block_count(300) == sim.streams.BLOCKS
+    monkeypatch.setattr(sim.model.streams, "PARALLEL_FROM", 300)  # the blocks of large models
+    assert sim.model.streams.block_count(300) == sim.model.streams.BLOCKS
     results = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         before = numba.get_num_threads()
@@ -508,8 +508,8 @@ def test_turn_away_fills_each_group_to_capacity_at_random() -> None:
 def test_models_in_threads_side_by_side_match_one_after_the_other() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from sim.model import LearningHealthSystem
-    from sim.params import Scenario
+    from sim.model.model import LearningHealthSystem
+    from sim.model.schema import Scenario
 
     scenario = Scenario(
         name="threads", months=6, countries=[{"name": "A", "districts": 3, "facilities": 200}]
@@ -534,8 +534,8 @@ def test_the_warm_up_compiles_every_kernel() -> None:
 
     script = """
 from numba.core.dispatcher import Dispatcher
-from sim import kernels
-from sim.warmup import warm_up
+from sim.model import kernels
+from sim.runs.warmup import warm_up
 warm_up()
 for name in kernels.__all__:
     kernel = getattr(kernels, name)

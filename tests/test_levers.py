@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ScenarioError
-from sim.levers import LEVER_PATHS, SLIDER_REACH, apply_levers, lever_value, levers
-from sim.params import Country, Scenario, iter_parameters
+from sim.model.schema import Country, Scenario, iter_parameters
+from sim.trainer.levers import LEVER_PATHS, SLIDER_REACH, apply_levers, lever_value, levers
 
 from builders import small
 

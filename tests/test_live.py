@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.live import LiveRun, Lockstep
-from sim.params import Scenario
-from sim.state import Source
+from sim.model.schema import Scenario
+from sim.model.state import Source
+from sim.trainer.live import LiveRun, Lockstep
 
 from builders import small
 
@@ -53,7 +53,7 @@ def test_a_live_run_records_what_a_batch_run_records() -> None:
     live = LiveRun(scenario)
     for _ in range(10):
         live.step()
-    from sim.simulation import run_replicate
+    from sim.runs.simulation import run_replicate
 
     batch = run_replicate(scenario, 0)
     assert np.allclose(live.qoc[1:], batch.timeseries["qoc"].to_numpy()), "live run drifted"

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import LearningHealthSystem
-from sim.simulation import run_replicate
-from sim.state import Source, Stage, in_use
+from sim.model.model import LearningHealthSystem
+from sim.model.state import Source, Stage, in_use
+from sim.runs.simulation import run_replicate
 
 from builders import all_channels_off, small
 
@@ -91,7 +91,7 @@ def test_equity_columns_are_the_spread_of_district_means():
 
 
 def test_peer_contacts_count_the_ties_used_in_countries_that_run_the_channel():
-    from sim.params import Country
+    from sim.model.schema import Country
 
     one = small({"channels": {"peer_network": {"contact_probability": 0.2}}}, months=24)
     other = Country(name="Otherland", districts=4, facilities=120)

@@ -4,9 +4,9 @@ import re
 
 import numpy as np
 
-from sim.model import LearningHealthSystem
-from sim.narration import Narrator, facility_label, practice_label
-from sim.state import Stage
+from sim.model.model import LearningHealthSystem
+from sim.model.state import Stage
+from sim.trainer.narration import Narrator, facility_label, practice_label
 
 from builders import small
 

@@ -8,10 +8,10 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim
-from sim.params import Country, Scenario
-from sim.plots import coverage_figure, loss_ledger_figure, qoc_figure, write_figures
-from sim.results import Results, ResultsError, default_folder, read_manifest, read_results
-from sim.runner import run_scenario
+from sim.model.schema import Country, Scenario
+from sim.reporting.plots import coverage_figure, loss_ledger_figure, qoc_figure, write_figures
+from sim.runs.results import Results, ResultsError, default_folder, read_manifest, read_results
+from sim.runs.runner import run_scenario
 
 from fake_model import fake_replicate
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from sim.errors import RunError
-from sim.params import Country, Scenario
-from sim.results import FINAL_FILES, TABLES, ResultsError, read_manifest
-from sim.runner import run_scenario
-from sim.simulation import ReplicateResult
+from sim.model.schema import Country, Scenario
+from sim.runs.results import FINAL_FILES, TABLES, ResultsError, read_manifest
+from sim.runs.runner import run_scenario
+from sim.runs.simulation import ReplicateResult
 
 from fake_model import failing_replicate, fake_replicate
 
@@ -180,7 +180,7 @@ def test_force_never_deletes_a_folder_that_is_not_a_results_folder(tmp_path: Pat
 def test_the_default_model_is_looked_up_when_the_run_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sim.runner.run_replicate", fake_replicate)
+    monkeypatch.setattr("sim.runs.runner.run_replicate", fake_replicate)
     out = run_scenario(tiny(), replicates=1, out_dir=tmp_path / "r", progress=False)
     assert (out / "summary.csv").is_file()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.sampling import THREADED_FILL, uniform_blocks
+from sim.model.sampling import THREADED_FILL, uniform_blocks
 
 
 def test_uniform_blocks_on_threads_draw_what_one_thread_draws():

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.config.scenario import load_scenario, resolved_document, validate_files
 from sim.errors import Problem, ScenarioError
-from sim.params import Country, Scenario, iter_parameters
-from sim.scenario import load_scenario, resolved_document, validate_files
+from sim.model.schema import Country, Scenario, iter_parameters
 
 DATA = Path(__file__).parent / "data" / "scenario_loader"
 

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.evaluators import DaskEvaluator, ProcessEvaluator, SerialEvaluator
-from sim.experiment import load_experiment
-from sim.ishigami import analytic_indices
-from sim.results import ResultsError, read_manifest
-from sim.sensitivity import AnalysisError, analyze_sweep
-from sim.sweep import read_runs, run_sweep
+from sim.cli.main import main
+from sim.runs.executors import DaskEvaluator, ProcessEvaluator, SerialEvaluator
+from sim.runs.results import ResultsError, read_manifest
+from sim.sweeps.experiment import load_experiment
+from sim.sweeps.ishigami import analytic_indices
+from sim.sweeps.sensitivity import AnalysisError, analyze_sweep
+from sim.sweeps.sweep import read_runs, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 ISHIGAMI = ROOT / "experiments" / "validation" / "ishigami.yaml"
@@ -172,7 +172,7 @@ def test_simulator_sweeps_match_lhsim_runs_and_every_executor(tmp_path: Path) ->
     pd.testing.assert_frame_equal(runs_without_timing(tmp_path / "processes"), serial)
     assert (serial["error"] == "").all()
     # A run of the sweep is the run of `lhsim run` with the same values and seed.
-    from sim.simulation import run_replicate
+    from sim.runs.simulation import run_replicate
 
     row = serial.iloc[3]
     config = experiment.model.build(
@@ -187,10 +187,10 @@ def test_simulator_sweeps_match_lhsim_runs_and_every_executor(tmp_path: Path) ->
 KILLER = """
 import os, sys
 from pathlib import Path
-import sim.sweep
-from sim.experiment import load_experiment
+import sim.sweeps.sweep
+from sim.sweeps.experiment import load_experiment
 
-original = sim.sweep._write_part
+original = sim.sweeps.sweep._write_part
 calls = []
 
 def dying_write(folder, index, rows):
@@ -200,8 +200,8 @@ def dying_write(folder, index, rows):
         os._exit(9)
     original(folder, index, rows)
 
-sim.sweep._write_part = dying_write
-sim.sweep.run_sweep(load_experiment(sys.argv[1]), out_dir=Path(sys.argv[2]),
+sim.sweeps.sweep._write_part = dying_write
+sim.sweeps.sweep.run_sweep(load_experiment(sys.argv[1]), out_dir=Path(sys.argv[2]),
                     progress=False, flush_rows=25)
 """
 

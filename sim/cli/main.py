@@ -1,0 +1,437 @@
+"""The ``lhsim`` command line: scenarios, sweeps, calibration, the app, animations.
+
+Errors lhsim raises on purpose become a message and an exit code, without a traceback
+(``--debug`` shows it): 2 for bad input (an invalid scenario, a results folder that
+cannot be used), 1 for a run that failed, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+import sim
+from sim.errors import RunError, ScenarioError, SimError
+from sim.model.schema import Scenario
+
+__all__ = ["build_parser", "main", "positive_int", "seed_int"]
+
+log = logging.getLogger("sim")
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def positive_int(text: str) -> int:
+    """Argument type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """Argument type: a whole number (a seed)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _animation_file(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in (".gif", ".mp4"):
+        raise argparse.ArgumentTypeError(f"expected a .gif or .mp4 file name, got {text!r}")
+    return path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``lhsim`` and its subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show full tracebacks and debug messages",
+    )
+    parser = argparse.ArgumentParser(
+        prog="lhsim",
+        description="Learning-health-system simulator: how quality-of-care practices are "
+        "discovered, shared, scaled and lost.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"lhsim {sim.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    validate = commands.add_parser(
+        "validate",
+        parents=[common],
+        help="check scenario files without running them",
+        description="Check scenario files and list every problem found, one per line. "
+        "Exit status 0 when all are valid, 2 otherwise.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", type=Path, help="scenario YAML")
+    validate.set_defaults(handler=_validate)
+
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run a scenario and write results and figures",
+        description="Run the replicates of a scenario, write tables, a manifest and figures "
+        "to a results folder, and print a short summary.",
+    )
+    run.add_argument("file", metavar="FILE", type=Path, help="scenario YAML")
+    run.add_argument(
+        "--replicates",
+        type=positive_int,
+        metavar="N",
+        help="number of replicates (default: the scenario's 'replicates')",
+    )
+    run.add_argument(
+        "--seed", type=seed_int, metavar="S", help="root seed, replacing the scenario's 'seed'"
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results folder (default: results/<scenario name>/)",
+    )
+    run.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1); results do not depend on it",
+    )
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--force", action="store_true", help="replace results already in DIR")
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted or failed run in DIR, skipping finished replicates",
+    )
+    run.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar or progress messages"
+    )
+    run.set_defaults(handler=_run)
+
+    app = commands.add_parser(
+        "app",
+        parents=[common],
+        help="open the trainer's page in a browser (interactive runs, side by side)",
+        description="Serve the trainer's page: pick a scenario, move the teaching levers, "
+        "play month by month, compare two copies side by side. Open the printed address in "
+        "a browser; stop with Ctrl-C.",
+    )
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only)",
+    )
+    app.add_argument("--port", type=positive_int, default=8765, help="port (default 8765)")
+    app.add_argument(
+        "--scenario", type=Path, metavar="FILE", help="scenario to open first (default: demo)"
+    )
+    app.set_defaults(handler=_app)
+
+    animate = commands.add_parser(
+        "animate",
+        parents=[common],
+        help="save an animation of a run (GIF or MP4) for slides",
+        description="Run a scenario month by month and save the trainer's view as an "
+        "animation: a GIF (no extra software needed) or an MP4 (needs ffmpeg).",
+    )
+    animate.add_argument("file", metavar="FILE", type=Path, help="scenario YAML")
+    animate.add_argument(
+        "--out",
+        type=_animation_file,
+        default=Path("demo.gif"),
+        metavar="PATH",
+        help="file to write, .gif or .mp4 (default demo.gif)",
+    )
+    animate.add_argument(
+        "--months", type=positive_int, metavar="N", help="months to show (default: the scenario's)"
+    )
+    animate.add_argument(
+        "--fps", type=positive_int, default=4, metavar="N", help="months a second (default 4)"
+    )
+    animate.set_defaults(handler=_animate)
+    # Sensitivity sweeps: `lhsim sweep` and `lhsim analyze` (sim/cli/sweep_commands.py).
+    from sim.cli.sweep_commands import add_sweep_commands
+
+    add_sweep_commands(commands, common)
+    calibrate = commands.add_parser(
+        "calibrate",
+        parents=[common],
+        help="fit learning parameters to observed adoption (ABC-SMC)",
+        description="Fit the parameters a calibration file names to an observed adoption "
+        "record by approximate Bayesian computation (ABC-SMC, pyabc). Writes posterior "
+        "samples and summaries, fit.csv, figures, diagnostics and a calibrated scenario "
+        "whose replicates draw from the posterior. See docs/calibration.md.",
+    )
+    calibrate.add_argument("file", metavar="FILE", type=Path, help="calibration YAML")
+    calibrate.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: results/calibration/NAME)"
+    )
+    calibrate.add_argument(
+        "--holdout", metavar="GROUP", help="fit on the other groups and predict this one"
+    )
+    calibrate.add_argument(
+        "--executor",
+        choices=("serial", "processes", "dask"),
+        default="processes",
+        help="where simulations run (default processes); only serial is reproducible "
+        "run for run from the seed",
+    )
+    calibrate.add_argument(
+        "--workers", type=positive_int, default=2, metavar="N", help="worker processes (default 2)"
+    )
+    calibrate.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (with --executor dask)"
+    )
+    again = calibrate.add_mutually_exclusive_group()
+    again.add_argument("--force", action="store_true", help="replace results already in DIR")
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted fit in DIR from its finished generations",
+    )
+    calibrate.add_argument(
+        "--quick", action="store_true", help="a smoke-test budget (30 particles, 2 generations)"
+    )
+    calibrate.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress messages from the sampler"
+    )
+    calibrate.set_defaults(handler=_calibrate)
+
+    # -- planners: compare scenarios, rebuild the decision brief, draw Figure 1 --------
+    from sim.cli.planning_commands import add_planner_commands
+
+    add_planner_commands(commands, common)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+def _validate(arguments: argparse.Namespace) -> int:
+    from sim.config.scenario import validate_files
+
+    found = validate_files([str(path) for path in arguments.files])
+    for name, problems in found.items():
+        if problems:
+            for problem in problems:
+                print(problem)
+        else:
+            print(f"ok  {name}")
+    return EXIT_OK if not any(found.values()) else EXIT_BAD_INPUT
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    from sim.config.scenario import load_scenario, with_seed
+    from sim.reporting.plots import write_figures
+    from sim.runs.results import default_folder, read_results
+    from sim.runs.runner import run_scenario
+
+    scenario = load_scenario(arguments.file)
+    if arguments.seed is not None:
+        scenario = with_seed(scenario, arguments.seed, str(arguments.file))
+    replicates = arguments.replicates or scenario.replicates
+    folder = arguments.out if arguments.out is not None else default_folder(scenario)
+    run_scenario(
+        scenario,
+        replicates=replicates,
+        out_dir=folder,
+        workers=arguments.workers,
+        resume=arguments.resume,
+        force=arguments.force,
+        progress=not arguments.quiet,
+        command=["lhsim", *arguments.argv],
+    )
+    results = read_results(folder)
+    figures = write_figures(results)
+    print(_report(results.summary, folder, scenario, replicates, figures))
+    return EXIT_OK
+
+
+def _app(arguments: argparse.Namespace) -> int:
+    from sim.config.scenario import load_scenario
+    from sim.trainer.app import serve
+
+    if arguments.scenario is not None:
+        load_scenario(arguments.scenario)  # a bad file is reported here, before serving
+    print(f"lhsim app: open http://{arguments.host}:{arguments.port}/ (Ctrl-C stops it)")
+    serve(arguments.host, arguments.port, arguments.scenario)
+    return EXIT_OK
+
+
+def _animate(arguments: argparse.Namespace) -> int:
+    from sim.config.scenario import load_scenario
+    from sim.trainer.animation import animate
+
+    scenario = load_scenario(arguments.file)
+    frames = animate(scenario, arguments.out, arguments.months, fps=arguments.fps)
+    print(f"wrote {arguments.out} ({frames} frames, {arguments.fps} a second)")
+    return EXIT_OK
+
+
+def _calibrate(arguments: argparse.Namespace) -> int:
+    from sim.fitting.calibration_run import calibrate
+
+    outcome = calibrate(
+        arguments.file,
+        out=arguments.out,
+        holdout=arguments.holdout,
+        executor=arguments.executor,
+        workers=arguments.workers,
+        scheduler=arguments.scheduler,
+        force=arguments.force,
+        resume=arguments.resume,
+        quick=arguments.quick,
+        quiet=arguments.quiet,
+        command=["lhsim", *arguments.argv],
+    )
+    d = outcome.diagnostics
+    lines = [
+        f"Calibration {d['name']!r} is in {outcome.folder}/ "
+        f"({d['total_simulations']} simulations, {len(d['generations'])} generations, "
+        f"{d['abc_seconds'] + d['predictive_seconds']:.0f} s)",
+        "",
+        "  posterior (median and 90 % interval):",
+    ]
+    for row in outcome.summary.itertuples():
+        lines.append(f"    {row.parameter:<12} {row.median:.4g}  [{row.p05:.4g}, {row.p95:.4g}]")
+    lines.append("  per group: band coverage, RMSE of the median, RMSE of the Bass fit:")
+    for row in outcome.scores.itertuples():
+        tag = " (held out)" if row.held_out else ""
+        lines.append(
+            f"    {row.group}{tag}: {row.band_coverage:.0%}, {row.rmse_median:.2f}, "
+            f"{row.rmse_bass:.2f}"
+        )
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
+def _report(
+    summary: pd.DataFrame,
+    folder: Path,
+    scenario: Scenario,
+    replicates: int,
+    figures: dict[str, Path],
+) -> str:
+    """The short table printed after a run: final QoC and the loss-ledger medians."""
+    from sim.reporting.plots import LOSS_CAUSES
+
+    lines = [
+        f"Results of {scenario.name!r} ({replicates} replicates, seed {scenario.seed}) "
+        f"are in {folder}/",
+        "",
+    ]
+    if "qoc_final" in summary.columns:
+        qoc = summary["qoc_final"].astype(float)
+        lines.append(
+            f"  final quality of care (QoC index, 0-1): median {float(qoc.median()):.3f}, "
+            f"90 % of runs between {float(qoc.quantile(0.05)):.3f} "
+            f"and {float(qoc.quantile(0.95)):.3f}"
+        )
+    ledger = {**LOSS_CAUSES, "duplication_waste": "duplicated trials (waste)"}
+    present = {column: words for column, words in ledger.items() if column in summary.columns}
+    if present:
+        lines.append("  lessons lost, median per run:")
+        width = max(len(words) for words in present.values())
+        for column, words in present.items():
+            value = float(summary[column].astype(float).median())
+            lines.append(f"    {words:<{width}}  {_number(value)}")
+    lines.append("")
+    lines.append("  figures: " + ", ".join(str(p) for p in figures.values()))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- entry point
+def _configure_logging(debug: bool, quiet: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("lhsim: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"lhsim: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lhsim`` command line.
+
+    Args:
+        argv: The arguments after the program name; defaults to ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 success, 1 a run failed, 2 bad input, 130 interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    arguments = build_parser().parse_args(argv)
+    arguments.argv = argv
+    debug = bool(getattr(arguments, "debug", False))
+    _configure_logging(debug, bool(getattr(arguments, "quiet", False)))
+    handler: Callable[[argparse.Namespace], int] = arguments.handler
+    try:
+        return handler(arguments)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        hint = (
+            "; finished runs are saved: run the same command with --resume to continue"
+            if hasattr(arguments, "resume")
+            else ""
+        )
+        print(f"\nlhsim: interrupted{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if debug:
+            raise
+        return _explain(error)
+
+
+def _explain(error: Exception) -> int:
+    """Turn an error into a message on standard error and an exit status."""
+    from sim.runs.results import ResultsError
+
+    if isinstance(error, ScenarioError):
+        return _fail(str(error), EXIT_BAD_INPUT)
+    if isinstance(error, ResultsError):
+        return _fail(str(error), EXIT_BAD_INPUT)
+    if isinstance(error, RunError):
+        hint = (
+            "finished replicates are saved; after fixing the cause, run the same command "
+            "with --resume to continue (--debug shows the traceback)"
+        )
+        return _fail(f"{error}\n{hint}", EXIT_RUN_FAILED)
+    if isinstance(error, SimError):
+        return _fail(str(error), EXIT_RUN_FAILED)
+    if isinstance(error, OSError):
+        return _fail(f"{error} (--debug shows the traceback)", EXIT_RUN_FAILED)
+    raise error
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Loading scenario files into the model's parameter schema: YAML, ``extends:``, posterior draws."""

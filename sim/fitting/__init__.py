@@ -1,0 +1,1 @@
+"""Fitting parameters to observed adoption: ABC-SMC calibration and the Bass baseline."""

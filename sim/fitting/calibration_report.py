@@ -1,0 +1,157 @@
+"""Posterior summaries, the fit table, band coverage and the figures of a calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.fitting.bass import BassFit
+
+__all__ = [
+    "FIT_COLUMNS",
+    "fit_scores",
+    "fit_table",
+    "plot_posterior",
+    "plot_predictive",
+    "posterior_summary",
+    "weighted_quantile",
+]
+
+FIT_COLUMNS = (
+    "group",
+    "time",
+    "observed",
+    "predicted_median",
+    "predicted_p05",
+    "predicted_p95",
+    "held_out",
+)
+"""Columns of ``fit.csv``."""
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of weighted samples (inverse of the weighted CDF).
+
+    Examples:
+        >>> weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([0.2, 0.2, 0.6]), 0.5)
+        3.0
+    """
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order]) / np.sum(weights)
+    return float(values[order][np.searchsorted(cumulative, q, side="left")])
+
+
+def posterior_summary(samples: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame:
+    """Median and 90 % interval of each parameter (``samples`` has a ``weight`` column)."""
+    weights = samples["weight"].to_numpy()
+    rows = []
+    for name, key in keys.items():
+        values = samples[name].to_numpy()
+        rows.append(
+            {
+                "parameter": name,
+                "key": key,
+                "median": weighted_quantile(values, weights, 0.5),
+                "p05": weighted_quantile(values, weights, 0.05),
+                "p95": weighted_quantile(values, weights, 0.95),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fit_table(
+    groups: list[str], observed: np.ndarray, draws: np.ndarray, holdout: str | None
+) -> pd.DataFrame:
+    """The observed curve of every group beside the posterior predictive median and band.
+
+    Args:
+        groups: Group names (rows of ``observed``).
+        observed: Cumulative adopters, groups x time units.
+        draws: Simulated cumulative adopters, draws x groups x time units.
+        holdout: The held-out group, or ``None``.
+    """
+    median, low, high = np.quantile(draws, [0.5, 0.05, 0.95], axis=0)
+    rows = []
+    for g, group in enumerate(groups):
+        for t in range(observed.shape[1]):
+            rows.append(
+                {
+                    "group": group,
+                    "time": t + 1,
+                    "observed": int(observed[g, t]),
+                    "predicted_median": float(median[g, t]),
+                    "predicted_p05": float(low[g, t]),
+                    "predicted_p95": float(high[g, t]),
+                    "held_out": group == holdout,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
+
+
+def fit_scores(fit: pd.DataFrame, bass: BassFit, sizes: dict[str, int]) -> pd.DataFrame:
+    """Per group: band coverage, error of the median and of the Bass baseline.
+
+    Coverage is the share of time points whose observed value lies inside the 90 %
+    band; errors are root mean square gaps in adopters.
+    """
+    rows = []
+    for group, part in fit.groupby("group", sort=False):
+        observed = part["observed"].to_numpy(dtype=float)
+        inside = (observed >= part["predicted_p05"]) & (observed <= part["predicted_p95"])
+        baseline = bass.predict(part["time"].to_numpy(dtype=float), sizes[str(group)])
+        rows.append(
+            {
+                "group": group,
+                "held_out": bool(part["held_out"].iloc[0]),
+                "points": len(part),
+                "band_coverage": float(inside.mean()),
+                "rmse_median": _rmse(part["predicted_median"].to_numpy() - observed),
+                "rmse_bass": _rmse(baseline - observed),
+                "final_observed": int(observed[-1]),
+                "final_median": float(part["predicted_median"].iloc[-1]),
+                "final_bass": float(baseline[-1]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _rmse(gap: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(gap))))
+
+
+def plot_predictive(fit: pd.DataFrame, bass: BassFit, sizes: dict[str, int]) -> Figure:
+    """One panel per group: the 90 % posterior predictive band, its median, the data and Bass."""
+    groups = list(dict.fromkeys(fit["group"]))
+    columns = min(4, len(groups))
+    rows = int(np.ceil(len(groups) / columns))
+    figure = Figure(figsize=(3.2 * columns, 2.8 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for axis, group in zip(axes, groups, strict=False):
+        part = fit[fit["group"] == group]
+        time = part["time"].to_numpy()
+        axis.fill_between(
+            time, part["predicted_p05"], part["predicted_p95"], alpha=0.3, label="90 % band"
+        )
+        axis.plot(time, part["predicted_median"], label="median")
+        axis.plot(time, bass.predict(time.astype(float), sizes[group]), "--", label="Bass fit")
+        axis.plot(time, part["observed"], "o", markersize=3, color="black", label="observed")
+        held = bool(part["held_out"].iloc[0])
+        axis.set_title(f"{group} (held out)" if held else str(group), fontsize=10)
+        axis.set_xlabel("time")
+        axis.set_ylabel("cumulative adopters")
+    for axis in axes[len(groups) :]:
+        axis.set_visible(False)
+    axes[0].legend(fontsize=7)
+    return figure
+
+
+def plot_posterior(samples: pd.DataFrame, names: list[str]) -> Figure:
+    """Weighted histograms of the posterior of each parameter."""
+    figure = Figure(figsize=(3.2 * len(names), 2.6), layout="constrained")
+    axes = figure.subplots(1, len(names), squeeze=False).ravel()
+    for axis, name in zip(axes, names, strict=True):
+        axis.hist(samples[name], bins=30, weights=samples["weight"], density=True)
+        axis.set_xlabel(name)
+    axes[0].set_ylabel("posterior density")
+    return figure

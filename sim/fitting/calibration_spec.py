@@ -1,0 +1,308 @@
+"""Calibration files: which data, which scenario, which parameters and priors, when to stop.
+
+A calibration file is YAML with these keys (see ``docs/calibration.md``):
+
+``name``, ``description``, ``seed``
+    What the fit is called and the root seed of every random draw it makes.
+``data``
+    ``nodes`` (CSV), optional ``edges`` (CSV), ``time_unit`` (``month``, ``quarter`` or
+    ``year``) and optional ``periods`` (window length in time units); paths are read from
+    the folder of the calibration file. Formats: :mod:`sim.fitting.adoption_data`.
+``scenario``
+    Changes to the scenario the data calibrate: ``country`` is merged into every group's
+    country (each group becomes one country with one district), any other key into the
+    scenario itself.
+``parameters``
+    The parameters to fit: ``name``, ``key`` (dotted key inside a country, e.g.
+    ``channels.guidance.reach``) and ``prior`` (``uniform`` or ``loguniform`` with ``low``
+    and ``high``).
+``distance``
+    ``kind``: ``rmse`` (root mean square gap between simulated and observed cumulative
+    adopting shares) or ``adaptive`` (pyabc's adaptively weighted distance).
+``stopping``
+    ``population_size``, ``max_generations``, ``min_epsilon``, ``min_acceptance_rate``,
+    ``max_walltime_minutes`` and ``max_simulations``.
+``predictive_draws``
+    Posterior draws simulated for the predictive bands.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.config.scenario import ScenarioLoader
+from sim.errors import Problem, ScenarioError
+from sim.model.schema import Country
+
+__all__ = [
+    "TIME_UNIT_MONTHS",
+    "CalibrationSpec",
+    "DataSpec",
+    "Distance",
+    "FittedParameter",
+    "Prior",
+    "Stopping",
+    "load_calibration",
+]
+
+TIME_UNIT_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
+"""Model months per time unit of the data."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Prior(_Section):
+    """A prior: ``uniform`` or ``loguniform`` on ``[low, high]``."""
+
+    distribution: Literal["uniform", "loguniform"] = Field(
+        "uniform", description="Shape of the prior."
+    )
+    low: float = Field(description="Lower bound.")
+    high: float = Field(description="Upper bound.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Prior:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise ValueError(f"a loguniform prior needs low > 0 (got {self.low})")
+        return self
+
+
+class FittedParameter(_Section):
+    """One parameter to fit, applied to every group's country."""
+
+    name: str = Field(description="Short name used in outputs (a column of posterior.csv).")
+    key: str = Field(description="Dotted key inside a country, e.g. channels.guidance.reach.")
+    prior: Prior = Field(description="Prior distribution.")
+
+
+class DataSpec(_Section):
+    """The observed adoption record."""
+
+    nodes: str = Field(description="Nodes CSV: id, optional group, adoption_time, at_risk.")
+    edges: str | None = Field(None, description="Edges CSV: source, target, optional kind.")
+    time_unit: Literal["month", "quarter", "year"] = Field(
+        "month", description="Time unit of adoption_time."
+    )
+    periods: int | None = Field(
+        None, ge=1, le=1200, description="Window length in time units (default: last adoption)."
+    )
+
+
+class Distance(_Section):
+    """How far a simulated curve is from the observed one."""
+
+    kind: Literal["rmse", "adaptive"] = Field(
+        "rmse", description="rmse on cumulative shares, or pyabc's adaptive p-norm."
+    )
+
+
+class Stopping(_Section):
+    """ABC-SMC population size and stopping rules (the first rule met stops)."""
+
+    population_size: int = Field(200, ge=10, le=100_000, description="Particles per generation.")
+    max_generations: int = Field(8, ge=1, le=100, description="Most SMC generations.")
+    min_epsilon: float = Field(0.0, ge=0.0, description="Stop once the threshold falls below.")
+    min_acceptance_rate: float = Field(
+        0.02, ge=0.0, le=1.0, description="Stop once fewer proposals than this are accepted."
+    )
+    max_walltime_minutes: float | None = Field(
+        None, gt=0.0, description="Stop after this much wall time."
+    )
+    max_simulations: int | None = Field(None, ge=1, description="Stop after this many runs.")
+
+
+class CalibrationSpec(_Section):
+    """A whole calibration file."""
+
+    name: str = Field(description="Name of the fit; names the results folder.")
+    description: str = Field("", description="What is fitted and why.")
+    seed: int = Field(12345, ge=0, le=2**63 - 1, description="Root seed.")
+    data: DataSpec
+    scenario: dict[str, Any] = Field(
+        default_factory=dict, description="Changes to the calibrated scenario."
+    )
+    parameters: list[FittedParameter] = Field(min_length=1)
+    distance: Distance = Field(default_factory=Distance)
+    stopping: Stopping = Field(default_factory=Stopping)
+    predictive_draws: int = Field(200, ge=10, le=100_000, description="Draws for the bands.")
+    folder: str = Field("", description="Folder of the file (set by the loader).")
+    file: str = Field("", description="The file itself (set by the loader).")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CalibrationSpec:
+        names = [p.name for p in self.parameters]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"parameter names must be unique; repeated: {repeated}")
+        return self
+
+    def path(self, value: str) -> Path:
+        """A data path, relative to the calibration file's folder."""
+        return Path(os.path.abspath(Path(self.folder) / Path(value).expanduser()))
+
+
+def load_calibration(path: str | Path) -> CalibrationSpec:
+    r"""Read and check a calibration file (its data files are read later).
+
+    Raises:
+        ScenarioError: Listing every problem: YAML errors, unknown keys (with "did you
+            mean"), bad values, parameter keys that are not country parameters and
+            priors outside a parameter's allowed range.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "fit.yaml"
+        ...     _ = path.write_text(
+        ...         "name: x\ndata: {nodes: n.csv}\n"
+        ...         "parameters: [{name: p, key: channels.guidance.reach,"
+        ...         " prior: {low: 0, high: 0.5}}]\n"
+        ...     )
+        ...     spec = load_calibration(path)
+        >>> spec.parameters[0].prior.high, spec.data.time_unit
+        (0.5, 'month')
+    """
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(
+            [Problem(file, "", file, f"cannot read the file: {error.strerror or error}", "")]
+        ) from None
+    loader = ScenarioLoader(text, file=file)
+    try:
+        document = loader.get_single_data()
+    except yaml.YAMLError as error:
+        raise ScenarioError([Problem(file, "", None, f"not valid YAML: {error}", "")]) from None
+    finally:
+        loader.dispose()
+    problems: list[Problem] = list(getattr(loader, "duplicates", []))
+    if not isinstance(document, dict):
+        raise ScenarioError(
+            problems + [Problem(file, "", document, "a calibration file is a mapping", "")]
+        )
+    document = {**document, "folder": str(Path(path).resolve().parent), "file": file}
+    spec: CalibrationSpec | None = None
+    try:
+        spec = CalibrationSpec.model_validate(document)
+    except ValidationError as error:
+        problems += validation_problems(error, file, CalibrationSpec)
+    if spec is not None:
+        problems += _parameter_problems(spec, file)
+    if problems or spec is None:
+        raise ScenarioError(problems)
+    return spec
+
+
+def validation_problems(
+    error: ValidationError, file: str, model: type[BaseModel], prefix: str = ""
+) -> list[Problem]:
+    """Turn pydantic errors into problems, with "did you mean" for unknown keys."""
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        key = prefix + ".".join(str(part) for part in loc)
+        fix = ""
+        if item["type"] == "extra_forbidden":
+            known = _known_keys(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+            message = "unknown key"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(Problem(file, key, item.get("input"), message, fix))
+    return problems
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` inside ``model`` (best effort)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        current = _model_of(field.annotation)
+        if current is None:
+            return []
+    return sorted(current.model_fields) if hasattr(current, "model_fields") else []
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for inner in getattr(annotation, "__args__", ()):
+        found = _model_of(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def country_field(key: str) -> tuple[Any, str]:
+    """The pydantic field of a dotted country key, or ``(None, reason)``.
+
+    Examples:
+        >>> field, _ = country_field("channels.guidance.reach")
+        >>> field.description.startswith("Chance a facility")
+        True
+        >>> country_field("channels.guidance.rech")[1]
+        "did you mean 'reach'?"
+    """
+    model: type[BaseModel] | None = Country
+    parts = key.split(".")
+    for index, part in enumerate(parts):
+        assert model is not None
+        field = model.model_fields.get(part)
+        if field is None:
+            close = difflib.get_close_matches(part, list(model.model_fields), n=1)
+            return None, f"did you mean {close[0]!r}?" if close else "not a country parameter"
+        inner = _model_of(field.annotation)
+        if index == len(parts) - 1:
+            if inner is not None:
+                return None, "names a section, not a parameter"
+            return field, ""
+        model = inner
+        if model is None:
+            return None, f"{part!r} has no keys below it"
+    return None, "empty key"
+
+
+def _parameter_problems(spec: CalibrationSpec, file: str) -> list[Problem]:
+    """Check that every fitted key is a numeric country parameter and its prior fits it."""
+    problems = []
+    for index, parameter in enumerate(spec.parameters):
+        where = f"parameters.{index}"
+        field, reason = country_field(parameter.key)
+        if field is None:
+            problems.append(Problem(file, f"{where}.key", parameter.key, "unknown key", reason))
+            continue
+        if field.annotation not in (float, int):
+            problems.append(
+                Problem(file, f"{where}.key", parameter.key, "not a numeric parameter", "")
+            )
+            continue
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        low, high = extra.get("low"), extra.get("high")
+        prior = parameter.prior
+        if (low is not None and prior.low < low) or (high is not None and prior.high > high):
+            problems.append(
+                Problem(
+                    file,
+                    f"{where}.prior",
+                    [prior.low, prior.high],
+                    f"prior reaches outside the range of {parameter.key}",
+                    f"keep it within {low} to {high}",
+                )
+            )
+    return problems

@@ -1,0 +1,1 @@
+"""Outcomes derived from results on disk: costs and budgets."""

@@ -1,0 +1,472 @@
+"""The decision brief: one self-contained HTML file a planner can open offline.
+
+Built from results on disk (:mod:`sim.planning.compare`), never from a live model: the
+comparison table, the figures (embedded as base64 PNG data URIs; no external CSS,
+scripts or fonts), what each scenario changes relative to the baseline, the
+assumptions, and the key questions of the framework's Table 3 (internal, horizontal
+and vertical learning at facility, district and national level), each answered with
+flows counted in the simulation.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from sim.metrics.costs import COST_ITEMS
+from sim.model.schema import Costs
+from sim.reporting.plots import LOSS_CAUSES
+from sim.runs.results import atomic_write
+
+if TYPE_CHECKING:
+    from sim.planning.compare import Comparison, ScenarioData
+
+__all__ = ["KEY_QUESTIONS", "KeyQuestion", "render_report", "scenario_changes", "write_report"]
+
+REPORT_FILE = "report.html"
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
+max-width:72em;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:right;vertical-align:top}
+th:first-child,td:first-child{text-align:left}
+td.text,th.text{text-align:left}
+tr.baseline{background:#f2f2f2}
+img{max-width:100%;height:auto;border:1px solid #eee}
+.note{color:#555;font-size:.9em}
+"""
+
+
+@dataclass(frozen=True)
+class KeyQuestion:
+    """One key question of the framework's Table 3 and how the simulation answers it.
+
+    Attributes:
+        level: ``facility``, ``district`` or ``national``.
+        kind: ``internal``, ``horizontal`` or ``vertical`` learning.
+        question: The question, in the framework's words.
+        measure: What the number shown counts.
+        value: Computes the number for one replicate's summary row.
+    """
+
+    level: str
+    kind: str
+    question: str
+    measure: str
+    value: Callable[[pd.DataFrame], pd.Series]
+
+
+def _col(*names: str) -> Callable[[pd.DataFrame], pd.Series]:
+    def total(summary: pd.DataFrame) -> pd.Series:
+        present = [n for n in names if n in summary.columns]
+        return summary[present].astype(float).sum(axis=1) if present else summary.iloc[:, 0] * 0
+
+    return total
+
+
+def _qoc_gain(summary: pd.DataFrame) -> pd.Series:
+    return (summary["qoc_final"] - summary["qoc_initial"]) * 100.0
+
+
+#: The framework's key questions (Table 3), answered from the simulated flows.
+KEY_QUESTIONS: tuple[KeyQuestion, ...] = (
+    KeyQuestion(
+        "facility",
+        "internal",
+        "What activities did we conduct?",
+        "trials of practices started by facilities",
+        _col("trials_started_total"),
+    ),
+    KeyQuestion(
+        "facility",
+        "internal",
+        "How did we conduct them?",
+        "trials started on the facility's own initiative (QI-team innovation)",
+        _col("innovations_total"),
+    ),
+    KeyQuestion(
+        "facility",
+        "internal",
+        "What was the effect on patient care?",
+        "change in QoC from month 1 to the end (points)",
+        _qoc_gain,
+    ),
+    KeyQuestion(
+        "facility",
+        "horizontal",
+        "What did other facilities do to improve care?",
+        "practices that first reached a facility from other facilities (peer contact, "
+        "sessions, messaging, exchange visits)",
+        _col(
+            "reached_by_peer_network",
+            "reached_by_learning_sessions",
+            "reached_by_messaging_group",
+            "reached_by_exchange_visits",
+        ),
+    ),
+    KeyQuestion(
+        "facility",
+        "horizontal",
+        "What did other facilities find does not work?",
+        "trials of practices already known elsewhere to fail (duplication waste; lower is better)",
+        _col("duplication_waste"),
+    ),
+    KeyQuestion(
+        "facility",
+        "vertical",
+        "How effective was the guidance and support from the district?",
+        "practices that first reached a facility through district coaching",
+        _col("reached_by_coaching"),
+    ),
+    KeyQuestion(
+        "facility",
+        "vertical",
+        "What other guidance and support is required from the district?",
+        "implementations that failed for want of a how-to story",
+        _col("implementation_failures_no_story_total"),
+    ),
+    KeyQuestion(
+        "district",
+        "internal",
+        "What support did we provide to facilities, and with what activities?",
+        "facility attendances at learning sessions + coaching visits + messaging-group months",
+        _col("session_attendees_total", "coaching_visits_total", "group_months_total"),
+    ),
+    KeyQuestion(
+        "district",
+        "internal",
+        "How did these activities change provider behaviour and patient care?",
+        "double-loop reviews that moved effort towards the support that worked",
+        _col("double_loop_shifts_total"),
+    ),
+    KeyQuestion(
+        "district",
+        "horizontal",
+        "What did other districts do to support facilities to improve care?",
+        "district-to-district exchanges held",
+        _col("district_meetings_total"),
+    ),
+    KeyQuestion(
+        "district",
+        "vertical",
+        "How effective was the guidance and support from the national level?",
+        "practices that first reached a facility through national guidance",
+        _col("reached_by_guidance"),
+    ),
+    KeyQuestion(
+        "district",
+        "vertical",
+        "What other guidance and support is required from the national level?",
+        "lessons lost in the national queue (bottleneck) or to national blame",
+        _col("lost_bottleneck", "lost_blame"),
+    ),
+    KeyQuestion(
+        "national",
+        "internal",
+        "What support did we provide to districts and facilities?",
+        "guidance items issued",
+        _col("guidance_issued_total"),
+    ),
+    KeyQuestion(
+        "national",
+        "internal",
+        "How did these activities change district or provider behaviour and patient care?",
+        "guidance withdrawn after failing in implementation (double loop)",
+        _col("guidance_withdrawn_total"),
+    ),
+    KeyQuestion(
+        "national",
+        "horizontal",
+        "What did other countries do to support districts and facilities?",
+        "guidance exchanges with linked countries",
+        _col("global_exchanges_total"),
+    ),
+    KeyQuestion(
+        "national",
+        "vertical",
+        "What learning reached the national level?",
+        "lesson reports processed by the national body and learning centres",
+        _col("national_items_processed_total", "centre_items_processed_total"),
+    ),
+)
+
+_LEVELS = {
+    "facility": "Facility level",
+    "district": "District level",
+    "national": "National level",
+}
+
+
+# --------------------------------------------------------------------------- pieces
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return _esc(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
+    def cell(tag: str, index: int, content: str) -> str:
+        kind = ' class="text"' if index < text_columns else ""
+        return f"<{tag}{kind}>{content}</{tag}>"
+
+    head = "".join(cell("th", i, _esc(h)) for i, h in enumerate(header))
+    body = "".join(
+        "<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}{key}."))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for index, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}{index}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+_IGNORED = ("name", "description", "seed", "replicates")
+
+
+def scenario_changes(baseline: dict[str, Any], other: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Keys whose values differ between two resolved scenarios: (key, baseline, other).
+
+    Names, descriptions, seeds and default replicate counts are not levers and are left out.
+
+    Examples:
+        >>> scenario_changes({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}})
+        [('a.c', 2, 3)]
+    """
+    left, right = _flatten(baseline), _flatten(other)
+    changes = []
+    for key in sorted(set(left) | set(right)):
+        if key.rsplit(".", 1)[-1] in _IGNORED:
+            continue
+        if left.get(key) != right.get(key):
+            changes.append((key, left.get(key), right.get(key)))
+    return changes
+
+
+def _image(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<p><img alt="{_esc(alt)}" src="data:image/png;base64,{data}"></p>'
+
+
+# --------------------------------------------------------------------------- sections
+def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
+    currency = str(table["currency"].iloc[0]) if "currency" in table.columns else ""
+    header = [
+        "scenario",
+        "final QoC, median",
+        "90 % of replicates",
+        "gain vs baseline, median (points)",
+        "paired 90 % interval",
+        "P(better than baseline)",
+        f"cost, median ({currency}, discounted)",
+        f"{currency} per QoC point",
+        "dominated",
+        "budget breached",
+    ]
+    rows = []
+    for _, r in table.iterrows():
+        name = _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
+        rows.append(
+            [
+                name,
+                _number(r["qoc_final_median"]),
+                f"{_number(r['qoc_final_p05'])} to {_number(r['qoc_final_p95'])}",
+                _number(100 * r["diff_vs_baseline_median"], 2),
+                f"{_number(100 * r['diff_vs_baseline_p05'], 2)} to "
+                f"{_number(100 * r['diff_vs_baseline_p95'], 2)}",
+                _number(r["p_better_than_baseline"], 2),
+                _number(r["cost_total_median"], 0),
+                _number(r["icer_vs_baseline"], 0),
+                _number(bool(r["dominated"])),
+                _number(r["budget_breach_share"], 2)
+                if r["annual_budget"] is not None and not pd.isna(r["annual_budget"])
+                else "no budget set",
+            ]
+        )
+    return (
+        "<h2>What each scenario buys</h2>"
+        f"<p>{len(table)} scenarios, {int(table['replicates'].iloc[0])} replicates each, "
+        f"baseline <b>{_esc(comparison.baseline)}</b>, root seed {comparison.seed}. Replicate "
+        "r of every scenario shares its random numbers (common random numbers), so a gain is "
+        "measured replicate by replicate. QoC is an index from 0 to 1; a point is 0.01. "
+        "Cost per QoC point is the mean extra discounted cost over the mean paired gain; it "
+        "is left empty where QoC does not rise. A scenario is dominated when another costs "
+        "no more and gives no less QoC on average. Budget breached: the share of replicates "
+        "with a year over the annual envelope.</p>"
+        + _table(header, rows)
+        + "<p class='note'>The full table, with unpaired intervals and the loss-ledger shares, "
+        "is in <code>comparison.csv</code>; costs by scenario, replicate, year and activity "
+        "are in <code>costs.csv</code>.</p>"
+    )
+
+
+def _figures_section(images: dict[str, bytes]) -> str:
+    captions = {
+        "qoc_over_time": "Quality of care over time. Lines: median of replicates; bands: 5 % "
+        "to 95 % of replicates.",
+        "cost_effect": "The cost-effect plane. Each large dot is a scenario's mean paired "
+        "gain and extra cost against the baseline; small dots are single replicates. Right "
+        "and down is better and cheaper.",
+        "loss_ledger": "The loss ledger: why lessons learned in facilities were lost, as a "
+        "share of all lessons lost.",
+    }
+    parts = ["<h2>Figures</h2>"]
+    for name, png in images.items():
+        parts.append(f"<p>{_esc(captions.get(name, name))}</p>" + _image(png, name))
+    return "".join(parts)
+
+
+def _changes_section(data: Sequence[ScenarioData], baseline: str) -> str:
+    base = next(d for d in data if d.name == baseline)
+    base_doc = base.scenario.model_dump(mode="json")
+    parts = [
+        "<h2>What each scenario changes relative to the baseline</h2>",
+        "<p>Every parameter whose value differs from the baseline's.</p>",
+    ]
+    for d in data:
+        if d.name == baseline:
+            continue
+        changes = scenario_changes(base_doc, d.scenario.model_dump(mode="json"))
+        parts.append(f"<h3>{_esc(d.name)}</h3>")
+        if not changes:
+            parts.append("<p>No parameter differs from the baseline.</p>")
+            continue
+        rows = [[_esc(k), _esc(a), _esc(b)] for k, a, b in changes]
+        parts.append(_table(["parameter", baseline, d.name], rows, text_columns=3))
+    return "".join(parts)
+
+
+def _assumptions_section(data: Sequence[ScenarioData]) -> str:
+    parts = ["<h2>Assumptions</h2>", "<h3>Scenarios, in their own words</h3>"]
+    for d in data:
+        text = d.scenario.description.strip() or "(no description given)"
+        parts.append(f"<p><b>{_esc(d.name)}.</b> {_esc(text)}</p>")
+    costs = data[0].scenario.costs
+    rows = []
+    for item in COST_ITEMS:
+        field = Costs.model_fields[item.name]
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        prices = {_number(getattr(d.scenario.costs, item.name), 2) for d in data}
+        rows.append(
+            [
+                _esc(item.label),
+                " / ".join(sorted(prices)),
+                _esc(extra.get("unit", "")),
+                _esc(extra.get("source", "")),
+            ]
+        )
+    parts.append("<h3>Unit costs</h3>")
+    parts.append(
+        f"<p>Currency {_esc(costs.currency)}; discount rate "
+        f"{costs.discount_rate:.1%} a year (costs in year y, from 0, divided by (1 + r)^y). "
+        "Costs are counted from the monthly activity recorded in each run.</p>"
+    )
+    parts.append(_table(["activity", "unit cost", "per", "source"], rows, text_columns=4))
+    parts.append(
+        "<h3>The model</h3><p>An agent-based model of how quality-of-care practices are "
+        "discovered, tested, shared, scaled and lost (see <code>docs/model.md</code>). Every "
+        "number rests on the scenario's parameters; most defaults are assumptions chosen "
+        "as plausible, not estimates from data. Read differences between scenarios, not "
+        "absolute levels.</p>"
+    )
+    return "".join(parts)
+
+
+def _questions_section(data: Sequence[ScenarioData]) -> str:
+    parts = [
+        "<h2>Key questions at each level of the health system</h2>",
+        "<p>The framework's key questions for learning about quality of care (its Table 3: "
+        "internal, horizontal and vertical learning), each answered by a flow counted in the "
+        "simulation. Numbers are medians over replicates, totals over the whole run.</p>",
+    ]
+    names = [d.name for d in data]
+    for level, title in _LEVELS.items():
+        rows = []
+        for q in (q for q in KEY_QUESTIONS if q.level == level):
+            values = [_number(float(q.value(d.summary).median()), 1) for d in data]
+            rows.append([_esc(q.kind), _esc(q.question), _esc(q.measure), *values])
+        parts.append(f"<h3>{_esc(title)}</h3>")
+        parts.append(_table(["learning", "question", "answered by", *names], rows, text_columns=3))
+    return "".join(parts)
+
+
+def _ledger_section(table: pd.DataFrame) -> str:
+    header = ["scenario", *LOSS_CAUSES.values()]
+    rows = [
+        [_esc(r["scenario"]), *(_number(r[f"{c}_share"], 2) for c in LOSS_CAUSES)]
+        for _, r in table.iterrows()
+    ]
+    return (
+        "<h2>Where learning was lost</h2><p>Share of all lessons lost, by cause (every lesson "
+        "lost is counted once, under one cause).</p>" + _table(header, rows)
+    )
+
+
+# --------------------------------------------------------------------------- whole
+def render_report(
+    comparison: Comparison,
+    data: Sequence[ScenarioData],
+    table: pd.DataFrame,
+    images: dict[str, bytes],
+) -> str:
+    """The decision brief as one HTML document (nothing in it is fetched from elsewhere)."""
+    title = f"Decision brief: {len(data)} scenarios against {comparison.baseline}"
+    body = "".join(
+        [
+            f"<h1>{_esc(title)}</h1>",
+            "<p>Built by lhsim from the results in this folder; rebuild it with "
+            "<code>lhsim report FOLDER</code>.</p>",
+            _summary_section(table, comparison),
+            _figures_section(images),
+            _ledger_section(table),
+            _changes_section(data, comparison.baseline),
+            _questions_section(data),
+            _assumptions_section(data),
+        ]
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
+
+
+def write_report(
+    comparison: Comparison,
+    data: Sequence[ScenarioData],
+    table: pd.DataFrame,
+    images: dict[str, bytes],
+) -> Path:
+    """Write ``report.html`` into the comparison folder and return its path."""
+    text = render_report(comparison, data, table, images)
+    path = Path(comparison.folder) / REPORT_FILE
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path

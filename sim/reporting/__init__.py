@@ -1,0 +1,1 @@
+"""Figures and generated documentation, built from results on disk."""

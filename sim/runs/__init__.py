@@ -1,0 +1,1 @@
+"""Running replicates: one pure function, one family of executors, results on disk."""

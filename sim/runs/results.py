@@ -1,0 +1,486 @@
+"""The results folder: per-replicate parts, combined tables, the manifest, reading back.
+
+A results folder looks like this::
+
+    results/<scenario name>/
+        manifest.json            what was run, with what, by whom, and whether it finished
+        parts/<table>/r00003.parquet   one file per replicate and table, written as it ends
+        timeseries.parquet       one row per replicate and month (world level)
+        countries.parquet        one row per replicate, month and country
+        practices.parquet        one row per replicate, month and practice
+        time_to_scale.csv        one row per replicate and practice
+        summary.csv              one row per replicate
+        figures/                 written by :func:`sim.reporting.plots.write_figures`
+
+Every file is written atomically: to a temporary file in the same folder, then moved
+into place with :func:`os.replace`, so a crash never leaves a half-written file under a
+final name. Reports and figures are rebuilt from the folder with :func:`read_results`,
+without re-running anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import sim
+from sim.errors import SimError
+from sim.model.schema import Scenario
+from sim.model.streams import MECHANISMS
+from sim.runs.simulation import ReplicateResult
+
+__all__ = [
+    "FINAL_FILES",
+    "MANIFEST",
+    "TABLES",
+    "Results",
+    "ResultsError",
+    "atomic_write",
+    "build_manifest",
+    "combine_parts",
+    "completed_replicates",
+    "default_folder",
+    "document_differences",
+    "finish_manifest",
+    "git_state",
+    "library_versions",
+    "prepare_folder",
+    "read_manifest",
+    "read_results",
+    "replicate_seed",
+    "resolved_scenario",
+    "write_manifest",
+    "write_replicate",
+]
+
+log = logging.getLogger(__name__)
+
+#: Name of the manifest file in a results folder.
+MANIFEST = "manifest.json"
+#: Manifest format version; raised when the layout changes incompatibly.
+FORMAT_VERSION = 1
+#: The tables every replicate produces, in the order they are written.
+TABLES: tuple[str, ...] = ("timeseries", "countries", "practices", "time_to_scale", "summary")
+#: The combined file of each table.
+FINAL_FILES: dict[str, str] = {
+    "timeseries": "timeseries.parquet",
+    "countries": "countries.parquet",
+    "practices": "practices.parquet",
+    "time_to_scale": "time_to_scale.csv",
+    "summary": "summary.csv",
+}
+#: Distributions whose versions the manifest records.
+_LIBRARIES = (
+    "mesa",
+    "numpy",
+    "numba",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "networkx",
+    "pydantic",
+    "matplotlib",
+)
+_PART = re.compile(r"^r(\d{5,})\.parquet$")
+
+
+class ResultsError(SimError):
+    """A results folder cannot be used as asked (would be overwritten, is incomplete...)."""
+
+
+@dataclass
+class Results:
+    """Everything a finished run wrote, read back from its folder.
+
+    Attributes:
+        folder: The results folder.
+        manifest: The parsed ``manifest.json``.
+        timeseries: One row per (``replicate``, ``month``), world-level outputs.
+        countries: One row per (``replicate``, ``month``, ``country``).
+        practices: One row per (``replicate``, ``month``, ``practice``), with ``coverage``.
+        time_to_scale: One row per (``replicate``, ``practice``).
+        summary: One row per ``replicate``: ``qoc_final``, the ``lost_*`` ledger, ...
+    """
+
+    folder: Path
+    manifest: dict[str, Any]
+    timeseries: pd.DataFrame
+    countries: pd.DataFrame
+    practices: pd.DataFrame
+    time_to_scale: pd.DataFrame
+    summary: pd.DataFrame
+
+
+# --------------------------------------------------------------------------- atomic files
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` atomically: ``write`` fills a temporary file that then replaces it.
+
+    The temporary file lies in the same folder as ``path`` (so :func:`os.replace` is a
+    rename on one file system) and is removed if ``write`` raises.
+
+    Args:
+        path: The final file name.
+        write: Called with the temporary path; must write the whole file there.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _write_table(path: Path, frame: pd.DataFrame) -> None:
+    if path.suffix == ".csv":
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    else:
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+# --------------------------------------------------------------------------- the folder
+def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
+    """Return the default results folder of ``scenario``: ``results/<scenario name>/``.
+
+    Characters that are unsafe in a folder name become ``_``.
+
+    Examples:
+        >>> from sim.model.schema import Country, Scenario
+        >>> default_folder(Scenario(name="Country I", countries=[Country(name="I")])).as_posix()
+        'results/Country_I'
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", scenario.name).strip("._") or "scenario"
+    return root / safe
+
+
+def prepare_folder(
+    folder: Path, scenario: Scenario, *, force: bool = False, resume: bool = False
+) -> dict[str, Any] | None:
+    """Make ``folder`` ready for a run of ``scenario``; never overwrite results silently.
+
+    An absent or empty folder is simply used. A folder holding results is replaced only
+    with ``force`` (and only if it has a manifest, so that an unrelated folder is never
+    deleted) and continued only with ``resume`` (and only if its manifest records the same
+    resolved scenario and seed).
+
+    Args:
+        folder: The results folder.
+        scenario: The scenario about to run.
+        force: Delete an existing results folder first.
+        resume: Keep an existing results folder of the same scenario to continue it.
+
+    Returns:
+        The manifest found when resuming an existing run, else ``None``.
+
+    Raises:
+        ResultsError: The folder holds results and neither ``force`` nor ``resume`` was
+            given; ``force`` and ``resume`` were both given; the folder is not a results
+            folder; or, with ``resume``, it holds results of a different scenario or seed.
+    """
+    if force and resume:
+        raise ResultsError("choose either --force (start again) or --resume (continue), not both")
+    if not folder.exists() or not any(folder.iterdir()):
+        return None
+    if not folder.is_dir():
+        raise ResultsError(f"{folder} exists and is not a folder; choose another --out")
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise ResultsError(
+            f"{folder} is not empty and holds no {MANIFEST}, so it does not look like an lhsim "
+            "results folder; it is left untouched: choose another --out or empty it yourself"
+        )
+    if force:
+        log.info("removing previous results in %s (--force)", folder)
+        shutil.rmtree(folder)
+        return None
+    if not resume:
+        raise ResultsError(
+            f"{folder} already holds results; use --force to replace them "
+            "or --resume to continue that run"
+        )
+    manifest = read_manifest(folder)
+    wanted = resolved_scenario(scenario)
+    differences = document_differences(manifest.get("scenario"), wanted)
+    if differences or manifest.get("seed") != scenario.seed:
+        if manifest.get("seed") != scenario.seed:
+            differences.insert(0, f"seed ({manifest.get('seed')} there, {scenario.seed} now)")
+        shown = ", ".join(differences[:5]) + (" ..." if len(differences) > 5 else "")
+        raise ResultsError(
+            f"{folder} holds results of a different scenario (differs in: {shown}); "
+            "use --force to replace them or choose another --out"
+        )
+    then, now = manifest.get("git", {}).get("commit"), git_state()["commit"]
+    if then != now:
+        log.warning(
+            "%s was started with source commit %s, this is %s; the combined results mix both",
+            folder,
+            then,
+            now,
+        )
+    for name in FINAL_FILES.values():  # stale until the run completes again
+        (folder / name).unlink(missing_ok=True)
+    for stray in (folder / "parts").glob("*/.*.tmp"):
+        stray.unlink(missing_ok=True)
+    return manifest
+
+
+def document_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """List the dotted keys where two JSON documents differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            found += document_differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        found = []
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            found += document_differences(a, b, f"{prefix}{index}.")
+        return found
+    return [] if old == new else [prefix.rstrip(".") or "<whole scenario>"]
+
+
+# --------------------------------------------------------------------------- manifest
+def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
+    """Return the fully resolved scenario as plain JSON data (lists, not tuples)."""
+    from sim.config.scenario import resolved_document
+
+    document: dict[str, Any] = json.loads(json.dumps(resolved_document(scenario)))
+    return document
+
+
+def replicate_seed(seed: int, replicate: int) -> dict[str, Any]:
+    """Describe the random streams of one replicate.
+
+    Each mechanism draws from ``SeedSequence(entropy, spawn_key=(replicate, mechanism,
+    part))``, with the mechanism numbers of :data:`sim.model.streams.MECHANISMS`.
+
+    Examples:
+        >>> replicate_seed(12345, 3)["seed_sequence"]["spawn_key"]
+        '(3, mechanism, part)'
+    """
+    return {
+        "replicate": replicate,
+        "seed_sequence": {"entropy": seed, "spawn_key": f"({replicate}, mechanism, part)"},
+        "mechanisms": dict(MECHANISMS),
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def git_state() -> dict[str, Any]:
+    """Return the commit of the source tree and whether it has uncommitted changes."""
+    source = Path(sim.__file__).resolve().parent
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", *arguments],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--", "."))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python, the libraries results depend on, and ``extra`` distributions."""
+    versions = {"python": platform.python_version()}
+    for name in (*_LIBRARIES, *extra):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def build_manifest(
+    scenario: Scenario,
+    replicates: int,
+    *,
+    workers: int = 1,
+    command: Sequence[str] | None = None,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Describe a run about to start, so that it can be repeated and checked.
+
+    Args:
+        scenario: The validated scenario.
+        replicates: Number of replicates (``0 .. replicates - 1``).
+        workers: Worker processes used (results do not depend on it).
+        command: The command line; defaults to :data:`sys.argv`.
+        previous: The manifest of the run being resumed, whose start time is kept.
+
+    Returns:
+        The manifest, with ``complete`` false and no end time yet.
+    """
+    started = previous.get("started", _now()) if previous else _now()
+    resumed = list(previous.get("resumed", [])) + [_now()] if previous else []
+    return {
+        "format_version": FORMAT_VERSION,
+        "scenario_name": scenario.name,
+        "scenario": resolved_scenario(scenario),
+        "seed": scenario.seed,
+        "replicates": replicates,
+        "replicate_seeds": [replicate_seed(scenario.seed, r) for r in range(replicates)],
+        "package_version": sim.__version__,
+        "git": git_state(),
+        "versions": library_versions(),
+        "platform": platform.platform(),
+        "command": list(sys.argv if command is None else command),
+        "workers": workers,
+        "started": started,
+        "resumed": resumed,
+        "finished": None,
+        "complete": False,
+    }
+
+
+def finish_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Return ``manifest`` marked complete, with the end time."""
+    return {**manifest, "finished": _now(), "complete": True}
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` in ``folder`` atomically."""
+    _write_json(folder / MANIFEST, manifest)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Read ``manifest.json`` of ``folder``.
+
+    Raises:
+        ResultsError: There is no readable manifest.
+    """
+    path = folder / MANIFEST
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(
+            f"{folder} holds no {MANIFEST}: it is not an lhsim results folder"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise ResultsError(f"cannot read {path}: {error}") from error
+    return manifest
+
+
+# --------------------------------------------------------------------------- parts
+def _part(folder: Path, table: str, replicate: int) -> Path:
+    return folder / "parts" / table / f"r{replicate:05d}.parquet"
+
+
+def _tables_of(result: ReplicateResult, replicate: int) -> dict[str, pd.DataFrame]:
+    """The five tables of one replicate, each with a leading ``replicate`` column."""
+    frames = {
+        "timeseries": result.timeseries,
+        "countries": result.countries,
+        "practices": result.practices,
+        "time_to_scale": result.time_to_scale,
+        "summary": pd.DataFrame([dict(result.summary)]),
+    }
+    tables = {}
+    for name, frame in frames.items():
+        frame = frame.reset_index(drop=True).drop(columns="replicate", errors="ignore")
+        frame.insert(0, "replicate", pd.Series(replicate, index=frame.index, dtype="int64"))
+        tables[name] = frame
+    return tables
+
+
+def write_replicate(folder: Path, replicate: int, result: ReplicateResult) -> None:
+    """Write the parts of one finished replicate, each file atomically.
+
+    The summary is written last; a replicate counts as complete once all its parts exist.
+    """
+    for name, frame in _tables_of(result, replicate).items():
+        _write_table(_part(folder, name, replicate), frame)
+
+
+def completed_replicates(folder: Path) -> set[int]:
+    """Return the replicates of ``folder`` whose parts all exist."""
+    done: set[int] | None = None
+    for table in TABLES:
+        found = set()
+        directory = folder / "parts" / table
+        if directory.is_dir():
+            for path in directory.iterdir():
+                match = _PART.match(path.name)
+                if match:
+                    found.add(int(match.group(1)))
+        done = found if done is None else done & found
+    return done or set()
+
+
+def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames = list(frames)
+    kept = [f for f in frames if not f.empty] or frames[:1]
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0].reset_index(drop=True)
+
+
+def combine_parts(folder: Path, replicates: int) -> None:
+    """Combine the parts of replicates ``0 .. replicates - 1`` into the final files.
+
+    Parts are read in replicate order, so the files do not depend on the order in which
+    replicates finished.
+
+    Raises:
+        ResultsError: A replicate's parts are missing.
+    """
+    missing = sorted(set(range(replicates)) - completed_replicates(folder))
+    if missing:
+        raise ResultsError(f"{folder}: replicates {missing} have not finished; use --resume")
+    for table in TABLES:
+        frame = _concat(pd.read_parquet(_part(folder, table, r)) for r in range(replicates))
+        _write_table(folder / FINAL_FILES[table], frame)
+
+
+# --------------------------------------------------------------------------- reading
+def read_results(folder: Path) -> Results:
+    """Read a finished run back from its folder.
+
+    Raises:
+        ResultsError: The folder is not a results folder or its run did not finish.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    missing = [name for name in FINAL_FILES.values() if not (folder / name).is_file()]
+    if not manifest.get("complete") or missing:
+        raise ResultsError(
+            f"the run in {folder} did not finish; continue it with "
+            "'lhsim run SCENARIO --resume' using the same scenario and --out"
+        )
+    tables: dict[str, pd.DataFrame] = {}
+    for table, name in FINAL_FILES.items():
+        path = folder / name
+        tables[table] = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    return Results(folder=folder, manifest=manifest, **tables)

@@ -1,0 +1,209 @@
+"""How runs are executed: replicates in this process or in worker processes, to disk.
+
+What a model *is* lives in :mod:`sim.runs.simulation` (one replicate as a pure function of
+scenario and replicate index); this module only decides where and in which order those
+calls run and streams their tables to a results folder (:mod:`sim.runs.results`) as they
+finish. Results are combined in replicate order, so the same scenario and seed give
+identical files whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from tqdm import tqdm
+
+from sim.errors import RunError
+from sim.model import kernels
+from sim.model.schema import Scenario
+from sim.runs.results import (
+    build_manifest,
+    combine_parts,
+    completed_replicates,
+    finish_manifest,
+    prepare_folder,
+    write_manifest,
+    write_replicate,
+)
+from sim.runs.simulation import ReplicateResult, run_replicate
+
+__all__ = ["ReplicateFn", "run_scenario"]
+
+log = logging.getLogger(__name__)
+
+#: A function simulating one replicate: ``(scenario, replicate) -> ReplicateResult``.
+#: With several workers it must be picklable: a function defined at the top level of an
+#: importable module.
+ReplicateFn = Callable[[Scenario, int], ReplicateResult]
+
+
+def _start_method() -> str:
+    """Process start method: forkserver where available (no fork-with-threads), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _call(replicate_fn: ReplicateFn, scenario: Scenario, replicate: int) -> ReplicateResult:
+    """Run one replicate in a worker process (a top-level function, so it pickles)."""
+    return replicate_fn(scenario, replicate)
+
+
+def _failure(scenario: Scenario, replicate: int, error: BaseException) -> RunError:
+    return RunError(
+        f"replicate {replicate} failed: {type(error).__name__}: {error}",
+        scenario=scenario.name,
+        replicate=replicate,
+        seed=scenario.seed,
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    replicates: int,
+    out_dir: Path,
+    workers: int = 1,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    replicate_fn: ReplicateFn | None = None,
+    command: Sequence[str] | None = None,
+) -> Path:
+    """Run replicates ``0 .. replicates - 1`` of ``scenario`` and write them to ``out_dir``.
+
+    Each replicate's tables are written as soon as it finishes (``parts/``); once all
+    have finished, the combined tables are written and the manifest is marked complete.
+
+    Args:
+        scenario: A validated scenario.
+        replicates: Number of replicates to have in the folder at the end.
+        out_dir: The results folder.
+        workers: Worker processes; 1 runs everything in this process.
+        resume: Continue the run already in ``out_dir``: replicates whose parts all exist
+            are not run again. The folder must hold the same resolved scenario and seed.
+        force: Delete the results already in ``out_dir`` first.
+        progress: Show a progress bar over replicates on standard error.
+        replicate_fn: The function simulating one replicate; defaults to
+            :func:`sim.runs.simulation.run_replicate`. With ``workers > 1`` it must be a
+            top-level function of an importable module.
+        command: The command line recorded in the manifest; defaults to :data:`sys.argv`.
+
+    Returns:
+        The results folder.
+
+    Raises:
+        ValueError: ``replicates`` or ``workers`` is below 1.
+        sim.runs.results.ResultsError: ``out_dir`` holds results and neither ``force`` nor
+            ``resume`` was given, or it holds results of a different scenario.
+        RunError: A replicate raised. Replicates that finished are on disk, so the run
+            can be continued with ``resume=True`` once the cause is fixed.
+    """
+    if replicates < 1:
+        raise ValueError(f"replicates must be at least 1 (got {replicates})")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1 (got {workers})")
+    function = replicate_fn if replicate_fn is not None else run_replicate
+    out_dir = Path(out_dir)
+
+    previous = prepare_folder(out_dir, scenario, force=force, resume=resume)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = build_manifest(
+        scenario, replicates, workers=workers, command=command, previous=previous
+    )
+    write_manifest(out_dir, manifest)
+
+    done = completed_replicates(out_dir) if previous is not None else set()
+    pending = [r for r in range(replicates) if r not in done]
+    if done:
+        log.info(
+            "resuming %s: %d of %d replicates already done",
+            out_dir,
+            replicates - len(pending),
+            replicates,
+        )
+    with tqdm(
+        total=replicates,
+        initial=replicates - len(pending),
+        desc=scenario.name,
+        unit="replicate",
+        file=sys.stderr,
+        disable=not progress,
+    ) as bar:
+        if workers == 1 or len(pending) <= 1:
+            _run_here(function, scenario, pending, out_dir, bar)
+        else:
+            _run_in_processes(function, scenario, pending, out_dir, bar, workers)
+
+    combine_parts(out_dir, replicates)
+    write_manifest(out_dir, finish_manifest(manifest))
+    log.debug("results of %s written to %s", scenario.name, out_dir)
+    return out_dir
+
+
+def _run_here(
+    function: ReplicateFn,
+    scenario: Scenario,
+    pending: list[int],
+    out_dir: Path,
+    bar: tqdm[None],
+) -> None:
+    """Run replicates one after the other in this process; stop at the first failure."""
+    for replicate in pending:
+        try:
+            result = function(scenario, replicate)
+        except Exception as error:
+            raise _failure(scenario, replicate, error) from error
+        write_replicate(out_dir, replicate, result)
+        bar.update()
+
+
+def _run_in_processes(
+    function: ReplicateFn,
+    scenario: Scenario,
+    pending: list[int],
+    out_dir: Path,
+    bar: tqdm[None],
+    workers: int,
+) -> None:
+    """Run replicates in worker processes, writing each as it finishes.
+
+    After a failure no new replicate starts; those already running are finished and
+    written, then the failure of the lowest replicate is raised.
+    """
+    context = multiprocessing.get_context(_start_method())
+    executor = ProcessPoolExecutor(
+        max_workers=min(workers, len(pending)), mp_context=context, initializer=kernels.one_thread
+    )
+    failures: dict[int, BaseException] = {}
+    try:
+        running: dict[Future[ReplicateResult], int] = {
+            executor.submit(_call, function, scenario, r): r for r in pending
+        }
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=running.__getitem__):
+                replicate = running.pop(future)
+                if future.cancelled():
+                    continue
+                error = future.exception()
+                if error is not None:
+                    if not failures:
+                        log.error("replicate %d failed; finishing those running", replicate)
+                        for other in running:
+                            other.cancel()
+                    failures[replicate] = error
+                    continue
+                write_replicate(out_dir, replicate, future.result())
+                bar.update()
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+    if failures:
+        first = min(failures)
+        raise _failure(scenario, first, failures[first]) from failures[first]

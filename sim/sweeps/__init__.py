@@ -1,0 +1,1 @@
+"""Sensitivity sweeps: experiment files, SALib sampling, streamed runs and indices."""

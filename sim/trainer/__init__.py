@@ -1,0 +1,1 @@
+"""The trainer's page and animation: live runs, narration, levers, side by side."""

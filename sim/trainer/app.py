@@ -1,0 +1,342 @@
+"""The trainer's page (Solara): pick a scenario, move levers, play, watch learning move.
+
+Presentation only: every action is a call on :class:`sim.trainer.workshop.Workshop`, which
+holds the runs and draws the view. Start it with ``lhsim app`` (see
+:func:`serve`); it listens on 127.0.0.1 unless told otherwise.
+
+Mesa's ``SolaraViz`` builds a model from keyword arguments and shows one model; this
+page needs scenario files, two models in lockstep and a narrated event log, so it uses
+Solara directly.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import solara
+import solara.lab
+
+from sim.trainer.levers import Lever, levers
+from sim.trainer.narration import practice_label
+from sim.trainer.workshop import SideBySide, Workshop, default_scenario_folder, scenario_files
+
+__all__ = ["Page", "serve"]
+
+#: Environment variables through which ``lhsim app`` hands its options to the page.
+SCENARIO_VARIABLE = "LHSIM_APP_SCENARIO"
+FOLDER_VARIABLE = "LHSIM_APP_SCENARIOS"
+
+EVERY_COUNTRY = "every country"
+OFF = "off"
+
+CSS = """
+.lhsim-log { font-family: monospace; font-size: 12px; max-height: 260px; overflow-y: auto;
+             border: 1px solid #ddd; padding: 4px 8px; background: #fafafa; }
+.lhsim-log .loss { color: #b30000; }
+.lhsim-log .month { color: #777; }
+"""
+
+
+def _folder() -> Path:
+    return Path(os.environ.get(FOLDER_VARIABLE) or default_scenario_folder())
+
+
+def _first_scenario(folder: Path) -> Path | None:
+    chosen = os.environ.get(SCENARIO_VARIABLE)
+    if chosen:
+        return Path(chosen)
+    files = scenario_files(folder)
+    demo = [p for p in files if p.name == "demo.yaml"]
+    return (demo or files)[0] if files else None
+
+
+def _log_html(workshop: Workshop) -> str:
+    rows = []
+    for label, event in workshop.events():
+        css = "loss" if event.kind in ("losses", "lost") else ""
+        prefix = f"[{html.escape(label)}] " if label else ""
+        rows.append(
+            f'<div class="event {css}"><span class="month">month {event.month}</span> '
+            f"{prefix}{html.escape(event.text)}</div>"
+        )
+    return "\n".join(rows) or "<div>Press play or step: events will appear here.</div>"
+
+
+@solara.component
+def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -> None:
+    """One slider, switch or choice, generated from the lever's parameter."""
+
+    def set_value(new: Any) -> None:
+        workshop.set_lever(lever.path, new)
+        on_change()
+
+    unit = f" {lever.unit}" if lever.unit else ""
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    label = f"{lever.label}: {shown}{unit}"
+    if lever.kind == "bool":
+        solara.Switch(label=lever.label, value=bool(value), on_value=set_value)
+    elif lever.kind == "choice":
+        solara.Select(
+            label=lever.label, values=list(lever.choices), value=value, on_value=set_value
+        )
+    elif lever.kind == "int":
+        if lever.optional:
+            solara.Switch(
+                label=f"{lever.label}: unlimited",
+                value=value is None,
+                on_value=lambda on: set_value(None if on else lever.default),
+            )
+        if value is not None:
+            solara.SliderInt(
+                label=label,
+                value=int(value),
+                min=int(lever.low or 0),
+                max=int(lever.high or 100),
+                step=int(lever.step),
+                on_value=set_value,
+            )
+    else:
+        solara.SliderFloat(
+            label=label,
+            value=float(value),
+            min=float(lever.low or 0.0),
+            max=float(lever.high or 1.0),
+            step=lever.step,
+            on_value=set_value,
+        )
+
+
+@solara.component
+def SideBySideControl(current: SideBySide | None, workshop: Workshop, on_change: Any) -> None:
+    """Choose the lever taught side by side, and its value in the second copy."""
+    choices = {lever.label: lever for lever in levers()}
+    chosen = next((k for k, v in choices.items() if current and v.path == current.lever), OFF)
+
+    def choose(label: str) -> None:
+        if label == OFF:
+            workshop.set_side_by_side(None)
+        else:
+            lever = choices[label]
+            workshop.set_side_by_side(SideBySide(lever.path, _contrast(lever, workshop)))
+        on_change()
+
+    solara.Select(
+        label="side by side: lever taught",
+        values=[OFF, *choices],
+        value=chosen,
+        on_value=choose,
+        classes=["lhsim-side-by-side"],
+    )
+    if current is not None:
+        lever = choices[chosen]
+
+        def set_b(value: Any) -> None:
+            workshop.set_side_by_side(SideBySide(lever.path, value))
+            on_change()
+
+        if lever.kind == "bool":
+            solara.Switch(label="second copy: on", value=bool(current.value), on_value=set_b)
+        elif lever.kind == "choice":
+            solara.Select(
+                label="second copy", values=list(lever.choices), value=current.value, on_value=set_b
+            )
+        elif lever.kind == "int" and current.value is not None:
+            solara.SliderInt(
+                label="second copy",
+                value=int(current.value),
+                min=int(lever.low or 0),
+                max=int(lever.high or 100),
+                on_value=set_b,
+            )
+        elif lever.kind == "float":
+            solara.SliderFloat(
+                label="second copy",
+                value=float(current.value),
+                min=float(lever.low or 0.0),
+                max=float(lever.high or 1.0),
+                step=lever.step,
+                on_value=set_b,
+            )
+
+
+def _contrast(lever: Lever, workshop: Workshop) -> Any:
+    """A second value that differs clearly from the current one."""
+    value = workshop.value(lever.path)
+    if lever.kind == "bool":
+        return not value
+    if lever.kind == "choice":
+        return next(c for c in lever.choices if c != value)
+    if value is None:
+        return lever.default
+    low, high = float(lever.low or 0), float(lever.high or 1)
+    other = value + (high - low) / 4 if value < (low + high) / 2 else value - (high - low) / 4
+    return int(round(other)) if lever.kind == "int" else round(other, 2)
+
+
+@solara.component
+def Controls(workshop: Workshop, playing: Any, tick: Any) -> None:
+    """Play, step and reset, with the month and the speed."""
+
+    def step() -> None:
+        workshop.step()
+        tick.value += 1
+
+    def reset() -> None:
+        playing.value = False
+        workshop.reset()
+        tick.value += 1
+
+    _ = tick.value
+    with solara.Row():
+        solara.Button(
+            "Pause" if playing.value else "Play",
+            on_click=lambda: playing.set(not playing.value),
+            disabled=not workshop.ready or workshop.finished,
+            color="primary",
+            classes=["lhsim-play"],
+        )
+        solara.Button(
+            "Step",
+            on_click=step,
+            disabled=playing.value or workshop.finished,
+            classes=["lhsim-step"],
+        )
+        solara.Button("Reset", on_click=reset, classes=["lhsim-reset"])
+        months = workshop.scenario.months if workshop.scenario else 0
+        speed = workshop.months_per_second()
+        solara.Text(
+            f"month {workshop.month} of {months}" + (f" · {speed:.1f} months/s" if speed else ""),
+            classes=["lhsim-status"],
+        )
+
+
+@solara.component
+def LiveView(workshop: Workshop, tick: Any) -> None:
+    """The maps and charts, and the event log; redrawn every month."""
+    _ = tick.value
+    if workshop.error:
+        solara.Error(workshop.error, classes=["lhsim-error"], style="white-space: pre-wrap")
+    if workshop.ready:
+        solara.Image(workshop.frame(), format="jpeg", classes=["lhsim-view"])
+        qoc = " · ".join(f"{run.label}: {run.qoc[-1]:.3f}" for run in workshop.runs)
+        solara.Text(f"QoC at month {workshop.month}: {qoc}", classes=["lhsim-qoc"])
+    solara.HTML(tag="h4", unsafe_innerHTML="What happened")
+    solara.HTML(unsafe_innerHTML=_log_html(workshop), classes=["lhsim-log"])
+
+
+@solara.component
+def Settings(workshop: Workshop, folder: Path, playing: Any, tick: Any) -> None:
+    """The sidebar: scenario picker, side-by-side choice and the teaching levers."""
+    changed = solara.use_reactive(0)
+    path_text = solara.use_reactive(str(workshop.path or ""))
+
+    def redraw() -> None:
+        playing.value = False
+        changed.value += 1
+        tick.value += 1
+
+    def open_file(path: str | None) -> None:
+        if not path:
+            return
+        path_text.value = path
+        workshop.load(path)
+        redraw()
+
+    _ = changed.value
+    files = [p.as_posix() for p in scenario_files(folder)]
+    solara.HTML(tag="h3", unsafe_innerHTML="Scenario")
+    solara.Select(
+        label=f"scenario files in {folder.as_posix()}/",
+        values=files,
+        value=str(workshop.path.as_posix()) if workshop.path else None,
+        on_value=open_file,
+    )
+    solara.InputText("or open any file", value=path_text, on_value=open_file)
+    if workshop.scenario is not None:
+        _lever_controls(workshop, redraw)
+
+
+@solara.component
+def Page() -> None:
+    """The whole page."""
+    folder = solara.use_memo(_folder, [])
+    workshop = solara.use_memo(lambda: Workshop(_first_scenario(folder)), [])
+    tick = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+
+    def play_loop() -> None:
+        while playing.value:
+            if not workshop.step():
+                playing.value = False
+            tick.value += 1
+            time.sleep(0.001)
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    solara.Style(CSS)
+    solara.Title("lhsim: why learning is lost between facilities")
+    with solara.Sidebar():
+        Settings(workshop, folder, playing, tick)
+    with solara.Column(style={"padding": "8px"}):
+        Controls(workshop, playing, tick)
+        LiveView(workshop, tick)
+
+
+def _lever_controls(workshop: Workshop, redraw: Any) -> None:
+    scenario = workshop.scenario
+    assert scenario is not None
+    runs = workshop.runs
+    if runs:
+        catalogue = runs[0].model.catalogue
+        labels = [practice_label(runs[0].model, k) for k in range(catalogue.size)]
+
+        def show(label: str) -> None:
+            workshop.set_practice(labels.index(label))
+            redraw()
+
+        solara.Select(
+            label="practice on the map",
+            values=labels,
+            value=labels[runs[0].practice],
+            on_value=show,
+        )
+    names = [c.name for c in scenario.countries]
+    if len(names) > 1:
+
+        def choose(name: str) -> None:
+            workshop.set_countries(None if name == EVERY_COUNTRY else [name])
+            redraw()
+
+        solara.Select(
+            label="levers apply to",
+            values=[EVERY_COUNTRY, *names],
+            value=workshop.countries[0] if workshop.countries else EVERY_COUNTRY,
+            on_value=choose,
+        )
+    solara.HTML(tag="h3", unsafe_innerHTML="Side by side")
+    SideBySideControl(workshop.side_by_side, workshop, redraw)
+    solara.HTML(tag="h3", unsafe_innerHTML="Teaching levers")
+    for lever in levers():
+        LeverControl(lever, workshop.value(lever.path), workshop, redraw)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, scenario: Path | None = None) -> None:
+    """Serve the page until interrupted.
+
+    Args:
+        host: Address to listen on (127.0.0.1: this computer only).
+        port: Port to listen on.
+        scenario: A scenario file to open first (default: ``scenarios/demo.yaml``).
+    """
+    import uvicorn
+
+    os.environ["SOLARA_APP"] = "sim.trainer.app"
+    if scenario is not None:
+        os.environ[SCENARIO_VARIABLE] = str(scenario)
+    from solara.server.starlette import app
+
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,211 @@
+"""A model run stepped live, month by month, for the app and the animation.
+
+:class:`LiveRun` wraps one :class:`~sim.model.model.LearningHealthSystem` with what a viewer
+needs after each month: the narrated events, the month's learning flows of the
+practice on show, and the QoC and loss-ledger series. :class:`Lockstep` runs two
+copies of a scenario that differ in one lever, month by month together. Both draw
+every random number from :mod:`sim.model.streams`, whose streams depend on the seed,
+replicate and mechanism only, so the two copies share the staff departures and
+every other draw the lever does not change (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.model.ledger import CAUSES
+from sim.model.model import LearningHealthSystem
+from sim.model.schema import Scenario
+from sim.model.state import Source, Stage, in_use
+from sim.trainer.levers import apply_levers
+from sim.trainer.narration import Event, Narrator
+
+__all__ = ["Flows", "LiveRun", "Lockstep", "default_practice"]
+
+#: Events kept in a run's log (the newest last).
+LOG_LENGTH = 400
+
+#: Most flows kept for drawing per month.
+FLOW_LIMIT = 300
+
+
+@dataclass
+class Flows:
+    """First news of the practice on show that reached facilities in the last month.
+
+    Attributes:
+        facility: Facilities that heard of it.
+        source: :class:`~sim.model.state.Source` code of the channel that carried the news.
+        peer: For news through the peer network, a tied facility that used the
+            practice (-1 otherwise).
+        lost: Facilities that lost the practice to turnover this month.
+    """
+
+    facility: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    peer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lost: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def default_practice(model: LearningHealthSystem) -> int:
+    """The practice shown first: the effective one with the largest mean effect."""
+    return int(np.argmax(model.catalogue.effect))
+
+
+class LiveRun:
+    """One replicate of a scenario, stepped month by month with its narration.
+
+    Args:
+        scenario: A validated scenario.
+        replicate: The replicate (with the seed it fixes every random stream).
+        label: A name for this run on screen.
+        practice: The practice whose stages and flows are shown (default:
+            :func:`default_practice`).
+
+    Examples:
+        >>> from sim.model.schema import Scenario
+        >>> s = Scenario(name="t", countries=[{"name": "A", "facilities": 40,
+        ...              "districts": 2}])
+        >>> run = LiveRun(s)
+        >>> run.step(); run.step()
+        >>> run.month, len(run.qoc), list(run.lost)[:2]
+        (2, 3, ['turnover', 'bottleneck'])
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        replicate: int = 0,
+        *,
+        label: str = "",
+        practice: int | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.label = label or scenario.name
+        self.model = LearningHealthSystem(scenario, replicate)
+        self.practice = default_practice(self.model) if practice is None else practice
+        self.narrator = Narrator(self.model)
+        self.events: deque[Event] = deque(maxlen=LOG_LENGTH)
+        self.flows = Flows()
+        self.qoc: list[float] = [float(self.model.recorder.facility_qoc().mean())]
+        self.lost: dict[str, list[int]] = {cause: [0] for cause in CAUSES}
+
+    @property
+    def month(self) -> int:
+        """Months simulated so far."""
+        return self.model.month
+
+    @property
+    def finished(self) -> bool:
+        """Whether the scenario's months are all simulated."""
+        return self.month >= self.scenario.months
+
+    def step(self) -> None:
+        """Simulate one month and update the narration, flows and series."""
+        pop = self.model.population
+        k = self.practice
+        source_before = pop.first_source[:, k].copy()
+        stage_before = pop.stage[:, k].copy()
+        self.model.step()
+        self.events.extend(self.narrator.after_step())
+        self.flows = self._flows(source_before, stage_before)
+        row = self.model.recorder.rows[-1]
+        self.qoc.append(float(row["qoc"]))
+        for cause in CAUSES:
+            self.lost[cause].append(int(row[f"lost_{cause}"]))
+
+    def _flows(self, source_before: np.ndarray, stage_before: np.ndarray) -> Flows:
+        pop, ties = self.model.population, self.model.world.ties
+        k = self.practice
+        news = np.flatnonzero(
+            (source_before == int(Source.NONE)) & (pop.first_source[:, k] != int(Source.NONE))
+        )[:FLOW_LIMIT]
+        source = pop.first_source[news, k].astype(np.int64)
+        users = in_use(pop.stage[:, k]) | in_use(stage_before)
+        peer = np.full(news.size, -1, dtype=np.int64)
+        for i in np.flatnonzero(source == int(Source.PEER_NETWORK)):
+            f = news[i]
+            tied = ties.indices[ties.indptr[f] : ties.indptr[f + 1]]
+            tied = tied[users[tied]]
+            if tied.size:
+                peer[i] = tied[0]
+        lost = np.flatnonzero(in_use(stage_before) & (pop.stage[:, k] == int(Stage.LOST)))
+        return Flows(news, source, peer, lost)
+
+    def set_practice(self, practice: int) -> None:
+        """Show another practice from the next month on."""
+        if not 0 <= practice < self.model.catalogue.size:
+            raise ValueError(f"practice {practice} is not in the catalogue")
+        self.practice = practice
+        self.flows = Flows()
+
+
+class Lockstep:
+    """Two copies of a scenario that differ in one lever, stepped together.
+
+    Args:
+        scenario: The scenario as loaded (with any other lever changes already made).
+        lever: Key path of the lever inside a country (``turnover.annual``).
+        values: The lever's value in copy A and in copy B.
+        countries: The countries whose lever changes (default: every country).
+        replicate: The replicate both copies use.
+
+    Raises:
+        ScenarioError: If either value is not valid for the lever.
+
+    Examples:
+        >>> from sim.model.schema import Scenario
+        >>> s = Scenario(name="t", countries=[{"name": "A", "facilities": 40,
+        ...              "districts": 2}])
+        >>> pair = Lockstep(s, "turnover.annual", (0.05, 0.4))
+        >>> pair.step()
+        >>> [run.month for run in pair.runs], [run.label for run in pair.runs]
+        ([1, 1], ['turnover annual = 0.05', 'turnover annual = 0.4'])
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        lever: str,
+        values: tuple[Any, Any],
+        countries: list[str] | None = None,
+        replicate: int = 0,
+    ) -> None:
+        self.lever = lever
+        self.values = values
+        words = lever.replace("channels.", "").replace("_", " ").replace(".", " ")
+        self.runs = [
+            LiveRun(
+                apply_levers(scenario, {lever: value}, countries),
+                replicate,
+                label=f"{words} = {value}",
+            )
+            for value in values
+        ]
+        practice = self.runs[0].practice
+        for run in self.runs:
+            run.set_practice(practice)
+
+    @property
+    def month(self) -> int:
+        """Months simulated so far (the same for both copies)."""
+        return self.runs[0].month
+
+    @property
+    def finished(self) -> bool:
+        """Whether the scenario's months are all simulated."""
+        return self.runs[0].finished
+
+    def step(self) -> None:
+        """Simulate one month in both copies."""
+        for run in self.runs:
+            run.step()
+
+    def set_practice(self, practice: int) -> None:
+        """Show another practice in both copies."""
+        for run in self.runs:
+            run.set_practice(practice)

@@ -1,0 +1,279 @@
+"""Plain-language narration of what happened in a month, read from the model's state.
+
+A :class:`Narrator` keeps a copy of the few state arrays it compares (practice stages,
+first news, guidance, the loops' settings and the loss ledger) and, after each
+``model.step()``, turns what changed into :class:`Event` lines such as
+"Health centre 12, District 3: P04 (kangaroo mother care) lost: its last trained staff
+member left". It reads the model and never changes it.
+
+A month at 600 facilities can change hundreds of cells; each kind of event is
+therefore narrated for at most ``per_kind`` facilities a month, followed by a count
+of the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.ledger import CAUSES
+from sim.model.state import Source, Stage
+
+if TYPE_CHECKING:
+    from sim.model.model import LearningHealthSystem
+
+__all__ = ["Event", "Narrator", "district_label", "facility_label", "practice_label"]
+
+LEVEL_LABELS = ("Hospital", "Health centre", "Health post")
+
+#: How the first news of a practice reached a facility, in words.
+SOURCE_WORDS = {
+    Source.INITIAL: "already in use",
+    Source.INNOVATION: "its own QI team's idea",
+    Source.PEER_NETWORK: "a peer facility",
+    Source.LEARNING_SESSIONS: "a district learning session",
+    Source.MESSAGING_GROUP: "the district messaging group",
+    Source.EXCHANGE_VISITS: "an exchange visit",
+    Source.COACHING: "a district coach",
+    Source.GUIDANCE: "national guidance",
+}
+
+CAUSE_WORDS = {
+    "turnover": "staff turnover",
+    "bottleneck": "the national bottleneck",
+    "blame": "blame culture",
+    "no_story": "no how-to story",
+    "no_channel": "no channel",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One narrated event.
+
+    Attributes:
+        month: The month it happened in.
+        kind: A short key (``lost``, ``adopted``, ``trial_failed``, ``losses`` ...).
+        text: The sentence shown to people.
+        facility: The facility concerned, or -1 for system-level events.
+    """
+
+    month: int
+    kind: str
+    text: str
+    facility: int = -1
+
+
+def district_label(model: LearningHealthSystem, district: int) -> str:
+    """``District 3`` for generated districts, the file's name otherwise."""
+    name = str(model.world.district_names[district])
+    countries = model.world.n_countries
+    country = model.world.country_names[int(model.world.district_country[district])]
+    short = name.removeprefix(f"{country}-")
+    match = re.fullmatch(r"D0*(\d+)", short)
+    label = f"District {match.group(1)}" if match else short
+    return f"{label} ({country})" if countries > 1 else label
+
+
+def facility_label(model: LearningHealthSystem, facility: int) -> str:
+    """``Health centre 12, District 3``: level, number within its district, district.
+
+    The number counts facilities of the district in index order, from 1.
+    """
+    w = model.world
+    district = int(w.facility_district[facility])
+    start = int(model.district_start[district])
+    members = model.district_order[start : start + int(model.district_size[district])]
+    number = int(np.searchsorted(members, facility)) + 1
+    level = LEVEL_LABELS[int(w.level[facility])]
+    return f"{level} {number}, {district_label(model, district)}"
+
+
+def practice_label(model: LearningHealthSystem, practice: int) -> str:
+    """``P04 (kangaroo mother care)``, or the name alone when it says the topic."""
+    name = model.catalogue.names[practice]
+    topic = model.catalogue.topics[practice]
+    return name if topic in (name, "general") else f"{name} ({topic})"
+
+
+@dataclass
+class _Snapshot:
+    stage: np.ndarray
+    first_source: np.ndarray
+    trial_story: np.ndarray
+    guidance: np.ndarray
+    withdrawn: np.ndarray
+    package: np.ndarray
+    session_interval: np.ndarray
+    routing_free: np.ndarray
+    messaging_on: np.ndarray
+    blame_facility: np.ndarray
+    lost: np.ndarray
+
+
+def _snapshot(model: LearningHealthSystem) -> _Snapshot:
+    pop, k = model.population, model.knowledge
+    return _Snapshot(
+        stage=pop.stage.copy(),
+        first_source=pop.first_source.copy(),
+        trial_story=pop.trial_story.copy(),
+        guidance=k.guidance.copy(),
+        withdrawn=k.withdrawn.copy(),
+        package=k.package.copy(),
+        session_interval=model.session_interval.copy(),
+        routing_free=model.routing_free.copy(),
+        messaging_on=model.messaging_on.copy(),
+        blame_facility=model.blame_facility.copy(),
+        lost=model.ledger.lost.copy(),
+    )
+
+
+class Narrator:
+    """Turns each month's changes in a model into :class:`Event` lines.
+
+    Args:
+        model: The model to narrate; its current state is the starting point.
+        per_kind: Most facilities named per kind of event and month.
+
+    Examples:
+        >>> from sim.model.model import LearningHealthSystem
+        >>> from sim.model.schema import Scenario
+        >>> s = Scenario(name="t", months=6, countries=[{"name": "A", "facilities": 60,
+        ...              "districts": 3, "turnover": {"annual": 0.9}}])
+        >>> model = LearningHealthSystem(s)
+        >>> narrator = Narrator(model)
+        >>> events = []
+        >>> for _ in range(6):
+        ...     model.step()
+        ...     events += narrator.after_step()
+        >>> any("last trained staff member left" in e.text for e in events)
+        True
+    """
+
+    def __init__(self, model: LearningHealthSystem, per_kind: int = 4) -> None:
+        self.model = model
+        self.per_kind = per_kind
+        self._before = _snapshot(model)
+
+    def after_step(self) -> list[Event]:
+        """The events of the month just simulated (call once after each step)."""
+        before, now = self._before, _snapshot(self.model)
+        self._before = now
+        events = self._losses(before, now)
+        events += self._facility_events(before, now)
+        events += self._system_events(before, now)
+        return events
+
+    # ------------------------------------------------------------------ parts
+    def _losses(self, before: _Snapshot, now: _Snapshot) -> list[Event]:
+        lost = (now.lost - before.lost).sum(axis=0)
+        total = int(lost.sum())
+        if total == 0:
+            return []
+        parts = [
+            f"{int(n)} to {CAUSE_WORDS[cause]}"
+            for cause, n in zip(CAUSES, lost, strict=True)
+            if n > 0
+        ]
+        plural = "s" if total != 1 else ""
+        text = f"{total} lesson{plural} lost this month: " + ", ".join(parts)
+        return [Event(self.model.month, "losses", text)]
+
+    def _facility_events(self, before: _Snapshot, now: _Snapshot) -> list[Event]:
+        old, new = before.stage, now.stage
+        adopted, trial = int(Stage.ADOPTED), int(Stage.TRIAL)
+        institutionalised, rejected = int(Stage.INSTITUTIONALISED), int(Stage.REJECTED)
+        in_use_before = (old == adopted) | (old == institutionalised)
+        kinds = (
+            ("lost", (old == adopted) & (new == int(Stage.LOST))),
+            ("dropped", in_use_before & (new == rejected)),
+            ("trial_failed", (old == trial) & (new == rejected)),
+            ("adopted", (old == trial) & (new == adopted)),
+            ("institutionalised", (old == adopted) & (new == institutionalised)),
+            ("trial_started", (old != trial) & (new == trial)),
+        )
+        events: list[Event] = []
+        for kind, cells in kinds:
+            events += self._name_cells(kind, cells, before, now)
+        return events
+
+    def _name_cells(
+        self, kind: str, cells: np.ndarray, before: _Snapshot, now: _Snapshot
+    ) -> list[Event]:
+        f, k = np.nonzero(cells)
+        if f.size == 0:
+            return []
+        month = self.model.month
+        events = [
+            Event(month, kind, self._sentence(kind, int(a), int(b), before, now), int(a))
+            for a, b in zip(f[: self.per_kind], k[: self.per_kind], strict=True)
+        ]
+        if f.size > self.per_kind:
+            events.append(
+                Event(month, kind, f"... and {f.size - self.per_kind} more like it this month")
+            )
+        return events
+
+    def _sentence(self, kind: str, f: int, k: int, before: _Snapshot, now: _Snapshot) -> str:
+        m = self.model
+        where, what = facility_label(m, f), practice_label(m, k)
+        if kind == "lost":
+            return f"{where}: {what} lost: its last trained staff member left"
+        if kind == "dropped":
+            return f"{where}: stopped {what}: its own data show it does not work here"
+        if kind == "trial_failed":
+            how = " (tried without a how-to story)" if not before.trial_story[f, k] else ""
+            return f"{where}: trial of {what} did not work here{how}"
+        if kind == "adopted":
+            return f"{where}: trial of {what} worked; now in use"
+        if kind == "institutionalised":
+            return f"{where}: {what} institutionalised: it no longer depends on who stays"
+        heard = before.first_source[f, k] == int(Source.NONE)
+        source = Source(int(now.first_source[f, k]))
+        if heard and source in SOURCE_WORDS:
+            return (
+                f"{where}: started a trial of {what}, first heard of through {SOURCE_WORDS[source]}"
+            )
+        return f"{where}: started a trial of {what}"
+
+    def _system_events(self, before: _Snapshot, now: _Snapshot) -> list[Event]:
+        m = self.model
+        names = m.world.country_names
+        many = len(names) > 1
+        month = m.month
+        events: list[Event] = []
+
+        def country(c: int) -> str:
+            return f"{names[c]}: " if many else ""
+
+        for label, old, new in (
+            ("national guidance issued on", before.guidance, now.guidance),
+            ("guidance withdrawn (it failed in use):", before.withdrawn, now.withdrawn),
+            ("the learning centre packaged", before.package, now.package),
+        ):
+            fresh = new & ~old
+            for c, k in zip(*np.nonzero(fresh), strict=True):
+                what = practice_label(m, int(k))
+                events.append(Event(month, "system", f"{country(int(c))}{label} {what}"))
+        for c in np.flatnonzero(now.session_interval < before.session_interval):
+            events.append(
+                Event(
+                    month,
+                    "loop",
+                    f"{country(int(c))}review: learning sessions now every "
+                    f"{int(now.session_interval[c])} months, to save stories",
+                )
+            )
+        for c in np.flatnonzero(now.routing_free & ~before.routing_free):
+            text = "review: districts now exchange directly (free routing), around the queue"
+            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
+        for c in np.flatnonzero(now.messaging_on & ~before.messaging_on):
+            text = "review: districts start a messaging group"
+            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
+        for c in np.flatnonzero(now.blame_facility < before.blame_facility):
+            text = f"review: blame culture eased to {float(now.blame_facility[c]):.2f}"
+            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
+        return events

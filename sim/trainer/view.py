@@ -1,0 +1,369 @@
+"""The trainer's view of live runs, drawn with matplotlib: one figure, updated in place.
+
+The view has one map per run (facilities grouped by district, coloured by their stage
+with the practice on show, the month's first news drawn as lines from where it came
+from) and two charts below: QoC, and lessons lost by cause (the loss ledger). The app
+shows it as an image each month; ``lhsim animate`` saves its frames as a GIF or MP4.
+Artists are created once and updated each month, which keeps a frame cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba_array
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from PIL import Image
+
+from sim.model.ledger import CAUSES
+from sim.model.state import Source, Stage
+from sim.trainer.live import LiveRun
+from sim.trainer.narration import CAUSE_WORDS, district_label, practice_label
+
+__all__ = ["CHANNEL_COLOURS", "STAGE_COLOURS", "MapLayout", "TrainerView", "map_layout"]
+
+#: Colour of each practice stage on the map.
+STAGE_COLOURS: dict[Stage, str] = {
+    Stage.UNKNOWN: "#d9d9d9",
+    Stage.AWARE: "#9ecae1",
+    Stage.TRIAL: "#fdae6b",
+    Stage.ADOPTED: "#74c476",
+    Stage.INSTITUTIONALISED: "#006d2c",
+    Stage.REJECTED: "#807dba",
+    Stage.LOST: "#e6550d",
+}
+
+#: Colour of the line drawn for news carried by each channel.
+CHANNEL_COLOURS: dict[Source, str] = {
+    Source.PEER_NETWORK: "#3182bd",
+    Source.LEARNING_SESSIONS: "#e6ab02",
+    Source.MESSAGING_GROUP: "#66a61e",
+    Source.EXCHANGE_VISITS: "#a6761d",
+    Source.COACHING: "#d95f02",
+    Source.GUIDANCE: "#7570b3",
+}
+
+_STAGE_RGBA = to_rgba_array([STAGE_COLOURS[Stage(code)] for code in range(len(Stage))])
+
+CAUSE_COLOURS = ("#e6550d", "#756bb1", "#de2d26", "#fd8d3c", "#636363")
+
+#: Most facilities drawn per district (large scenarios show a sample of each district).
+MAP_LIMIT = 4000
+
+
+class MapLayout:
+    """Positions of facilities, district hubs and the national body on a map.
+
+    Districts sit on a grid; each district's facilities form a sunflower around its
+    hub; the national body is above the grid.
+
+    Attributes:
+        shown: Indices of the facilities drawn.
+        xy: Position of each shown facility (rows match ``shown``).
+        position: Position of every facility (NaN for those not shown).
+        hub: Position of each district hub.
+        national: Position of the national body.
+    """
+
+    def __init__(
+        self,
+        shown: np.ndarray,
+        xy: np.ndarray,
+        position: np.ndarray,
+        hub: np.ndarray,
+        national: np.ndarray,
+        columns: int,
+        rows: int,
+    ) -> None:
+        self.shown, self.xy, self.position = shown, xy, position
+        self.hub, self.national = hub, national
+        self.columns, self.rows = columns, rows
+
+
+def map_layout(run: LiveRun) -> MapLayout:
+    """Lay out the facilities of ``run`` by district.
+
+    Examples:
+        >>> from sim.model.schema import Scenario
+        >>> s = Scenario(name="t", countries=[{"name": "A", "facilities": 40,
+        ...              "districts": 4}])
+        >>> layout = map_layout(LiveRun(s))
+        >>> layout.xy.shape, layout.hub.shape, layout.columns
+        ((40, 2), (4, 2), 3)
+    """
+    m = run.model
+    w = m.world
+    n_d = w.n_districts
+    per_district = max(1, MAP_LIMIT // max(n_d, 1))
+    columns = max(1, math.ceil(math.sqrt(n_d * 1.6)))
+    rows = math.ceil(n_d / columns)
+    d = np.arange(n_d)
+    hub = np.column_stack([d % columns + 0.5, rows - d // columns - 0.5])
+    order = m.district_order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size) - np.repeat(m.district_start, m.district_size)
+    shown = np.flatnonzero(rank < per_district)
+    district = w.facility_district[shown]
+    size = np.minimum(m.district_size[district], per_district)
+    r = np.sqrt((rank[shown] + 0.5) / size) * 0.42
+    angle = rank[shown] * math.pi * (3.0 - math.sqrt(5.0))
+    xy = hub[district] + np.column_stack([r * np.cos(angle), r * np.sin(angle)])
+    position = np.full((w.n_facilities, 2), np.nan)
+    position[shown] = xy
+    national = np.array([columns / 2.0, rows + 0.6])
+    return MapLayout(shown, xy, position, hub, national, columns, rows)
+
+
+class TrainerView:
+    r"""One figure showing one or two runs: maps above, QoC and loss ledger below.
+
+    Args:
+        runs: The runs to show (one, or two in lockstep).
+        width: Figure width in inches.
+        dpi: Resolution of images made by :meth:`png`.
+        blit: Draw only what changes each month over a cached background (fast, for
+            the app); without it every draw redraws everything (for ``savefig`` and
+            matplotlib's animation writers).
+        months: Length of the charts' time axis (default: the scenario's months).
+
+    Examples:
+        >>> from sim.model.schema import Scenario
+        >>> s = Scenario(name="t", countries=[{"name": "A", "facilities": 40,
+        ...              "districts": 4}])
+        >>> run = LiveRun(s)
+        >>> view = TrainerView([run])
+        >>> run.step(); view.update()
+        >>> view.png()[:4]
+        b'\x89PNG'
+    """
+
+    def __init__(
+        self,
+        runs: Sequence[LiveRun],
+        width: float = 11.0,
+        dpi: int = 72,
+        *,
+        blit: bool = False,
+        months: int | None = None,
+    ) -> None:
+        self.runs = list(runs)
+        self.months = months or self.runs[0].scenario.months
+        self.dpi = dpi
+        self.blit = blit
+        self._background: object | None = None
+        self._loss_high = 0.0
+        n = len(self.runs)
+        self.figure = Figure(figsize=(width, 6.2 if n == 1 else 7.6), dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.layouts = [map_layout(run) for run in self.runs]
+        spacing = {"left": 0.04, "right": 0.98, "top": 0.93, "bottom": 0.17, "wspace": 0.15}
+        if n == 1:
+            grid = self.figure.add_gridspec(2, 2, width_ratios=(1.3, 1), hspace=0.45, **spacing)
+            self.map_axes = [self.figure.add_subplot(grid[:, 0])]
+            self.qoc_axes = self.figure.add_subplot(grid[0, 1])
+            self.loss_axes = self.figure.add_subplot(grid[1, 1])
+        else:
+            grid = self.figure.add_gridspec(2, n, height_ratios=(2.0, 1), hspace=0.3, **spacing)
+            self.map_axes = [self.figure.add_subplot(grid[0, i]) for i in range(n)]
+            self.qoc_axes = self.figure.add_subplot(grid[1, 0])
+            self.loss_axes = self.figure.add_subplot(grid[1, 1:])
+        self._build_maps()
+        self._build_charts()
+        self._legend()
+        self.update()
+
+    # ------------------------------------------------------------------ set-up
+    def _build_maps(self) -> None:
+        self.dots, self.flow_lines, self.loss_marks, self.titles = [], [], [], []
+        for run, layout, ax in zip(self.runs, self.layouts, self.map_axes, strict=True):
+            ax.set_xlim(0, layout.columns)
+            ax.set_ylim(0, layout.rows + 1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect("equal")
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            small = len(layout.hub) <= 40
+            ax.plot(*layout.hub.T, "s", color="#525252", markersize=3, zorder=3)
+            for d, (x, y) in enumerate(layout.hub if small else []):
+                ax.text(
+                    x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
+                    fontsize=6, color="#525252",
+                )  # fmt: skip
+            ax.plot(*layout.national, marker="*", color="#7570b3", markersize=10, zorder=3)
+            x, y = layout.national
+            ax.text(x + 0.2, y, "national body", fontsize=7, va="center")
+            size = max(2.0, min(18.0, 9000.0 / max(layout.shown.size, 1)))
+            self.dots.append(
+                ax.scatter(layout.xy[:, 0], layout.xy[:, 1], s=size, linewidths=0, zorder=2)
+            )
+            lines = LineCollection([], linewidths=0.8, alpha=0.8, zorder=1)
+            ax.add_collection(lines)
+            self.flow_lines.append(lines)
+            self.loss_marks.append(
+                ax.scatter([], [], s=size * 4, marker="x", color="#b30000", linewidths=1, zorder=4)
+            )
+            self.titles.append(ax.set_title("", fontsize=9))
+
+    def _build_charts(self) -> None:
+        styles = ("-", "--")
+        months = self.months
+        self.qoc_lines = []
+        for run, style in zip(self.runs, styles, strict=False):
+            (line,) = self.qoc_axes.plot([], [], style, color="#08519c", label=run.label)
+            self.qoc_lines.append(line)
+        self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=9)
+        self.qoc_axes.set_xlim(0, months)
+        self.qoc_axes.set_ylim(0, 1)
+        self.qoc_axes.set_xlabel("month", fontsize=8)
+        self.qoc_axes.tick_params(labelsize=7)
+        if len(self.runs) > 1:
+            self.qoc_axes.legend(fontsize=7, loc="upper left")
+        self.loss_lines: list[dict[str, Line2D]] = []
+        for _, style in zip(self.runs, styles, strict=False):
+            lines = {}
+            for cause, colour in zip(CAUSES, CAUSE_COLOURS, strict=True):
+                (lines[cause],) = self.loss_axes.plot([], [], style, color=colour)
+            self.loss_lines.append(lines)
+        pair = " (solid: first copy, dashed: second)" if len(self.runs) > 1 else ""
+        self.loss_axes.set_title(f"Lessons lost, by cause (loss ledger){pair}", fontsize=9)
+        self.loss_axes.set_xlim(0, months)
+        self.loss_axes.set_xlabel("month", fontsize=8)
+        self.loss_axes.tick_params(labelsize=7)
+        handles = [
+            Line2D([], [], color=c, label=CAUSE_WORDS[cause])
+            for cause, c in zip(CAUSES, CAUSE_COLOURS, strict=True)
+        ]
+        self.loss_axes.legend(handles=handles, fontsize=6, loc="upper left", ncol=2)
+
+    def _legend(self) -> None:
+        stages = [
+            Patch(color=c, label=s.name.lower().replace("_", " ")) for s, c in STAGE_COLOURS.items()
+        ]
+        news = [
+            Line2D([], [], color=c, label=f"news: {s.name.lower().replace('_', ' ')}")
+            for s, c in CHANNEL_COLOURS.items()
+        ]
+        lost = Line2D([], [], marker="x", color="#b30000", linestyle="", label="lost to turnover")
+        self.figure.legend(
+            handles=[*stages, lost, *news], loc="lower center", ncol=7, fontsize=7, frameon=False
+        )
+
+    # ------------------------------------------------------------------ update
+    def update(self) -> None:
+        """Redraw the view from the runs' current state."""
+        for i, (run, layout) in enumerate(zip(self.runs, self.layouts, strict=True)):
+            stage = run.model.population.stage[layout.shown, run.practice]
+            self.dots[i].set_facecolor(_STAGE_RGBA[stage])
+            segments, colours = _flow_segments(run, layout)
+            self.flow_lines[i].set_segments(segments)
+            self.flow_lines[i].set_color(colours)
+            lost = layout.position[run.flows.lost]
+            self.loss_marks[i].set_offsets(lost[~np.isnan(lost[:, 0])].reshape(-1, 2))
+            # while blitting, the month and QoC are shown beside the image, so the
+            # title changes (and the background is redrawn) only with the practice
+            reading = "" if self.blit else f": month {run.month}, QoC {run.qoc[-1]:.3f}"
+            title = (
+                f"{run.label}{reading}\n"
+                f"facilities by district, stage of {practice_label(run.model, run.practice)}"
+            )
+            if title != self.titles[i].get_text():
+                self.titles[i].set_text(title)
+                self._background = None
+        top_loss = 10.0
+        for i, run in enumerate(self.runs):
+            months = np.arange(len(run.qoc))
+            self.qoc_lines[i].set_data(months, run.qoc)
+            for cause, line in self.loss_lines[i].items():
+                line.set_data(months, run.lost[cause])
+                top_loss = max(top_loss, run.lost[cause][-1])
+        # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps,
+        # and only then is the background redrawn
+        if top_loss > self._loss_high:
+            self._loss_high = _nice_ceiling(top_loss * 3.0)
+            self.loss_axes.set_ylim(0, self._loss_high)
+            self._background = None
+
+    def _changing(self) -> list[Artist]:
+        lines = [line for group in self.loss_lines for line in group.values()]
+        return [
+            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *lines
+        ]  # fmt: skip
+
+    def draw(self) -> None:
+        """Draw the view on its canvas (only the changing parts when blitting)."""
+        if not self.blit:
+            self.canvas.draw()
+            return
+        changing = self._changing()
+        if self._background is None:
+            for artist in changing:
+                artist.set_animated(True)
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            self.canvas.restore_region(self._background)
+        for artist in changing:
+            self.figure.draw_artist(artist)
+
+    def png(self) -> bytes:
+        """The current view as PNG bytes."""
+        self.draw()
+        buffer = io.BytesIO()
+        self.image().save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+    def jpeg(self, quality: int = 88) -> bytes:
+        """The current view as JPEG bytes (quicker to make and send than PNG)."""
+        self.draw()
+        buffer = io.BytesIO()
+        self.image().save(buffer, format="jpeg", quality=quality)
+        return buffer.getvalue()
+
+    def pixels(self) -> np.ndarray:
+        """The view as drawn last, as an RGB array (height x width x 3)."""
+        return np.asarray(self.image())
+
+    def image(self) -> Image.Image:
+        """The view as drawn last, as an RGB image."""
+        width, height = self.canvas.get_width_height()
+        rgba = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw")
+        return rgba.convert("RGB")
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that is at least ``value``.
+
+    Examples:
+        >>> _nice_ceiling(0.23), _nice_ceiling(130.0)
+        (0.5, 200.0)
+    """
+    power = 10.0 ** math.floor(math.log10(value))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if factor * power >= value * (1 - 1e-12):
+            return factor * power
+    return 10.0 * power
+
+
+def _flow_segments(run: LiveRun, layout: MapLayout) -> tuple[list[np.ndarray], list[str]]:
+    """Lines from where each piece of news came (hub, national body, peer) to its receiver."""
+    flows = run.flows
+    ends = layout.position[flows.facility]
+    district = run.model.world.facility_district[flows.facility]
+    starts = layout.hub[district].copy()
+    starts[flows.source == int(Source.GUIDANCE)] = layout.national
+    peer = flows.peer >= 0
+    starts[peer] = layout.position[flows.peer[peer]]
+    drawn = np.isin(flows.source, [int(s) for s in CHANNEL_COLOURS])
+    drawn &= ~(np.isnan(ends[:, 0]) | np.isnan(starts[:, 0]))
+    segments = list(np.stack([starts[drawn], ends[drawn]], axis=1))
+    colours = [CHANNEL_COLOURS[Source(int(s))] for s in flows.source[drawn]]
+    return segments, colours

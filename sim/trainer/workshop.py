@@ -1,0 +1,244 @@
+"""What the trainer's app does, without the widgets: load, set levers, step, show.
+
+A :class:`Workshop` holds the scenario on screen, the levers moved so far, the runs
+(one, or two in lockstep for side-by-side mode) and the view drawn from them. The
+Solara page (:mod:`sim.trainer.app`) only turns clicks into calls on it and shows what it
+returns, so everything here is tested without a browser.
+
+Errors in a scenario file or a lever value never escape: they become
+:attr:`Workshop.error`, a readable message the page shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.config.scenario import load_scenario
+from sim.errors import SimError
+from sim.model.schema import Scenario
+from sim.trainer.levers import apply_levers, lever_value
+from sim.trainer.live import LiveRun, Lockstep
+from sim.trainer.narration import Event
+from sim.trainer.view import TrainerView
+
+__all__ = ["SideBySide", "Workshop", "default_scenario_folder", "scenario_files"]
+
+log = logging.getLogger(__name__)
+
+
+def default_scenario_folder() -> Path:
+    """``scenarios/`` of the working folder, or else the one beside the package."""
+    here = Path("scenarios")
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def scenario_files(folder: Path) -> list[Path]:
+    """Every YAML file under ``folder`` (sub-folders included), sorted by path.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = (Path(d) / "figure1").mkdir()
+        ...     for name in ("b.yaml", "figure1/a.yaml", "notes.txt"):
+        ...         _ = (Path(d) / name).write_text("")
+        ...     [p.relative_to(d).as_posix() for p in scenario_files(Path(d))]
+        ['b.yaml', 'figure1/a.yaml']
+    """
+    if not folder.is_dir():
+        return []
+    found = [*folder.rglob("*.yaml"), *folder.rglob("*.yml")]
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """Side-by-side mode: the lever taught and its value in the second copy."""
+
+    lever: str
+    value: Any
+
+
+class Workshop:
+    """The state of one trainer's page.
+
+    Args:
+        scenario: A scenario file to open at once (optional).
+
+    Examples:
+        >>> w = Workshop()
+        >>> w.load("no/such/file.yaml")
+        >>> w.error.splitlines()[0]
+        '1 problem found:'
+        >>> w.runs
+        []
+    """
+
+    def __init__(self, scenario: str | Path | None = None) -> None:
+        self.path: Path | None = None
+        self.scenario: Scenario | None = None
+        self.error: str = ""
+        self.changes: dict[str, Any] = {}
+        self.countries: list[str] | None = None
+        self.side_by_side: SideBySide | None = None
+        self.runs: list[LiveRun] = []
+        self.pair: Lockstep | None = None
+        self.view: TrainerView | None = None
+        self._step_times: deque[float] = deque(maxlen=30)
+        # the page steps in a background thread while people move levers
+        self.lock = threading.RLock()
+        if scenario is not None:
+            self.load(scenario)
+
+    # ------------------------------------------------------------------ set-up
+    def load(self, path: str | Path) -> None:
+        """Open a scenario file and reset the runs; problems go to :attr:`error`."""
+        with self.lock:
+            self.path = Path(path)
+            self.changes = {}
+            self.countries = None
+            self.side_by_side = None
+            try:
+                self.scenario = load_scenario(self.path)
+            except (SimError, OSError) as error:
+                self.scenario = None
+                self.runs, self.view, self.pair = [], None, None
+                self.error = str(error)
+                return
+            self.reset()
+
+    def set_lever(self, path: str, value: Any) -> None:
+        """Move a lever (for the chosen countries) and start again from month 0."""
+        with self.lock:
+            self.changes[path] = value
+            self.reset()
+
+    def set_countries(self, names: list[str] | None) -> None:
+        """Apply the levers to these countries only (``None``: every country)."""
+        with self.lock:
+            self.countries = names
+            self.reset()
+
+    def set_side_by_side(self, choice: SideBySide | None) -> None:
+        """Switch side-by-side mode on (with the lever taught) or off."""
+        with self.lock:
+            self.side_by_side = choice
+            self.reset()
+
+    def value(self, path: str) -> Any:
+        """The value a lever has now (its change, or the scenario's first country)."""
+        if path in self.changes:
+            return self.changes[path]
+        if self.scenario is None:
+            return None
+        first = 0
+        if self.countries:
+            names = [c.name for c in self.scenario.countries]
+            first = names.index(self.countries[0])
+        return lever_value(self.scenario, path, first)
+
+    def reset(self) -> None:
+        """Build the runs again from month 0 with the current levers."""
+        with self.lock:
+            self.runs, self.view, self.pair = [], None, None
+            self._step_times.clear()
+            if self.scenario is None:
+                return
+            try:
+                scenario = apply_levers(self.scenario, self.changes, self.countries)
+                if self.side_by_side is None:
+                    self.runs = [LiveRun(scenario)]
+                else:
+                    base = self.value(self.side_by_side.lever)
+                    self.pair = Lockstep(
+                        scenario,
+                        self.side_by_side.lever,
+                        (base, self.side_by_side.value),
+                        self.countries,
+                    )
+                    self.runs = list(self.pair.runs)
+                self.view = TrainerView(self.runs, blit=True)
+                self.error = ""
+            except SimError as error:
+                self.runs, self.view, self.pair = [], None, None
+                self.error = str(error)
+            except Exception as error:  # shown in the page, never a crash
+                log.exception("the model could not be built")
+                self.runs, self.view, self.pair = [], None, None
+                self.error = f"the model could not be built from this scenario: {error}"
+
+        # ------------------------------------------------------------------ running
+
+    @property
+    def ready(self) -> bool:
+        """Whether there is something to step."""
+        return bool(self.runs) and self.view is not None
+
+    @property
+    def finished(self) -> bool:
+        """Whether every month of the scenario is simulated."""
+        return not self.ready or self.runs[0].finished
+
+    @property
+    def month(self) -> int:
+        """Months simulated so far."""
+        return self.runs[0].month if self.runs else 0
+
+    def step(self) -> bool:
+        """Simulate one month (both copies in side-by-side mode) and redraw.
+
+        Returns:
+            Whether a month was simulated (``False`` when finished or on error).
+        """
+        with self.lock:
+            if self.finished or self.view is None:
+                return False
+            try:
+                for run in self.runs:
+                    run.step()
+                self.view.update()
+            except Exception as error:  # shown in the page, never a crash
+                log.exception("a month failed")
+                self.error = f"the run stopped at month {self.month + 1}: {error}"
+                self.runs, self.view, self.pair = [], None, None
+                return False
+            self._step_times.append(time.perf_counter())
+            return True
+
+    def set_practice(self, practice: int) -> None:
+        """Show another practice on the maps."""
+        with self.lock:
+            for run in self.runs:
+                run.set_practice(practice)
+            if self.view is not None:
+                self.view.update()
+
+    def months_per_second(self) -> float:
+        """Recent stepping speed (months a second over the last 30 months stepped)."""
+        times = self._step_times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def frame(self) -> bytes:
+        """The view as JPEG bytes (empty when there is nothing to show)."""
+        with self.lock:
+            return self.view.jpeg() if self.view is not None else b""
+
+    def events(self, limit: int = 60) -> list[tuple[str, Event]]:
+        """The newest events, newest first, each with the label of its run."""
+        with self.lock:
+            merged = [
+                (run.label if len(self.runs) > 1 else "", event)
+                for run in self.runs
+                for event in run.events
+            ]
+            merged.sort(key=lambda item: item[1].month, reverse=True)
+            return merged[:limit]
