@@ -1,24 +1,42 @@
-"""Mesa agents: identities and views on the population arrays.
+"""Mesa agents: facilities (views on the arrays) and the organisations that decide.
 
-Agents hold no state of their own beyond their index: every attribute reads the
-arrays of the model, so inspecting an agent always shows the current state and the
-monthly kernels never have to visit agents one by one.
+**Facilities** hold no state of their own beyond their index: every attribute reads the
+population arrays, so inspecting one always shows the current state, and the monthly
+kernels never visit facilities one by one (a national run has 200,000 facilities and
+millions of facility-practice cells; a Python call per facility per month would cost
+more than the whole month's compiled work).
+
+**Districts, learning centres and national bodies** are few (hundreds at most), and they
+take the coarse decisions of the model themselves: a district plans its coaching visits
+and shifts effort between coaching and sessions (double loop); a learning centre works
+through its queue and packages practices; a national body works through its queue,
+issues and withdraws guidance, takes guidance from partner countries and, where the
+country has no learning centre, reviews the learning system (triple loop). Each decision
+rule is written once, in the mechanism module of its submodel
+(:mod:`sim.model.mechanisms`), which steps the agents through Mesa's ``AgentSet.do``.
+What an organisation may change during a run (a district's coaching weight, a country's
+routing, culture and channels) lives in :class:`sim.model.state.LearningSystem`, indexed
+like the agents, so the kernels can read it as arrays; the agents' properties read and
+write their own entry. Every decision is recorded with its reason
+(:class:`Decision`): ``agent.decisions`` lists an agent's own, ``model.decisions`` all.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim.model.ledger import Location
 from sim.model.state import Stage, in_use
 from sim.model.world import LEVELS
 
 if TYPE_CHECKING:
     from sim.model.model import LearningHealthSystem
 
-__all__ = ["District", "Facility", "LearningCentre", "NationalBody"]
+__all__ = ["Decision", "District", "Facility", "LearningCentre", "NationalBody", "Organisation"]
 
 
 def _names(model: LearningHealthSystem, row: np.ndarray) -> list[str]:
@@ -26,8 +44,27 @@ def _names(model: LearningHealthSystem, row: np.ndarray) -> list[str]:
     return [model.catalogue.names[k] for k in np.flatnonzero(row)]
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One decision an organisation took: when, who, what, and why.
+
+    Attributes:
+        month: The month it was taken.
+        agent: Who took it (``"district Demo-D003"``, ``"national body of Demo"``).
+        country: The country of the agent.
+        decision: What was decided, in words.
+        reason: Why, with the figures the rule read.
+    """
+
+    month: int
+    agent: str
+    country: str
+    decision: str
+    reason: str
+
+
 class Facility(mesa.Agent):
-    """A hospital, health centre or health post.
+    """A hospital, health centre or health post (a view on the population arrays).
 
     Args:
         model: The model.
@@ -87,10 +124,40 @@ class Facility(mesa.Agent):
         return float(self.model.recorder.facility_qoc()[self.index])
 
 
-class District(mesa.Agent):
-    """A district health office and its QI team."""
+class Organisation(mesa.Agent):
+    """An agent that takes decisions and keeps a record of them."""
 
     model: LearningHealthSystem
+
+    def __init__(self, model: LearningHealthSystem) -> None:
+        super().__init__(model)
+        self.decisions: list[Decision] = []
+
+    @property
+    def label(self) -> str:
+        """How the agent is named in its decisions."""
+        raise NotImplementedError
+
+    @property
+    def country_index(self) -> int:
+        """Index of the agent's country."""
+        raise NotImplementedError
+
+    @property
+    def country_name(self) -> str:
+        """The agent's country."""
+        return self.model.world.country_names[self.country_index]
+
+    def decide(self, decision: str, reason: str) -> Decision:
+        """Record a decision taken this month, with its reason."""
+        made = Decision(self.model.month, self.label, self.country_name, decision, reason)
+        self.decisions.append(made)
+        self.model.decisions.append(made)
+        return made
+
+
+class District(Organisation):
+    """A district health office and its QI team."""
 
     def __init__(self, model: LearningHealthSystem, index: int) -> None:
         super().__init__(model)
@@ -102,9 +169,19 @@ class District(mesa.Agent):
         return str(self.model.world.district_names[self.index])
 
     @property
+    def label(self) -> str:
+        """How the district is named in its decisions."""
+        return f"district {self.name}"
+
+    @property
+    def country_index(self) -> int:
+        """Index of the district's country."""
+        return int(self.model.world.district_country[self.index])
+
+    @property
     def country(self) -> NationalBody:
         """The national body of the district's country."""
-        return self.model.national_agents[int(self.model.world.district_country[self.index])]
+        return self.model.national_agents[self.country_index]
 
     @property
     def facility_indices(self) -> np.ndarray:
@@ -114,39 +191,62 @@ class District(mesa.Agent):
     @property
     def known_successes(self) -> list[str]:
         """Practices the district knows to have worked somewhere."""
-        row = self.model.knowledge.district_success[self.index]
-        return _names(self.model, row)
+        return _names(self.model, self.model.knowledge.district_success[self.index])
 
     @property
     def coaching_weight(self) -> float:
-        """Share of effort on coaching relative to sessions (1 = as planned)."""
-        return float(self.model.coaching_weight[self.index])
+        """Share of effort on coaching relative to sessions (1 = as planned; double loop)."""
+        return float(self.model.system.coaching_weight[self.index])
+
+    @coaching_weight.setter
+    def coaching_weight(self, value: float) -> None:
+        self.model.system.coaching_weight[self.index] = value
+
+    @property
+    def coaching_visits(self) -> int:
+        """Coaching visits the district planned in the latest month coaching ran."""
+        return int(self.model.system.coaching_visits[self.index])
 
 
-class LearningCentre(mesa.Agent):
-    """A university or implementing partner that synthesises and packages lessons."""
+class LearningCentre(Organisation):
+    """A university or implementing partner that synthesises and packages lessons.
 
-    model: LearningHealthSystem
+    Args:
+        model: The model.
+        country_index: The centre's country.
+        capacity: Items it processes a month.
+    """
 
-    def __init__(self, model: LearningHealthSystem, country_index: int) -> None:
+    def __init__(self, model: LearningHealthSystem, country_index: int, capacity: int) -> None:
         super().__init__(model)
-        self.country_index = country_index
+        self._country = country_index
+        self.capacity = capacity
+        self.processed = 0
+
+    @property
+    def label(self) -> str:
+        """How the centre is named in its decisions."""
+        return f"learning centre {self.unique_id} of {self.country_name}"
+
+    @property
+    def country_index(self) -> int:
+        """Index of the centre's country."""
+        return self._country
 
     @property
     def packaged(self) -> list[str]:
         """Practices the country's learning centres have packaged."""
-        row = self.model.knowledge.package[self.country_index]
-        return _names(self.model, row)
+        return _names(self.model, self.model.knowledge.package[self.country_index])
 
 
-class NationalBody(mesa.Agent):
+class NationalBody(Organisation):
     """The ministry of health and national QI team of one country."""
-
-    model: LearningHealthSystem
 
     def __init__(self, model: LearningHealthSystem, index: int) -> None:
         super().__init__(model)
         self.index = index
+        self.processed = 0
+        self.expired = 0
 
     @property
     def name(self) -> str:
@@ -154,17 +254,41 @@ class NationalBody(mesa.Agent):
         return self.model.world.country_names[self.index]
 
     @property
+    def label(self) -> str:
+        """How the national body is named in its decisions."""
+        return f"national body of {self.name}"
+
+    @property
+    def country_index(self) -> int:
+        """Index of the body's country (its own index)."""
+        return self.index
+
+    @property
     def guidance(self) -> list[str]:
         """Practices with national guidance in force."""
-        row = self.model.knowledge.guidance[self.index]
-        return _names(self.model, row)
+        return _names(self.model, self.model.knowledge.guidance[self.index])
 
     @property
     def queue_length(self) -> int:
         """Items waiting in the national queue."""
-        return int(self.model.queue_length()[self.index])
+        return int(self.model.ledger.held_at(Location.NATIONAL_QUEUE)[self.index])
+
+    @property
+    def capacity(self) -> int:
+        """Items the body processes a month (a very large number for unlimited)."""
+        return int(self.model.system.national_capacity[self.index])
 
     @property
     def routing(self) -> str:
         """Current routing: centralised or free (the triple loop may change it)."""
-        return "free" if self.model.routing_free[self.index] else "centralised"
+        return "free" if self.model.system.routing_free[self.index] else "centralised"
+
+    @routing.setter
+    def routing(self, value: str) -> None:
+        self.model.system.routing_free[self.index] = value == "free"
+
+    @property
+    def reviewer(self) -> Organisation:
+        """Who reviews the country's learning system: its first learning centre, or itself."""
+        centres = self.model.centres_of(self.index)
+        return centres[0] if centres else self

@@ -10,11 +10,12 @@ that never makes it is *lost* under exactly one cause. The invariant
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["CAUSES", "Cause", "LessonLedger", "Location"]
+__all__ = ["CAUSES", "Cause", "LessonLedger", "Location", "Processed", "oldest_first", "take"]
 
 
 class Location(IntEnum):
@@ -40,6 +41,7 @@ class Cause(IntEnum):
 CAUSES = ("turnover", "bottleneck", "blame", "no_story", "no_channel")
 
 _COLUMNS = {
+    "uid": np.int64,
     "facility": np.int32,
     "practice": np.int16,
     "district": np.int32,
@@ -56,7 +58,7 @@ class LessonLedger:
 
     Examples:
         >>> ledger = LessonLedger(n_countries=1)
-        >>> ledger.add(facility=np.array([0, 1]), practice=np.array([2, 2]),
+        >>> ledger.add(uid=np.array([2, 7]), facility=np.array([0, 1]), practice=np.array([2, 2]),
         ...            district=np.array([0, 0]), country=np.array([0, 0]),
         ...            success=np.array([True, False]), story=np.array([True, False]))
         >>> ledger.lose(ledger.success == False, Cause.BLAME)
@@ -87,9 +89,24 @@ class LessonLedger:
         return int(self.columns["facility"].size)
 
     # -- changes ---------------------------------------------------------------------
+    @staticmethod
+    def uids(month: int, facility: np.ndarray, practice: np.ndarray, practices: int) -> np.ndarray:
+        """Identities of lessons born in ``month`` at ``facility`` about ``practice``.
+
+        A facility finishes at most one trial of a practice a month, so
+        ``(month, facility, practice)`` names a lesson in every scenario that shares the
+        world: the same lesson in two scenarios draws the same random numbers.
+
+        Examples:
+            >>> LessonLedger.uids(2, np.array([0, 1]), np.array([3, 0]), 5).tolist()
+            [3, 5]
+        """
+        return (facility.astype(np.int64) + month * (1 << 31)) * practices + practice
+
     def add(
         self,
         *,
+        uid: np.ndarray,
         facility: np.ndarray,
         practice: np.ndarray,
         district: np.ndarray,
@@ -102,6 +119,7 @@ class LessonLedger:
         if n == 0:
             return
         new = {
+            "uid": uid,
             "facility": facility,
             "practice": practice,
             "district": district,
@@ -184,3 +202,53 @@ class LessonLedger:
         keep = np.flatnonzero(~mask)  # one scan of the mask for every column
         for name in self.columns:
             self.columns[name] = self.columns[name].take(keep)
+
+
+@dataclass
+class Processed:
+    """Lessons processed by a national body or learning centre this month."""
+
+    country: np.ndarray
+    practice: np.ndarray
+    success: np.ndarray
+    story: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of lessons processed."""
+        return int(self.country.size)
+
+
+def take(ledger: LessonLedger, mask: np.ndarray) -> Processed:
+    """The lessons of ``mask``, as processed data."""
+    return Processed(
+        country=ledger.country[mask],
+        practice=ledger.practice[mask],
+        success=ledger.success[mask],
+        story=ledger.story[mask],
+    )
+
+
+def oldest_first(ledger: LessonLedger, mask: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Rows of ``mask`` within each country's ``capacity``, oldest first (a queue).
+
+    Examples:
+        >>> ledger = LessonLedger(n_countries=1)
+        >>> one = np.zeros(3, dtype=int)
+        >>> ledger.add(uid=np.arange(3), facility=one, practice=one, district=one,
+        ...            country=one, success=one == 0, story=one == 1)
+        >>> ledger.columns["age"][:] = [1, 5, 3]
+        >>> oldest_first(ledger, ledger.age > 0, np.array([2])).tolist()
+        [False, True, True]
+    """
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        return np.zeros(len(ledger), dtype=bool)
+    country = ledger.country[rows]
+    order = np.lexsort((-ledger.age[rows].astype(np.int64), country))
+    rows, country = rows[order], country[order]
+    starts = np.searchsorted(country, country, side="left")
+    rank = np.arange(rows.size) - starts
+    chosen = np.zeros(len(ledger), dtype=bool)
+    chosen[rows[rank < capacity[country]]] = True
+    return chosen

@@ -5,10 +5,97 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from sim.model.schema import PracticeCatalogue
+from sim.model.parameters import FRAMEWORK, P, Section
 
-__all__ = ["Catalogue", "build_catalogue"]
+__all__ = ["Catalogue", "PracticeCatalogue", "PracticeSpec", "build_catalogue"]
+
+
+class PracticeSpec(Section):
+    """One practice of a catalogue listed explicitly in the scenario."""
+
+    name: str = Field(description="Practice name, unique in the catalogue.")
+    topic: str = Field("general", description="Clinical topic of the practice.")
+    effect: float = P(1.0, -5.0, 5.0, unit="QoC points", description="True mean effect on QoC.")
+    context_spread: float = P(
+        0.5, 0.0, 5.0, unit="QoC points", description="Spread of the effect across facilities."
+    )
+    complexity: float = P(
+        0.5, 0.0, 1.0, description="Chance that trying it without a how-to story fails."
+    )
+    in_guidance: bool = Field(
+        False, description="National guidance on this practice exists at month 0."
+    )
+
+
+class PracticeCatalogue(Section):
+    """The practices that can be discovered, tested, shared and lost."""
+
+    count: int = P(24, 1, 500, unit="practices", description="Number of generated practices.")
+    effective_share: float = P(
+        0.6, 0.0, 1.0, description="Share of generated practices that truly improve care."
+    )
+    harmful_share: float = P(
+        0.1, 0.0, 1.0, description="Share of generated practices that truly harm care."
+    )
+    effect_effective: float = P(
+        1.0, 0.0, 5.0, unit="QoC points", description="Mean effect of an effective practice."
+    )
+    effect_harmful: float = P(
+        -0.5, -5.0, 0.0, unit="QoC points", description="Mean effect of a harmful practice."
+    )
+    effect_sd: float = P(
+        0.3, 0.0, 5.0, unit="QoC points", description="Spread of mean effects between practices."
+    )
+    context_spread: float = P(
+        0.5,
+        0.0,
+        5.0,
+        unit="QoC points",
+        description="Spread of a practice's effect across facilities ('learning is local').",
+        source=FRAMEWORK,
+    )
+    complexity_mean: float = P(0.5, 0.0, 1.0, description="Mean complexity of generated practices.")
+    guidance_share: float = P(
+        0.0, 0.0, 1.0, description="Share of effective practices in national guidance at month 0."
+    )
+    initial_adoption: float = P(
+        0.02,
+        0.0,
+        1.0,
+        description="Share of facilities already using each effective practice at month 0.",
+    )
+    topics: list[str] = Field(
+        default_factory=lambda: [
+            "postpartum haemorrhage",
+            "early breastfeeding",
+            "newborn resuscitation",
+            "kangaroo mother care",
+            "respectful care",
+            "infection prevention",
+        ],
+        description="Clinical topics assigned in turn to generated practices.",
+    )
+    catalogue: list[PracticeSpec] | None = Field(
+        None, description="An explicit catalogue; when given, the generator is not used."
+    )
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> PracticeCatalogue:
+        if self.effective_share + self.harmful_share > 1.0:
+            raise ValueError(
+                "effective_share + harmful_share must not exceed 1 "
+                f"(got {self.effective_share} + {self.harmful_share})"
+            )
+        if self.catalogue is not None:
+            names = [p.name for p in self.catalogue]
+            duplicated = sorted({n for n in names if names.count(n) > 1})
+            if duplicated:
+                raise ValueError(f"practice names must be unique; repeated: {duplicated}")
+            if not names:
+                raise ValueError("catalogue must list at least one practice")
+        return self
 
 
 @dataclass(frozen=True)
@@ -55,8 +142,7 @@ def build_catalogue(spec: PracticeCatalogue, rng: np.random.Generator) -> Catalo
     ``effect_sd``; complexity is Beta distributed with mean ``complexity_mean``.
 
     Examples:
-        >>> from sim.model.schema import PracticeCatalogue
-        >>> cat = build_catalogue(PracticeCatalogue(count=10), np.random.default_rng(1))
+                >>> cat = build_catalogue(PracticeCatalogue(count=10), np.random.default_rng(1))
         >>> cat.size, int((cat.effect > 0.5).sum())
         (10, 6)
     """

@@ -12,15 +12,79 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numba import njit, prange
 
-from sim.model import kernels
+from sim.model.kernels import (
+    PRANGE_ONLY,
+    ROW_BLOCKS,
+    TRIAL,
+    block_bounds,
+    in_use,
+    one_at_a_time,
+)
 from sim.model.ledger import CAUSES, Location
 from sim.model.state import Source
 
 if TYPE_CHECKING:
     from sim.model.model import LearningHealthSystem
 
-__all__ = ["SUMMARY_COLUMNS", "MonthlyRecorder", "months_to_reach"]
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "EVENT_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "MonthlyRecorder",
+    "census",
+    "months_to_reach",
+    "zero_outputs",
+]
+
+#: Events counted every month (each row; their totals in the summary as ``<name>_total``).
+EVENT_COLUMNS = (
+    "practices_lost_turnover",
+    "trials_started",
+    "innovations",
+    "duplication_waste",
+    "implementation_failures_no_story",
+    "single_loop_drops",
+    "institutionalised",
+    "guidance_withdrawn",
+    "double_loop_shifts",
+    "triple_loop_changes",
+    "items_expired",
+)
+
+#: Activity counts recorded every month (the basis of costs).
+ACTIVITY_COLUMNS = (
+    "peer_contacts",
+    "sessions_held",
+    "session_attendees",
+    "messages",
+    "group_months",
+    "exchange_visits",
+    "coaching_visits",
+    "reports",
+    "items_forwarded",
+    "national_items_processed",
+    "centre_items_processed",
+    "guidance_items",
+    "guidance_issued",
+    "district_meetings",
+    "cop_meetings",
+    "global_exchanges",
+    "qi_team_months",
+)
+
+#: Every column a mechanism may count (:attr:`sim.model.mechanisms.base.Mechanism.outputs`).
+OUTPUT_COLUMNS = EVENT_COLUMNS + ACTIVITY_COLUMNS
+
+
+def zero_outputs() -> dict[str, float]:
+    """A month's counts before any mechanism ran: events as 0, activities as 0.0."""
+    counts: dict[str, float] = dict.fromkeys(EVENT_COLUMNS, 0)
+    counts.update(dict.fromkeys(ACTIVITY_COLUMNS, 0.0))
+    return counts
+
 
 #: Columns every summary row carries (one row per replicate).
 SUMMARY_COLUMNS = (
@@ -64,7 +128,8 @@ class MonthlyRecorder:
         self._countries = slice(w.n_districts, w.n_districts + w.n_countries)
         self._public = w.n_districts + w.n_countries
         # QoC = realised effect / staff / best possible: both fixed for the run
-        self._qoc_scale = 1.0 / (w.staff * model.best_possible.astype(float))
+        best = np.maximum(np.maximum(model.population.local_effect, 0).sum(axis=1), 1e-9)
+        self._qoc_scale = 1.0 / (w.staff * best.astype(float))
         self._private = self._public + 1
 
     def facility_qoc(self) -> np.ndarray:
@@ -82,7 +147,7 @@ class MonthlyRecorder:
         if self._qoc_month == m.steps:
             return
         pop, w = m.population, m.world
-        self._qoc, group_sums, self._in_use, self._trialling = kernels.census(
+        self._qoc, group_sums, self._in_use, self._trialling = census(
             pop.stage,
             pop.holders,
             pop.local_effect,
@@ -110,7 +175,8 @@ class MonthlyRecorder:
         group_qoc = self._group_qoc
         district_qoc = group_qoc[self._districts]  # districts with facilities
         self.district_qoc.append(district_qoc)
-        for name, value in m.events.items():
+        events = {name: m.counts[name] for name in EVENT_COLUMNS}
+        for name, value in events.items():
             key = f"{name}_total"
             self._cumulative[key] = self._cumulative.get(key, 0.0) + value
         row: dict[str, Any] = {
@@ -136,16 +202,17 @@ class MonthlyRecorder:
         row["queue_length"] = int(ledger.held_at(Location.NATIONAL_QUEUE).sum())
         row["guidance_in_force"] = int(m.knowledge.guidance.sum())
         row["packages"] = int(m.knowledge.package.sum())
-        row["session_interval_mean"] = float(m.session_interval.mean())
-        row["routing_free_share"] = float(m.routing_free.mean())
-        row["messaging_on_share"] = float(m.messaging_on.mean())
-        row["coaching_weight_mean"] = float(m.coaching_weight.mean())
-        row.update({k: v for k, v in m.events.items() if k != "duplication_waste"})
-        row.update(m.activity)
+        system = m.system
+        row["session_interval_mean"] = float(system.session_interval.mean())
+        row["routing_free_share"] = float(system.routing_free.mean())
+        row["messaging_on_share"] = float(system.messaging_on.mean())
+        row["coaching_weight_mean"] = float(system.coaching_weight.mean())
+        row.update({k: v for k, v in events.items() if k != "duplication_waste"})
+        row.update({name: m.counts[name] for name in ACTIVITY_COLUMNS})
         self.rows.append(row)
 
         country_qoc = group_qoc[self._countries]
-        country_cov = self._in_use.sum(axis=1) / (np.maximum(m.country_size, 1) * cat.size)
+        country_cov = self._in_use.sum(axis=1) / (np.maximum(w.country_size, 1) * cat.size)
         held = ledger.held()
         queue = ledger.held_at(Location.NATIONAL_QUEUE)
         for c, name in enumerate(w.country_names):
@@ -159,8 +226,8 @@ class MonthlyRecorder:
                 "lessons_passed": int(ledger.passed[c]),
                 "queue_length": int(queue[c]),
                 "guidance_in_force": int(m.knowledge.guidance[c].sum()),
-                "routing": "free" if m.routing_free[c] else "centralised",
-                "session_interval_months": int(m.session_interval[c]),
+                "routing": "free" if system.routing_free[c] else "centralised",
+                "session_interval_months": int(system.session_interval[c]),
             }
             for index, cause in enumerate(CAUSES):
                 crow[f"lost_{cause}"] = int(ledger.lost[c, index])
@@ -235,7 +302,7 @@ class MonthlyRecorder:
         for key, value in self._cumulative.items():
             if key != "duplication_waste_total":
                 summary[key] = float(value)
-        for column in m.activity:
+        for column in ACTIVITY_COLUMNS:
             summary[f"{column}_total"] = float(sum(r[column] for r in self.rows))
         sources = np.bincount(m.population.first_source.reshape(-1), minlength=len(Source))
         for source in Source:
@@ -261,3 +328,73 @@ def months_to_reach(coverage: np.ndarray, level: float) -> np.ndarray:
     first = reached.argmax(axis=0).astype(float) + 1.0
     first[~reached.any(axis=0)] = np.nan
     return first
+
+
+@one_at_a_time
+@njit(cache=True, nogil=True, fastmath=True, parallel=PRANGE_ONLY)  # fastmath: sums vectorise
+def census(
+    stage: np.ndarray,
+    holders: np.ndarray,
+    local_effect: np.ndarray,
+    scale: np.ndarray,
+    country: np.ndarray,
+    n_countries: int,
+    group_of: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """One look at the cells for the month's outputs.
+
+    Returns, in numpy terms (``use`` = adopted or institutionalised):
+
+    * ``qoc``: ``clip((holders * local_effect).sum(1) * scale, 0, 1)`` per facility
+      (``scale`` is one over staff times the best effect possible there);
+    * ``group_sums``: the sum of ``qoc`` over the facilities of each group, where
+      facility ``i`` belongs to groups ``group_of[:, i]`` (one per grouping);
+    * ``in_use``: per country and practice, the facilities using it
+      (``use`` summed over the facilities of each country);
+    * ``(stage == TRIAL).sum()``.
+
+    A practice in use always has holders, so a row without holders adds nothing but
+    its trials. Fixed blocks of rows run in parallel; the blocks' sums are added in
+    block order.
+    """
+    n, k = stage.shape
+    blocks = min(ROW_BLOCKS, n)
+    bounds = block_bounds(n, blocks)
+    qoc = np.empty(n)
+    block_sums = np.zeros((blocks, n_groups))
+    block_use = np.zeros((blocks, n_countries, k), dtype=np.int64)
+    block_trial = np.zeros(blocks, dtype=np.int64)
+    for b in prange(blocks):  # fixed blocks, summed in order: the same with any threads
+        sums = block_sums[b]
+        use = block_use[b]
+        trialling = 0
+        for i in range(bounds[b], bounds[b + 1]):
+            held = 0
+            for c in range(k):
+                held |= holders[i, c]
+            if held == 0:  # nothing in use: no QoC to add, only trials to count
+                qoc[i] = 0.0
+                for c in range(k):
+                    trialling += stage[i, c] == TRIAL
+                continue
+            total = 0.0
+            for c in range(k):
+                total += holders[i, c] * np.float64(local_effect[i, c])
+            q = min(max(total * scale[i], 0.0), 1.0)
+            qoc[i] = q
+            for g in range(group_of.shape[0]):
+                sums[group_of[g, i]] += q
+            ci = country[i]
+            for c in range(k):
+                s = stage[i, c]
+                use[ci, c] += in_use(s)
+                trialling += s == TRIAL
+        block_trial[b] = trialling
+    group_sums = np.zeros(n_groups)
+    used = np.zeros((n_countries, k), dtype=np.int64)
+    for b in range(blocks):
+        group_sums += block_sums[b]
+        used += block_use[b]
+    n_trial = block_trial.sum()
+    return qoc, group_sums, used, n_trial

@@ -1,7 +1,8 @@
-"""The month's uniforms of receiving news, drawn outside the kernels.
+"""Random draws over whole arrays that several mechanisms share.
 
-One uniform per facility and practice, drawn in blocks of rows, each block from its
-own stream, on threads when the array is large.
+:func:`uniform_blocks`: one uniform per facility and practice (receiving news), drawn in
+blocks of rows, each block from its own stream, on threads when the array is large.
+:func:`capped`: keep at most a capacity of chosen members per group, at random.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from sim.model import kernels
 
-__all__ = ["uniform_blocks"]
+__all__ = ["capped", "uniform_blocks"]
 
 
 _POOL: dict[int, ThreadPoolExecutor] = {}
@@ -53,3 +54,30 @@ def uniform_blocks(out: np.ndarray, streams: tuple[np.random.Generator, ...]) ->
     if pool is None:
         pool = _POOL[threads] = ThreadPoolExecutor(threads, thread_name_prefix="lhsim-draws")
     list(pool.map(fill, range(len(streams))))
+
+
+def capped(
+    chosen: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    capacity: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Keep at most ``capacity[g]`` of the ``chosen`` members of each group ``g``, at random.
+
+    Examples:
+        >>> chosen = np.array([True, True, True, False])
+        >>> kept = capped(chosen, np.array([0, 0, 0, 1]), 2, np.array([2, 5]),
+        ...               np.random.default_rng(1))
+        >>> int(kept.sum()), bool(kept[3])
+        (2, False)
+    """
+    rows = np.flatnonzero(chosen)
+    if rows.size == 0:
+        return chosen
+    g = group[rows]
+    if not (np.bincount(g, minlength=n_groups) > capacity).any():
+        return chosen
+    kept = chosen.copy()
+    kept[rows[kernels.turn_away(g, capacity.astype(np.int64), rng)]] = False
+    return kept

@@ -6,24 +6,28 @@ them through these objects, never through copies.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.model.practices import Catalogue
-from sim.model.schema import Scenario
 from sim.model.world import World
 
+if TYPE_CHECKING:
+    from sim.model.ledger import Processed
+    from sim.model.schema import Scenario
+
 __all__ = [
-    "CountryValues",
     "Knowledge",
+    "LearningSystem",
     "Population",
     "Source",
     "Stage",
     "WorkArrays",
     "in_use",
+    "is_open",
 ]
 
 
@@ -37,10 +41,6 @@ class Stage(IntEnum):
     INSTITUTIONALISED = 4
     REJECTED = 5
     LOST = 6
-
-
-#: Stages from which a facility can start a trial when it hears of a practice.
-OPEN_STAGES = (Stage.UNKNOWN, Stage.AWARE, Stage.LOST)
 
 
 class Source(IntEnum):
@@ -58,12 +58,18 @@ class Source(IntEnum):
 
 
 def in_use(stage: np.ndarray) -> np.ndarray:
-    """Cells where a practice is in use (adopted or institutionalised)."""
+    """Cells where a practice is in use (adopted or institutionalised).
+
+    The compiled kernels apply the same rule cell by cell (:func:`sim.model.kernels.in_use`).
+    """
     return (stage == int(Stage.ADOPTED)) | (stage == int(Stage.INSTITUTIONALISED))
 
 
 def is_open(stage: np.ndarray) -> np.ndarray:
-    """Cells where a facility could still start a trial."""
+    """Cells where a facility could still start a trial: unknown, aware or lost.
+
+    The compiled kernels apply the same rule cell by cell (:func:`sim.model.kernels.is_open`).
+    """
     return (stage <= int(Stage.AWARE)) | (stage == int(Stage.LOST))
 
 
@@ -120,8 +126,8 @@ class Population:
         attended: The facility attended a learning session in the current review period.
         coached: The facility was coached in the current review period.
         trial_cells: The cells in trial (flat ``facility * K + practice``, ascending):
-            a trial is started only by :func:`sim.model.adoption.start_trials` and ends only
-            in :func:`sim.model.kernels.finish_trials`, which keep this list, so trials are
+            a trial is started only by :meth:`start_trials` and ends only in
+            :func:`sim.model.mechanisms.trials.finish_trials`, which keep this list, so trials are
             found without looking at every cell.
     """
 
@@ -139,6 +145,20 @@ class Population:
     attended: np.ndarray
     coached: np.ndarray
     trial_cells: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def start_trials(
+        self, f: np.ndarray, k: np.ndarray, story: np.ndarray, months: np.ndarray
+    ) -> None:
+        """Facilities ``f`` start trials of practices ``k`` lasting ``months`` (the only way in).
+
+        The cells must not be in trial already. They join :attr:`trial_cells` by a merge
+        of two sorted lists (a stable sort finds the two runs).
+        """
+        self.stage[f, k] = Stage.TRIAL
+        self.trial_left[f, k] = months + 1
+        self.trial_story[f, k] = story
+        started = np.sort(f * self.stage.shape[1] + k)
+        self.trial_cells = np.sort(np.concatenate((self.trial_cells, started)), kind="stable")
 
     @classmethod
     def empty(cls, world: World, catalogue: Catalogue, rng: np.random.Generator) -> Population:
@@ -215,6 +235,55 @@ class Knowledge:
         story = success & self.district_story
         return story, success & ~story, failure
 
+    def known_to_fail(self, ineffective: np.ndarray) -> np.ndarray:
+        """Per country and practice: truly ``ineffective``, and found to fail there.
+
+        A trial of such a practice is duplication waste.
+        """
+        return self.failure_found & ineffective[None, :]
+
+    def learn_in_districts(self, moved: dict[str, np.ndarray]) -> None:
+        """Districts learn from the lessons that reached their pools: flags and report counts.
+
+        ``moved`` holds the lessons' ``district``, ``practice``, ``success`` and ``story``.
+        """
+        d, p, s, story = moved["district"], moved["practice"], moved["success"], moved["story"]
+        np.add.at(self.district_success_reports, (d[s], p[s]), 1)
+        np.add.at(self.district_failure_reports, (d[~s], p[~s]), 1)
+        self.district_success[d[s], p[s]] = True
+        self.district_story[d[s & story], p[s & story]] = True
+        self.district_failure[d[~s], p[~s]] = True
+
+    def add_evidence(self, processed: Processed) -> None:
+        """Processed lessons join the national evidence base of their country."""
+        cells = (processed.country, processed.practice)
+        np.add.at(self.evidence_success, cells, processed.success)
+        np.add.at(self.evidence_story, cells, processed.success & processed.story)
+        np.add.at(self.evidence_failure, cells, ~processed.success)
+
+    def share_down(self, processed: Processed, district_country: np.ndarray) -> None:
+        """Lessons processed nationally (or by a centre) reach every district of their country."""
+        if processed.size == 0:
+            return
+        c, k = self.guidance.shape
+        success = np.zeros((c, k), dtype=bool)
+        story = np.zeros_like(success)
+        failure = np.zeros_like(success)
+        s = processed.success
+        success[processed.country[s], processed.practice[s]] = True
+        with_story = s & processed.story
+        story[processed.country[with_story], processed.practice[with_story]] = True
+        failure[processed.country[~s], processed.practice[~s]] = True
+        successes = np.zeros((c, k), dtype=np.int64)
+        failures = np.zeros_like(successes)
+        np.add.at(successes, (processed.country[s], processed.practice[s]), 1)
+        np.add.at(failures, (processed.country[~s], processed.practice[~s]), 1)
+        self.district_success_reports += successes[district_country]
+        self.district_failure_reports += failures[district_country]
+        self.district_success |= success[district_country]
+        self.district_story |= story[district_country]
+        self.district_failure |= failure[district_country]
+
     @classmethod
     def empty(cls, world: World, catalogue: Catalogue) -> Knowledge:
         """Nothing known anywhere except the guidance in force at month 0."""
@@ -238,29 +307,82 @@ class Knowledge:
         )
 
 
-@dataclass
-class CountryValues:
-    """Per-country parameter values as arrays, read by dotted path.
+#: Capacity used for "unlimited" queues.
+UNLIMITED = np.iinfo(np.int64).max // 4
 
-    Examples:
-        >>> from sim.model.schema import Scenario
-        >>> s = Scenario(name="x", countries=[{"name": "A"},
-        ...              {"name": "B", "turnover": {"annual": 0.3}}])
-        >>> CountryValues.of(s)["turnover.annual"].tolist()
-        [0.15, 0.3]
+
+@dataclass
+class LearningSystem:
+    """What the organisations may change during a run, as arrays their agents index.
+
+    Per country unless said otherwise. The triple loop's reviewers change the session
+    interval, routing, the messaging group and blame; districts change their coaching
+    weight (double loop). Mechanisms read these arrays each month, so a change takes
+    effect from the next mechanism that reads it.
+
+    Attributes:
+        session_interval: Months between learning sessions.
+        routing_free: Free routing (else centralised).
+        messaging_on: Messaging groups run.
+        blame_facility: Blame culture inside facilities.
+        blame_district: Blame culture of district offices.
+        blame_national: Blame culture of the national body.
+        success_factor: How much blame also holds back successes.
+        national_capacity: Items the national body processes a month.
+        has_centre: The country has a learning centre.
+        exchange_on: District exchange is funded.
+        coaching_weight: Per district: coaching effort relative to sessions (1 = as planned).
+        coaching_visits: Per district: visits planned in the latest coaching month.
     """
 
-    scenario: Scenario
-    _cache: dict[str, np.ndarray] = field(default_factory=dict)
+    session_interval: np.ndarray
+    routing_free: np.ndarray
+    messaging_on: np.ndarray
+    blame_facility: np.ndarray
+    blame_district: np.ndarray
+    blame_national: np.ndarray
+    success_factor: np.ndarray
+    national_capacity: np.ndarray
+    has_centre: np.ndarray
+    exchange_on: np.ndarray
+    coaching_weight: np.ndarray
+    coaching_visits: np.ndarray
 
     @classmethod
-    def of(cls, scenario: Scenario) -> CountryValues:
-        """Values of ``scenario``'s countries."""
-        return cls(scenario)
+    def of(cls, scenario: Scenario, n_districts: int) -> LearningSystem:
+        """The settings of ``scenario``'s countries at month 0."""
+        countries = scenario.countries
 
-    def __getitem__(self, path: str) -> np.ndarray:
-        if path not in self._cache:
-            getter = operator.attrgetter(path)
-            values = [getter(country) for country in self.scenario.countries]
-            self._cache[path] = np.array(values)
-        return self._cache[path]
+        def each(value: list[object], dtype: type) -> np.ndarray:
+            return np.array(value, dtype=dtype)
+
+        return cls(
+            session_interval=each(
+                [c.channels.learning_sessions.interval_months for c in countries], np.int64
+            ),
+            routing_free=each([c.national.routing == "free" for c in countries], bool),
+            messaging_on=each([c.channels.messaging_group.enabled for c in countries], bool),
+            blame_facility=each([c.blame.facility for c in countries], float),
+            blame_district=each([c.blame.district for c in countries], float),
+            blame_national=each([c.blame.national for c in countries], float),
+            success_factor=each([c.blame.success_factor for c in countries], float),
+            national_capacity=each(
+                [
+                    UNLIMITED if c.national.capacity is None else c.national.capacity
+                    for c in countries
+                ],
+                np.int64,
+            ),
+            has_centre=each([c.learning_centres.count > 0 for c in countries], bool),
+            exchange_on=each([c.channels.district_exchange.enabled for c in countries], bool),
+            coaching_weight=np.ones(n_districts),
+            coaching_visits=np.zeros(n_districts, dtype=np.int64),
+        )
+
+    def direct_exchange(self) -> np.ndarray:
+        """Countries whose districts pass pooled lessons to each other directly.
+
+        Free routing, no learning centre to report to, and district exchange funded:
+        there is no queue to send the lessons to.
+        """
+        return self.routing_free & ~self.has_centre & self.exchange_on

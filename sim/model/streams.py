@@ -106,7 +106,7 @@ class Streams:
         )
         return np.random.Generator(np.random.PCG64(sequence))
 
-    def blocks(self, mechanism: str, rows: int) -> tuple[np.random.Generator, ...]:
+    def _mechanism_blocks(self, mechanism: str, rows: int) -> tuple[np.random.Generator, ...]:
         """One stream per block of ``rows`` facility rows, for kernels that draw in parallel.
 
         With ``B = block_count(rows)`` blocks, block ``b`` of ``mechanism`` draws from
@@ -126,7 +126,7 @@ class Streams:
             self._blocks[key] = tuple(self._generator(mechanism, count, b) for b in range(count))
         return self._blocks[key]
 
-    def kernel_blocks(self, mechanism: str, rows: int) -> TypedList:
+    def _mechanism_kernel_blocks(self, mechanism: str, rows: int) -> TypedList:
         """The streams of :meth:`blocks` as a numba typed list, for compiled kernels.
 
         Handing a kernel a typed list costs about a microsecond; a tuple of generators
@@ -141,5 +141,69 @@ class Streams:
         """
         key = (mechanism, block_count(rows))
         if key not in self._kernel_blocks:
-            self._kernel_blocks[key] = TypedList(self.blocks(mechanism, rows))
+            self._kernel_blocks[key] = TypedList(self._mechanism_blocks(mechanism, rows))
         return self._kernel_blocks[key]
+
+    # -- decisions (transitional: mapped onto the mechanism streams above) ------------
+    def draw(self, mechanism: str, decision: str) -> np.random.Generator:
+        """The stream of ``decision`` of ``mechanism``."""
+        return self.get(*_LEGACY[(mechanism, decision)])
+
+    def setup(self, mechanism: str, decision: str) -> np.random.Generator:
+        """The stream of a decision taken once, when the model is built."""
+        return self.get(*_LEGACY[(mechanism, decision)])
+
+    def keyed_uniforms(self, mechanism: str, decision: str, ids: np.ndarray) -> np.ndarray:
+        """One uniform number per id for ``decision``."""
+        return self.draw(mechanism, decision).random(ids.size)
+
+    def lesson_uniforms(self, mechanism: str, decision: str, ledger: object) -> np.ndarray:
+        """One uniform number per held lesson for ``decision``."""
+        return self.keyed_uniforms(mechanism, decision, ledger.uid)  # type: ignore[attr-defined]
+
+    def blocks(self, mechanism: str, decision: str, rows: int) -> tuple:
+        """Block streams of a kernel's decision."""
+        return self._mechanism_blocks(_BLOCKS[(mechanism, decision)], rows)
+
+    def kernel_blocks(self, mechanism: str, decision: str, rows: int) -> TypedList:
+        """Block streams of a kernel's decision, as a typed list."""
+        return self._mechanism_kernel_blocks(_BLOCKS[(mechanism, decision)], rows)
+
+
+_L = ("lessons", 0)
+_LEGACY = {
+    ("turnover", "departures"): ("turnover", 0),
+    ("turnover", "lessons"): ("turnover", 2),
+    ("innovation", "tries"): ("innovation", 0),
+    ("peer_network", "contacts"): ("peer_network", 0),
+    ("learning_sessions", "invitations"): ("learning_sessions", 0),
+    ("learning_sessions", "places"): ("learning_sessions", 0),
+    ("messaging_group", "membership"): ("messaging_group", 1),
+    ("exchange_visits", "pairs"): ("exchange_visits", 0),
+    ("coaching", "visits"): ("coaching", 0),
+    ("receiving", "story"): ("receive", 0),
+    ("passing_on", "story"): _L,
+    ("passing_on", "hard"): _L,
+    ("upward_reporting", "coached story"): _L,
+    ("upward_reporting", "reported story"): _L,
+    ("district_exchange", "peers"): ("district_exchange", 0),
+    ("district_exchange", "stories"): ("district_exchange", 0),
+    ("district_exchange", "failures"): ("district_exchange", 0),
+    ("district_exchange", "blame"): _L,
+    ("district_exchange", "story"): _L,
+    ("district_exchange", "hard"): _L,
+    ("district_pools", "blame"): _L,
+    ("district_pools", "story"): _L,
+    ("district_pools", "hard"): _L,
+    ("national_queue", "blame"): _L,
+    ("trials", "blame"): _L,
+    ("global_learning", "takeover"): ("global_learning", 0),
+    ("community_of_practice", "membership"): ("community_of_practice", 1),
+}
+_BLOCKS = {
+    ("turnover", "holders"): "turnover",
+    ("receiving", "uniforms"): "receive",
+    ("trials", "results"): "trials",
+    ("internal_learning", "teaching"): "internal",
+    ("single_loop", "review"): "loops",
+}

@@ -9,18 +9,76 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from pydantic import model_validator
 
-from sim.model.schema import Country, Scenario
+from sim.model.facility_list import read_facility_table
+from sim.model.parameters import P, Section
 from sim.model.streams import Streams
 
-__all__ = ["LEVELS", "World", "build_world", "pick_within"]
+if TYPE_CHECKING:
+    from sim.model.schema import Country, Scenario
+
+__all__ = ["LEVELS", "FacilityMix", "Network", "World", "build_world", "pick_within"]
 
 #: Facility levels, in the order of their codes.
 LEVELS = ("hospital", "health_centre", "health_post")
+
+
+class FacilityMix(Section):
+    """How generated facilities are drawn: level, sector, staff and capabilities."""
+
+    hospital_share: float = P(0.05, 0.0, 1.0, description="Share of facilities that are hospitals.")
+    health_centre_share: float = P(
+        0.35, 0.0, 1.0, description="Share that are health centres (the rest are health posts)."
+    )
+    private_share: float = P(
+        0.2, 0.0, 1.0, description="Share of facilities in the private sector."
+    )
+    staff_hospital: int = P(60, 1, 5000, unit="staff", description="Staff of a hospital.")
+    staff_health_centre: int = P(12, 1, 1000, unit="staff", description="Staff of a health centre.")
+    staff_health_post: int = P(3, 1, 100, unit="staff", description="Staff of a health post.")
+    qi_team_share: float = P(
+        0.3, 0.0, 1.0, description="Share of facilities with a QI team (hospitals first)."
+    )
+    leadership_support: float = P(
+        0.5, 0.0, 1.0, description="Mean leadership support for improvement."
+    )
+    data_quality: float = P(
+        0.5, 0.0, 1.0, description="Mean data quality: how reliably a trial's result is read."
+    )
+    documentation: float = P(
+        0.4, 0.0, 1.0, description="Mean chance that a facility writes the story of a lesson."
+    )
+    capability_spread: float = P(
+        0.15, 0.0, 0.5, description="Standard deviation of the three capabilities above."
+    )
+
+    @model_validator(mode="after")
+    def _levels_fit(self) -> FacilityMix:
+        if self.hospital_share + self.health_centre_share > 1.0:
+            raise ValueError(
+                "hospital_share + health_centre_share must not exceed 1 "
+                f"(got {self.hospital_share} + {self.health_centre_share})"
+            )
+        return self
+
+
+class Network(Section):
+    """The generated facility network: small-world inside districts, a few ties across."""
+
+    neighbours: int = P(
+        4, 0, 50, unit="ties", description="Ties per facility in the district ring lattice."
+    )
+    rewiring: float = P(0.1, 0.0, 1.0, description="Watts-Strogatz rewiring probability.")
+    cross_district_ties: int = P(
+        2, 0, 1000, unit="ties per district", description="Random ties to other districts."
+    )
 
 
 @dataclass
@@ -76,6 +134,62 @@ class World:
         """Number of countries."""
         return len(self.country_names)
 
+    # facilities grouped by district, and districts by country, for random picks
+    @cached_property
+    def district_order(self) -> np.ndarray:
+        """Facilities sorted by district (stable).
+
+        District ``d`` holds ``district_order[district_start[d]:][:district_size[d]]``.
+        """
+        return np.argsort(self.facility_district, kind="stable")
+
+    @cached_property
+    def district_size(self) -> np.ndarray:
+        """Facilities of each district."""
+        return np.bincount(self.facility_district, minlength=self.n_districts)
+
+    @cached_property
+    def district_start(self) -> np.ndarray:
+        """Position of each district's first facility in :attr:`district_order`."""
+        return np.concatenate([[0], np.cumsum(self.district_size)[:-1]])
+
+    @cached_property
+    def country_districts(self) -> np.ndarray:
+        """Districts of each country (districts are numbered country by country)."""
+        return np.bincount(self.district_country, minlength=self.n_countries)
+
+    @cached_property
+    def country_first_district(self) -> np.ndarray:
+        """Index of each country's first district."""
+        return np.concatenate([[0], np.cumsum(self.country_districts)[:-1]])
+
+    @cached_property
+    def country_size(self) -> np.ndarray:
+        """Facilities of each country."""
+        return np.bincount(self.facility_country, minlength=self.n_countries)
+
+    @cached_property
+    def ties_per_country(self) -> np.ndarray:
+        """Ties (stored entries of :attr:`ties`) of each country's facilities."""
+        return np.bincount(
+            self.facility_country, weights=np.diff(self.ties.indptr), minlength=self.n_countries
+        ).astype(np.int64)
+
+    def in_countries(self, countries: np.ndarray) -> np.ndarray:
+        """Facilities of the countries marked in ``countries`` (a per-country mask).
+
+        When every country (or none) is marked, a shared read-only array is returned
+        instead of a new one.
+        """
+        if countries.all() or not countries.any():
+            value = bool(countries.all())
+            cache = self.__dict__.setdefault("_everywhere", {})
+            if value not in cache:
+                cache[value] = np.full(self.n_facilities, value)
+                cache[value].setflags(write=False)
+            return cache[value]
+        return countries[self.facility_country]
+
 
 @dataclass
 class _CountryPart:
@@ -99,7 +213,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
     for index, country in enumerate(scenario.countries):
         rng = streams.get("world", index)
         if country.facility_file is not None:
-            parts.append(_country_from_file(country, rng))
+            parts.append(_country_from_file(country, country.facility_file, rng))
         else:
             parts.append(_generated_country(country, rng))
 
@@ -182,11 +296,8 @@ def _generated_country(country: Country, rng: np.random.Generator) -> _CountryPa
     )
 
 
-def _country_from_file(country: Country, rng: np.random.Generator) -> _CountryPart:
-    from sim.model.facility_list import read_facility_table
-
-    assert country.facility_file is not None  # checked by the caller
-    table = read_facility_table(country.facility_file, country.edge_file)
+def _country_from_file(country: Country, path: str, rng: np.random.Generator) -> _CountryPart:
+    table = read_facility_table(path, country.edge_file)
     names, district = np.unique(table.district.astype(str), return_inverse=True)
     if table.edges is not None:
         edges = table.edges.astype(np.int64)

@@ -1,10 +1,10 @@
-"""Channels: how news of practices and lessons reaches facilities.
+"""Offers and exposures: what facilities would tell, and what a channel made them hear.
 
-Each function computes, for one channel and one month, an :class:`Exposure`: the
+Each channel computes, for one month, an :class:`Exposure`: the
 facilities reached (``rows``) and, per practice, the intensity of what they heard:
 successes that came with their how-to story, successes without it, and failures.
 Nothing here loops over facilities in Python: a channel draws who meets whom and sums
-what they offer with one compiled kernel (:func:`sim.model.kernels.offer_sums`).
+what they offer with one compiled kernel (:func:`offer_sums`).
 
 Successes are carried as ``heard`` (all successes, with or without their story) and
 ``story`` (the part that came with its how-to story). A story offered survives a passage
@@ -16,22 +16,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+from numba import njit, prange
 
-from sim.model import kernels
+from sim.model.kernels import PRANGE_ONLY, REJECTED, in_use, one_at_a_time
+from sim.model.rules import telling_chances
 from sim.model.state import Source
+
+if TYPE_CHECKING:
+    from sim.model.model import LearningHealthSystem
 
 __all__ = [
     "Exposure",
     "Offers",
-    "coaching_exposure",
-    "exchange_visit_exposure",
-    "full_mixing_exposure",
+    "district_meeting",
     "group_exposure",
-    "guidance_exposure",
-    "peer_network_exposure",
+    "has_news",
+    "offer_sums",
+    "offers_of",
 ]
 
 
@@ -62,7 +66,7 @@ class Offers:
     @cached_property
     def any(self) -> np.ndarray:
         """Facilities that have something to tell (computed once; offers are not changed)."""
-        return kernels.has_news(self.stage, self.country, self.tell_success, self.tell_failure)
+        return has_news(self.stage, self.country, self.tell_success, self.tell_failure)
 
     def sums(
         self, members: np.ndarray, groups: np.ndarray, n_groups: int
@@ -71,7 +75,7 @@ class Offers:
 
         Returns successes, the part with story, and failures: each ``n_groups x K``.
         """
-        return kernels.offer_sums(
+        return offer_sums(
             self.stage,
             self.story,
             self.country,
@@ -148,79 +152,6 @@ class Exposure:
         return self.rows.size == 0
 
 
-def peer_network_exposure(
-    ties: sp.csr_matrix,
-    ties_per_country: np.ndarray,
-    offers: Offers,
-    contact_probability: np.ndarray,
-    fidelity: np.ndarray,
-    rng: np.random.Generator,
-) -> tuple[Exposure, np.ndarray, int]:
-    """Each tie is used with its country's ``contact_probability`` (0 where the channel is off).
-
-    Ties stay inside a country. Only ties used by a facility with something to tell
-    carry news, so only those are drawn (:func:`sim.model.kernels.told_along_ties`); how
-    many of the other ties were used is drawn as one binomial per country.
-
-    Args:
-        ties: The symmetric facility network.
-        ties_per_country: Ties (stored entries of ``ties``) of each country's facilities.
-        offers: What each facility would tell.
-        contact_probability: Per country, the chance a tie is used this month.
-        fidelity: Per facility, the chance a story survives the telling.
-        rng: The channel's stream.
-
-    Returns:
-        The exposure of the facilities that heard something, the facilities that spoke
-        (told something along at least one tie used), and the number of ties used.
-    """
-    tellers = np.flatnonzero(offers.any)
-    rows, heard, story, failure, spoke, used, told_ties = kernels.told_along_ties(
-        ties.indptr,
-        ties.indices,
-        tellers,
-        contact_probability.astype(np.float64),
-        offers.stage,
-        offers.story,
-        offers.country,
-        offers.tell_success,
-        offers.tell_failure,
-        rng,
-    )
-    silent = ties_per_country - told_ties
-    used += int(rng.binomial(silent, contact_probability).sum())
-    exposure = Exposure.of(
-        Source.PEER_NETWORK, rows, (heard, story, failure), fidelity=fidelity[rows]
-    )
-    return exposure, spoke, used
-
-
-def full_mixing_exposure(
-    offers: Offers,
-    facility_country: np.ndarray,
-    n_countries: int,
-    rate: np.ndarray,
-    fidelity: np.ndarray,
-    active_rows: np.ndarray,
-) -> Exposure:
-    """Every facility of a country meets the users of a practice at ``rate`` (mean field).
-
-    With fidelity 1 and uptake 1, a non-user starts using practice k with hazard
-    ``rate * F_k`` where ``F_k`` is the share of the country's facilities using it:
-    the imitation term of the Bass model.
-    """
-    n = facility_country.size
-    counts = np.bincount(facility_country, minlength=n_countries).astype(np.float32)
-    heard, story, failure = offers.sums(np.arange(n), facility_country, n_countries)
-    size = np.maximum(counts, 1.0)[:, None]
-    shares = (heard / size, story / size, failure / size)
-    rows = np.flatnonzero(active_rows)
-    country = facility_country[rows]
-    return Exposure.of(
-        Source.PEER_NETWORK, rows, shares, at=country, scale=rate[country], fidelity=fidelity[rows]
-    )
-
-
 def group_exposure(
     source: Source,
     members: np.ndarray,
@@ -256,64 +187,115 @@ def group_exposure(
     )
 
 
-def exchange_visit_exposure(
-    visitors: np.ndarray, hosts: np.ndarray, offers: Offers, fidelity: np.ndarray
-) -> Exposure:
-    """Visitors hear what their hosts use and found to fail."""
-    rows, visitor = np.unique(visitors, return_inverse=True)
-    tables = offers.sums(hosts, visitor, rows.size)
-    return Exposure.of(Source.EXCHANGE_VISITS, rows, tables, fidelity=fidelity[rows])
-
-
-def coaching_exposure(
-    coached: np.ndarray,
-    district: np.ndarray,
+@njit(cache=True, nogil=True)
+def offer_sums(
+    stage: np.ndarray,
+    story: np.ndarray,
     country: np.ndarray,
-    district_story: np.ndarray,
-    district_plain: np.ndarray,
-    district_failure: np.ndarray,
-    package: np.ndarray,
-    fidelity: np.ndarray,
-    intensity: np.ndarray,
-    failure_told: np.ndarray,
-) -> Exposure:
-    """Coaches bring the district's known successes and failures, and national packages.
+    tell_success: np.ndarray,
+    tell_failure: np.ndarray,
+    members: np.ndarray,
+    groups: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the ``members`` offer, summed per group: successes, with story, failures.
 
-    ``intensity`` is per facility; ``failure_told`` per district (the share of its
-    failures a district's blame culture lets its coaches pass on).
+    For each member ``j`` (a facility) in group ``groups[m]``, per practice: the
+    willingness of its country ``tell_success[country[j]]`` if it uses the practice
+    (adopted or institutionalised), counted again in the story sum if it holds the
+    story, and ``tell_failure[country[j]]`` if it rejected the practice. A facility
+    may be a member of several groups (listed once per group). In numpy, with
+    ``ts = tell_success[country]``::
+
+        use = (stage == ADOPTED) | (stage == INSTITUTIONALISED)
+        heard = np.zeros((n_groups, K))
+        np.add.at(heard, groups, (use * ts[:, None])[members])
+
+    and likewise ``story`` with ``use & story`` and ``failure`` with
+    ``(stage == REJECTED) * tell_failure[country][:, None]``.
     """
-    rows = np.unique(coached)
-    d, c = district[rows], country[rows]
-    story = (district_story[d] | package[c]).astype(np.float32)
-    heard = story + (district_plain[d] & ~package[c])
-    failure = district_failure[d] * failure_told[d][:, None]
-    return Exposure.of(
-        Source.COACHING,
-        rows,
-        (heard, story, failure),
-        scale=intensity[rows],
-        fidelity=fidelity[rows],
+    k = stage.shape[1]
+    heard = np.zeros((n_groups, k), dtype=np.float32)
+    with_story = np.zeros((n_groups, k), dtype=np.float32)
+    failure = np.zeros((n_groups, k), dtype=np.float32)
+    for m in range(members.size):
+        j = members[m]
+        g = groups[m]
+        success = np.float32(tell_success[country[j]])
+        failed = np.float32(tell_failure[country[j]])
+        for c in range(k):  # without branches, so that the loop runs on vector units
+            s = stage[j, c]
+            use = np.float32(in_use(s))
+            heard[g, c] += success * use
+            with_story[g, c] += success * use * np.float32(story[j, c])
+            failure[g, c] += failed * np.float32(s == REJECTED)
+    return heard, with_story, failure
+
+
+@one_at_a_time
+@njit(cache=True, nogil=True, parallel=PRANGE_ONLY)
+def has_news(
+    stage: np.ndarray, country: np.ndarray, tell_success: np.ndarray, tell_failure: np.ndarray
+) -> np.ndarray:
+    """Facilities with something to tell: a practice in use they would tell of, or a failure.
+
+    Willingness is per country. In numpy, with ``ts = tell_success[country]`` and
+    ``tf = tell_failure[country]``: ``((use * ts[:, None]) != 0).any(1) |
+    (((stage == REJECTED) * tf[:, None]) != 0).any(1)``.
+    """
+    n, k = stage.shape
+    out = np.zeros(n, dtype=np.bool_)
+    for i in prange(n):  # rows are independent
+        success = tell_success[country[i]] != 0
+        failed = tell_failure[country[i]] != 0
+        for c in range(k):
+            s = stage[i, c]
+            if (success and in_use(s)) or (failed and s == REJECTED):
+                out[i] = True
+                break
+    return out
+
+
+def offers_of(model: LearningHealthSystem) -> Offers:
+    """What the model's facilities would tell, under their country's blame culture now."""
+    pop = model.population
+    tell_success, tell_failure = telling_chances(
+        model.system.blame_facility, model.system.success_factor
+    )
+    return Offers(
+        stage=pop.stage,
+        story=pop.story,
+        country=model.world.facility_country,
+        tell_success=tell_success,
+        tell_failure=tell_failure,
     )
 
 
-def guidance_exposure(
-    active_rows: np.ndarray,
-    country: np.ndarray,
-    guidance: np.ndarray,
-    withdrawn: np.ndarray,
-    reach: np.ndarray,
+def district_meeting(
+    model: LearningHealthSystem,
+    source: Source,
+    members: np.ndarray,
+    intensity: np.ndarray,
     fidelity: np.ndarray,
 ) -> Exposure:
-    """Guidance in force reaches each facility with hazard ``reach`` a month.
+    """Exposure of ``members`` at a district meeting (a learning session, a group's posts).
 
-    Withdrawn guidance travels the same way as a failure notice. What a facility
-    hears depends on its country only: the tables have a row per country.
-    ``fidelity`` is per country, or per country and practice.
+    Members hear each other, and the district presents its pool of lessons: its
+    successes with and without story, and its failures as far as its blame culture lets
+    it (the blame filter). ``intensity`` and ``fidelity`` are per facility.
     """
-    rows = np.flatnonzero(active_rows)
-    c = country[rows]
-    fid = fidelity if fidelity.ndim == 2 else fidelity[:, None]
-    heard = guidance.astype(np.float32)
-    story = heard * fid.astype(np.float32)
-    failure = withdrawn.astype(np.float32)
-    return Exposure.of(Source.GUIDANCE, rows, (heard, story, failure), at=c, scale=reach[c])
+    w = model.world
+    story, plain, failure = model.knowledge.district_judgement()
+    _, failure_told = telling_chances(model.system.blame_district, model.system.success_factor)
+    return group_exposure(
+        source,
+        members,
+        w.facility_district,
+        w.n_districts,
+        model.month_context.offers,
+        intensity,
+        fidelity,
+        (story | plain).astype(np.float32),
+        story.astype(np.float32),
+        failure * failure_told[w.district_country][:, None],
+    )

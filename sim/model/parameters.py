@@ -1,0 +1,153 @@
+"""How parameters are declared: one field each, with default, range, unit, description, source.
+
+Each parameter is declared once, as a field of a pydantic section, by the mechanism that
+uses it (its module under :mod:`sim.model.mechanisms`) or, for what several share, in
+:mod:`sim.model.schema`, which assembles the sections into a ``Country`` and a
+``Scenario``. The scenario loader validates YAML against them; ``docs/model.md``
+generates its parameter tables from them (:func:`parameter_table`); sweeps address them
+by their dotted key path (``countries.0.turnover.annual``). Every section forbids
+unknown keys, so a misspelt key is an error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ASSUMPTION",
+    "FRAMEWORK",
+    "ILLUSTRATIVE",
+    "C",
+    "Channel",
+    "P",
+    "ParameterInfo",
+    "Section",
+    "iter_parameters",
+    "parameter_table",
+]
+
+ASSUMPTION = "assumption (plausible value chosen for this model; see docs/model.md)"
+FRAMEWORK = "national learning-system framework for QoC (BMJ Global Health 2022)"
+
+
+def P(  # noqa: N802 - a short constructor name keeps the declarations readable
+    default: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    unit: str = "",
+    description: str,
+    source: str = ASSUMPTION,
+) -> Any:
+    """Declare one parameter: default, closed range ``[low, high]``, unit, description."""
+    return Field(
+        default,
+        ge=low,
+        le=high,
+        description=description,
+        json_schema_extra={"unit": unit, "low": low, "high": high, "source": source},
+    )
+
+
+class Section(BaseModel):
+    """Base of every parameter group: unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Channel(Section):
+    """Fields every channel has."""
+
+    enabled: bool = Field(True, description="Whether the channel runs.")
+    interval_months: int = P(1, 1, 120, unit="months", description="Months between events.")
+    fidelity: float = P(
+        0.8, 0.0, 1.0, description="Chance that a story survives one passage through it."
+    )
+
+
+ILLUSTRATIVE = "illustrative: no costing study in the project's sources; replace with local figures"
+
+
+def C(default: float | None, *, unit: str, description: str) -> Any:  # noqa: N802
+    """Declare one unit cost: non-negative, null when the activity is not costed."""
+    return P(default, 0.0, None, unit=unit, description=description, source=ILLUSTRATIVE)
+
+
+# --------------------------------------------------------------------------- introspection
+@dataclass(frozen=True)
+class ParameterInfo:
+    """One numeric or boolean parameter, as the docs and sweeps see it."""
+
+    path: str
+    default: Any
+    low: float | None
+    high: float | None
+    unit: str
+    description: str
+    source: str
+
+
+def iter_parameters(
+    model: type[BaseModel], prefix: str = "", *, nested: bool = True
+) -> Iterator[ParameterInfo]:
+    """Yield every scalar parameter of ``model`` (and, if ``nested``, of its sections).
+
+    Examples:
+        >>> paths = [p.path for p in iter_parameters(Country)]
+        >>> "turnover.annual" in paths
+        True
+    """
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if nested:
+                yield from iter_parameters(annotation, prefix=f"{path}.")
+            continue
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, (list, BaseModel)) or field.is_required():
+            continue
+        if default is None and any(
+            isinstance(arg, type) and issubclass(arg, BaseModel)
+            for arg in getattr(annotation, "__args__", ())
+        ):
+            continue  # an optional section (e.g. posterior), not a parameter
+        yield ParameterInfo(
+            path=path,
+            default=default,
+            low=extra.get("low"),  # type: ignore[arg-type]
+            high=extra.get("high"),  # type: ignore[arg-type]
+            unit=str(extra.get("unit", "")),
+            description=field.description or "",
+            source=str(extra.get("source", "")),
+        )
+
+
+def parameter_table(model: type[BaseModel], prefix: str = "", *, nested: bool = True) -> str:
+    """Render the parameters of ``model`` as a Markdown table (used by docs/model.md)."""
+    rows = ["| key | default | range | unit | description | source |", "|---|---|---|---|---|---|"]
+    for p in iter_parameters(model, prefix, nested=nested):
+        if p.low is None and p.high is None:
+            span = "true / false" if isinstance(p.default, bool) else "-"
+        else:
+            span = f"{_fmt(p.low)} to {_fmt(p.high)}"
+        rows.append(
+            f"| `{p.path}` | {_fmt(p.default)} | {span} | {p.unit or '-'} | "
+            f"{p.description} | {p.source or '-'} |"
+        )
+    return "\n".join(rows)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
