@@ -25,6 +25,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check sim tests benchmarks
 	$(VENV)/bin/ruff format --check sim tests benchmarks
 	$(VENV)/bin/mypy sim
+	$(VENV)/bin/lint-imports
 
 baseline: $(VENV)/.installed  ## rewrite the fixed-seed regression baseline (review the diff!)
 	$(PY) tests/regression.py --update

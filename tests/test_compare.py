@@ -90,8 +90,10 @@ def test_scenarios_differing_in_one_lever_share_the_other_draws():
     for _ in range(3):
         base.step()
         lever.step()
-    leavers = base.streams["turnover"].random(5)
-    assert np.array_equal(leavers, lever.streams["turnover"].random(5)), "same turnover stream"
+    leavers = base.streams.draw("turnover", "departures").random(5)
+    assert np.array_equal(leavers, lever.streams.draw("turnover", "departures").random(5)), (
+        "same turnover stream"
+    )
 
 
 def test_comparison_table_and_figures(compared):

@@ -9,6 +9,14 @@ from hypothesis import strategies as st
 from numba.typed import List as TypedList
 
 from sim.model import kernels
+from sim.model.exposure import has_news, offer_sums
+from sim.model.mechanisms.internal_learning import teach_and_institutionalise
+from sim.model.mechanisms.peer_network import told_along_ties
+from sim.model.mechanisms.receiving import receive_cells
+from sim.model.mechanisms.single_loop import review_in_use
+from sim.model.mechanisms.trials import finish_trials
+from sim.model.mechanisms.turnover import lose_holders
+from sim.model.recorder import census
 from sim.model.state import Stage
 
 USE = (int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED))
@@ -45,7 +53,7 @@ def test_offer_sums_is_a_grouped_sum_of_offers(seed: int, n_groups: int) -> None
     np.add.at(expected[0], groups, (use * tell_success[:, None])[members])
     np.add.at(expected[1], groups, ((use & story) * tell_success[:, None])[members])
     np.add.at(expected[2], groups, ((stage == Stage.REJECTED) * tell_failure[:, None])[members])
-    got = kernels.offer_sums(stage, story, country, *by_country, members, groups, n_groups)
+    got = offer_sums(stage, story, country, *by_country, members, groups, n_groups)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
 
@@ -58,7 +66,7 @@ def test_has_news_marks_rows_with_something_to_tell() -> None:
     expected = ((_in_use(stage) * tell_success[:, None]) != 0).any(1) | (
         ((stage == Stage.REJECTED) * tell_failure[:, None]) != 0
     ).any(1)
-    np.testing.assert_array_equal(kernels.has_news(stage, country, *by_country), expected)
+    np.testing.assert_array_equal(has_news(stage, country, *by_country), expected)
 
 
 @given(rows=st.lists(st.integers(0, 9), max_size=50))
@@ -125,7 +133,7 @@ def test_receive_cells_follows_its_rules(seed: int) -> None:
     out = [np.zeros(n * k, np.int64), np.zeros(n * k), np.zeros(n * k, np.int64)]
     news_source = np.zeros(n * k, np.int8)
     got_stage, got_knows, got_fr, got_sr = stage.copy(), knows.copy(), fr.copy(), sr.copy()
-    n_trials, n_news, n_aware, n_warned = kernels.receive_cells(
+    n_trials, n_news, n_aware, n_warned = receive_cells(
         got_stage, got_knows, got_fr, got_sr, u, a, b, heed, heard_rows, start, order,
         table_row, scale, fidelity, source, t_heard, t_story, t_fail,
         out[0], out[1], out[2], news_source,
@@ -173,7 +181,7 @@ def _finish(stage, left, effect, *, trial_story=None, complexity=0.0, cut=0.0,
     if coached:
         coached_until[:] = 5
     in_trial = np.flatnonzero(stage == Stage.TRIAL)
-    cells, success, wrong, running = kernels.finish_trials(
+    cells, success, wrong, running = finish_trials(
         in_trial, state["stage"], state["left"], trial_story, state["story"], state["knows"],
         state["holders"], np.zeros((n, k), dtype=np.int8), effect.astype(np.float32),
         np.full(k, complexity), coached_until, 5, np.full(n, cut), np.zeros(n), np.ones(n),
@@ -259,7 +267,7 @@ def test_census_matches_numpy() -> None:
     country = rng.integers(0, 3, 120)
     district = rng.integers(0, 5, 120)
     group_of = np.stack([district, 5 + country])
-    qoc, sums, in_use, n_trial = kernels.census(
+    qoc, sums, in_use, n_trial = census(
         stage, holders, effect, 1.0 / (staff * best), country, 3, group_of, 8
     )
     use = _in_use(stage)
@@ -278,7 +286,7 @@ def _review(stage, chance, threshold, seed=5, noise=0.0):
     knows = np.zeros((n, k), dtype=bool)
     holders = np.full((n, k), 3, dtype=np.int16)
     effect = np.ones((n, k), dtype=np.float32)
-    dropped, reviewed = kernels.review_in_use(
+    dropped, reviewed = review_in_use(
         stage, knows, holders, effect, chance, np.full(n, noise),
         np.full(n, threshold), _streams(seed), np.full(stage.size, -1, dtype=np.int64),
     )  # fmt: skip
@@ -329,7 +337,7 @@ def test_teaching_and_institutionalisation_rates() -> None:
     holders[:, 3] = 0
     teach = np.full(n, 0.5)
     settle = np.full(n, 0.2)
-    done = kernels.teach_and_institutionalise(
+    done = teach_and_institutionalise(
         stage, holders, np.full(n, staff, dtype=np.int64), teach, settle, _streams(1)
     )
     adopted = stage[:, :3] == Stage.ADOPTED
@@ -356,7 +364,7 @@ def test_kernels_that_draw_depend_on_the_seed_alone() -> None:
     n = 500
     holders = np.zeros((n, 6), dtype=np.int16)
     teach, settle = np.zeros(n), np.full(n, 1.0)
-    kernels.teach_and_institutionalise(
+    teach_and_institutionalise(
         stage.copy(), holders, np.full(n, 4, dtype=np.int64), teach, settle, TypedList([rng])
     )
     twin.random(3000)  # one draw per adopted cell at chance 1, none for teaching at rate 0
@@ -377,8 +385,8 @@ def _exclusive_ties(degrees: list[int]):
 
 def _told(ties, stage, story, country, chance, seed, tells=None):
     tells = (np.array([1.0]), np.array([1.0])) if tells is None else tells
-    tellers = np.flatnonzero(kernels.has_news(stage, country, *tells))
-    return kernels.told_along_ties(
+    tellers = np.flatnonzero(has_news(stage, country, *tells))
+    return told_along_ties(
         ties.indptr, ties.indices, tellers, np.asarray(chance, dtype=float), stage, story,
         country, *tells, np.random.default_rng(seed),
     )  # fmt: skip
@@ -423,7 +431,7 @@ def test_told_along_ties_sums_what_the_tellers_offer_country_by_country() -> Non
     rows, heard, with_story, failure, spoke, used, told_ties = _told(
         ties, stage, story, country, chance, 5, tells
     )
-    news = kernels.has_news(stage, country, *tells)
+    news = has_news(stage, country, *tells)
     degree = np.diff(ties.indptr)
     np.testing.assert_array_equal(told_ties, np.bincount(country[news], degree[news], 2))
     # all ties of country A's tellers, grouped by receiver
@@ -432,7 +440,7 @@ def test_told_along_ties_sums_what_the_tellers_offer_country_by_country() -> Non
     receiver = np.repeat(np.arange(200), np.diff(a.indptr))
     np.testing.assert_array_equal(rows, np.unique(receiver))
     assert used == a.nnz and (country[rows] == 0).all()
-    expected = kernels.offer_sums(
+    expected = offer_sums(
         stage, story, country, *tells, a.indices, np.searchsorted(rows, receiver), rows.size
     )
     for got, want in zip((heard, with_story, failure), expected, strict=True):
@@ -477,7 +485,7 @@ def test_lose_holders_is_hypergeometric() -> None:
     story = np.ones((n, 2), dtype=bool)
     staff = np.full(n, 10)
     leavers = np.where(np.arange(n) % 4 == 0, 0, 3)  # a quarter lose nobody
-    lost = kernels.lose_holders(stage, holders, story, staff, leavers, _streams(6))
+    lost = lose_holders(stage, holders, story, staff, leavers, _streams(6))
     gone = np.where(np.arange(n) < n // 2, 1, 4) - holders[:, 0]
     leaving = leavers > 0
     assert (gone[~leaving] == 0).all()
@@ -533,14 +541,12 @@ def test_the_warm_up_compiles_every_kernel() -> None:
     import sys
 
     script = """
-from numba.core.dispatcher import Dispatcher
-from sim.model import kernels
-from sim.runs.warmup import warm_up
+from sim.runs.warmup import compiled_kernels, warm_up
 warm_up()
-for name in kernels.__all__:
-    kernel = getattr(kernels, name)
-    dispatcher = kernel if isinstance(kernel, Dispatcher) else getattr(kernel, "__wrapped__", None)
-    if isinstance(dispatcher, Dispatcher) and not dispatcher.signatures:
+kernels = compiled_kernels()
+assert len(kernels) >= 20, sorted(kernels)
+for name, dispatcher in kernels.items():
+    if not dispatcher.signatures:
         print(name)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

@@ -103,8 +103,10 @@ def test_peer_contacts_count_the_ties_used_in_countries_that_run_the_channel():
     model.run()
     contacts = model.recorder.timeseries()["peer_contacts"].to_numpy()
     p = scenario.countries[1].channels.peer_network.contact_probability
-    expected = 0.2 * model.ties_per_country[0] + p * model.ties_per_country[1]
-    variance = 0.2 * 0.8 * model.ties_per_country[0] + p * (1 - p) * model.ties_per_country[1]
+    expected = 0.2 * model.world.ties_per_country[0] + p * model.world.ties_per_country[1]
+    variance = (
+        0.2 * 0.8 * model.world.ties_per_country[0] + p * (1 - p) * model.world.ties_per_country[1]
+    )
     assert abs(contacts.mean() - expected) < 4 * np.sqrt(variance / contacts.size)
     assert contacts.std() > 0
 
@@ -142,7 +144,7 @@ def test_no_turnover_means_no_turnover_loss():
 
 def test_triple_loop_opens_a_channel_where_lessons_die_unheard():
     model = run_model(small(all_channels_off(), global_learning={"enabled": False}))
-    assert model.messaging_on.all(), "no-channel losses should lead to a messaging group"
+    assert model.system.messaging_on.all(), "no-channel losses should lead to a messaging group"
 
 
 def test_full_blame_shares_no_failure():
@@ -223,19 +225,52 @@ def test_loops_are_observable():
     assert on["use_harmful_final"] <= off["use_harmful_final"]
 
 
-def test_agents_are_views_on_the_arrays():
+def test_facility_agents_are_views_on_the_arrays():
     model = run_model(small(months=12))
     facility = model.facilities.to_list()[5]
-    assert facility.index == 5
-    assert facility.staff == model.world.staff[5]
-    used = facility.practices_in_use
-    for name in used:
-        assert facility.stage_of(name) in (Stage.ADOPTED, Stage.INSTITUTIONALISED)
+    assert facility.index == 5 and facility.staff == model.world.staff[5]
+    k = int(np.flatnonzero(~in_use(model.population.stage[5]))[0])
+    name = model.catalogue.names[k]
+    assert name not in facility.practices_in_use
+    model.population.stage[5, k] = Stage.INSTITUTIONALISED  # the view follows the arrays
+    assert name in facility.practices_in_use and facility.stage_of(name) is Stage.INSTITUTIONALISED
     assert facility.district.index == model.world.facility_district[5]
-    assert 0.0 <= facility.qoc <= 1.0
-    assert len(model.districts) == 10 and len(model.national_bodies) == 1
-    assert len(model.learning_centres) == 1
-    assert model.national_agents[0].routing in ("centralised", "free")
+    assert facility.qoc == model.recorder.facility_qoc()[5]
+
+
+def test_districts_decide_their_coaching_and_say_why():
+    model = run_model(small(months=36))
+    shifts = model.recorder.summary()["double_loop_shifts_total"]
+    decided = [d for d in model.district_agents if d.decisions]
+    assert shifts > 0 and sum(len(d.decisions) for d in decided) == shifts
+    for district in model.district_agents:
+        assert district.coaching_weight == model.system.coaching_weight[district.index]
+        if not district.decisions:
+            assert district.coaching_weight == 1.0, "a weight moved without a decision"
+        for decision in district.decisions:
+            assert decision.decision in ("more coaching", "more learning sessions")
+            assert "coached facilities" in decision.reason and decision.month % 12 == 0
+    district = model.district_agents[0]
+    district.coaching_weight = 1.5  # the agent writes its own entry
+    assert model.system.coaching_weight[0] == 1.5
+
+
+def test_national_bodies_and_reviewers_record_every_decision():
+    model = run_model(small({"national": {"capacity": 3}}, months=48))
+    summary = model.recorder.summary()
+    body = model.national_agents[0]
+    issued = [d for d in body.decisions if d.decision.startswith("issued guidance")]
+    assert len(issued) == summary["guidance_issued_total"] > 0
+    withdrawn = [d for d in body.decisions if d.decision.startswith("withdrew guidance")]
+    assert len(withdrawn) == summary["guidance_withdrawn_total"]
+    reviewer = body.reviewer
+    assert reviewer is model.learning_centres.to_list()[0], "with a centre, the centre reviews"
+    changes = [d for d in reviewer.decisions if "lost since the last review" in d.reason]
+    assert len(changes) == summary["triple_loop_changes_total"] > 0
+    packaged = [d for d in reviewer.decisions if d.decision.startswith("packaged")]
+    # a package may be withdrawn later, never made without a decision
+    assert len(packaged) >= int(model.knowledge.package.sum()) > 0
+    assert set(model.decisions) >= set(body.decisions) | set(reviewer.decisions)
 
 
 def test_free_routing_without_a_centre_bypasses_the_national_queue():

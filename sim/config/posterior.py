@@ -110,7 +110,7 @@ def apply_posterior(scenario: Scenario, replicate: int) -> tuple[Scenario, int]:
         if WEIGHT in samples
         else np.ones(len(samples), dtype=float)
     )
-    rng = Streams(scenario.seed, replicate)["posterior"]
+    rng = Streams(scenario.seed, replicate).setup("posterior", "row")
     row = int(rng.choice(len(samples), p=weights / weights.sum()))
     document = scenario.model_dump()
     for column, key in posterior.parameters.items():

@@ -78,12 +78,51 @@ class LessonLedger:
         self.passed = np.zeros(n_countries, dtype=np.int64)
         self.lost = np.zeros((n_countries, len(CAUSES)), dtype=np.int64)
 
-    # -- columns as attributes -------------------------------------------------------
-    def __getattr__(self, name: str) -> np.ndarray:
-        columns = self.__dict__.get("columns")
-        if columns is not None and name in columns:
-            return columns[name]
-        raise AttributeError(name)
+    # -- columns -----------------------------------------------------------------------
+    @property
+    def uid(self) -> np.ndarray:
+        """Identity of each held lesson (:meth:`uids`)."""
+        return self.columns["uid"]
+
+    @property
+    def facility(self) -> np.ndarray:
+        """Facility that learned each lesson."""
+        return self.columns["facility"]
+
+    @property
+    def practice(self) -> np.ndarray:
+        """Practice of each lesson."""
+        return self.columns["practice"]
+
+    @property
+    def district(self) -> np.ndarray:
+        """District of each lesson's facility."""
+        return self.columns["district"]
+
+    @property
+    def country(self) -> np.ndarray:
+        """Country of each lesson."""
+        return self.columns["country"]
+
+    @property
+    def success(self) -> np.ndarray:
+        """Whether the trial worked."""
+        return self.columns["success"]
+
+    @property
+    def story(self) -> np.ndarray:
+        """Whether the lesson still carries its how-to story."""
+        return self.columns["story"]
+
+    @property
+    def location(self) -> np.ndarray:
+        """Where each lesson is held (:class:`Location`)."""
+        return self.columns["location"]
+
+    @property
+    def age(self) -> np.ndarray:
+        """Months since each lesson arrived where it is."""
+        return self.columns["age"]
 
     def __len__(self) -> int:
         return int(self.columns["facility"].size)
@@ -98,8 +137,10 @@ class LessonLedger:
         world: the same lesson in two scenarios draws the same random numbers.
 
         Examples:
-            >>> LessonLedger.uids(2, np.array([0, 1]), np.array([3, 0]), 5).tolist()
+            >>> LessonLedger.uids(0, np.array([0, 1]), np.array([3, 0]), 5).tolist()
             [3, 5]
+            >>> int(LessonLedger.uids(1, np.array([0]), np.array([3]), 5)[0]) == 2**31 * 5 + 3
+            True
         """
         return (facility.astype(np.int64) + month * (1 << 31)) * practices + practice
 
@@ -159,6 +200,10 @@ class LessonLedger:
             drop |= mask
         if drop.any():
             self._drop(drop)
+
+    def set_story(self, mask: np.ndarray, story: np.ndarray) -> None:
+        """Whether the lessons of ``mask`` still carry their story (``story``, per row)."""
+        self.columns["story"][mask] = story[mask]
 
     def move(self, mask: np.ndarray, location: Location) -> None:
         """Move the lessons in ``mask`` to ``location``; their age restarts at zero."""

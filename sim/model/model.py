@@ -100,10 +100,12 @@ class LearningHealthSystem(mesa.Model):
         self.config = scenario
         self.replicate = replicate
         self.streams = Streams(scenario.seed, replicate)
-        self.catalogue = build_catalogue(scenario.practices, self.streams.get("practices"))
+        self.catalogue = build_catalogue(
+            scenario.practices, self.streams.setup("practices", "catalogue")
+        )
         self.world = build_world(scenario, self.streams)
         self.population = Population.empty(
-            self.world, self.catalogue, self.streams.get("practices", 1)
+            self.world, self.catalogue, self.streams.setup("practices", "local effects")
         )
         self.knowledge = Knowledge.empty(self.world, self.catalogue)
         self.ledger = LessonLedger(self.world.n_countries)
@@ -127,7 +129,7 @@ class LearningHealthSystem(mesa.Model):
         share = self.config.practices.initial_adoption
         if share <= 0:
             return
-        rng = self.streams.get("practices", 2)
+        rng = self.streams.setup("practices", "initial use")
         pop, w = self.population, self.world
         effective = np.flatnonzero(self.catalogue.effect > 0)
         chosen = rng.random((w.n_facilities, effective.size)) < share
@@ -181,6 +183,7 @@ class LearningHealthSystem(mesa.Model):
 
     def step(self) -> None:
         """Simulate one month: every mechanism in its turn, then the month's metrics."""
+        self.streams.month = self.month
         self.counts = zero_outputs()
         self.month_context = Month(self)
         for mechanism in self.mechanisms:

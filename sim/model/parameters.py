@@ -97,9 +97,10 @@ def iter_parameters(
     """Yield every scalar parameter of ``model`` (and, if ``nested``, of its sections).
 
     Examples:
-        >>> paths = [p.path for p in iter_parameters(Country)]
-        >>> "turnover.annual" in paths
-        True
+        >>> class Demo(Section):
+        ...     rate: float = P(0.1, 0.0, 1.0, unit="per month", description="A rate.")
+        >>> [(p.path, p.default, p.high) for p in iter_parameters(Demo, "x.")]
+        [('x.rate', 0.1, 1.0)]
     """
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"

@@ -48,6 +48,7 @@ __all__ = [
     "Costs",
     "Country",
     "FacilityMix",
+    "GlobalLearningParameters",
     "Loops",
     "National",
     "Network",

@@ -211,7 +211,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
     """
     parts = []
     for index, country in enumerate(scenario.countries):
-        rng = streams.get("world", index)
+        rng = streams.setup("world", "layout", index)
         if country.facility_file is not None:
             parts.append(_country_from_file(country, country.facility_file, rng))
         else:
@@ -236,7 +236,9 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         private.append(part.private)
         staff.append(part.staff)
         edges.append(part.edges + f_offset)
-        capabilities = _capabilities(country, part.level, streams.get("world", 10_000 + index))
+        capabilities = _capabilities(
+            country, part.level, streams.setup("world", "capabilities", index)
+        )
         for store, values in zip((qi, lead, data, docs), capabilities, strict=True):
             store.append(values)
         f_offset += n

@@ -25,7 +25,7 @@ SECTIONS: dict[str, tuple[type[BaseModel], str, bool]] = {
     "practices": (params.PracticeCatalogue, "practices.", True),
     "country": (params.Country, "countries.N.", True),
     "loops": (params.Loops, "loops.", True),
-    "global_learning": (params.GlobalLearning, "global_learning.", True),
+    "global_learning": (params.GlobalLearningParameters, "global_learning.", True),
     "costs": (params.Costs, "costs.", True),
 }
 

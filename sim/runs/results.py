@@ -40,8 +40,8 @@ import pandas as pd
 
 import sim
 from sim.errors import SimError
+from sim.model.mechanisms import random_decisions
 from sim.model.schema import Scenario
-from sim.model.streams import MECHANISMS
 from sim.runs.simulation import ReplicateResult
 
 __all__ = [
@@ -274,17 +274,20 @@ def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
 def replicate_seed(seed: int, replicate: int) -> dict[str, Any]:
     """Describe the random streams of one replicate.
 
-    Each mechanism draws from ``SeedSequence(entropy, spawn_key=(replicate, mechanism,
-    part))``, with the mechanism numbers of :data:`sim.model.streams.MECHANISMS`.
+    Each decision draws from ``SeedSequence(entropy, spawn_key=(replicate, mechanism,
+    decision, ...))``, names entering as their CRC-32 (:mod:`sim.model.streams`).
 
     Examples:
         >>> replicate_seed(12345, 3)["seed_sequence"]["spawn_key"]
-        '(3, mechanism, part)'
+        '(3, crc32(mechanism), crc32(decision), month or part, ...)'
     """
     return {
         "replicate": replicate,
-        "seed_sequence": {"entropy": seed, "spawn_key": f"({replicate}, mechanism, part)"},
-        "mechanisms": dict(MECHANISMS),
+        "seed_sequence": {
+            "entropy": seed,
+            "spawn_key": f"({replicate}, crc32(mechanism), crc32(decision), month or part, ...)",
+        },
+        "decisions": [f"{mechanism}.{decision}" for mechanism, decision in random_decisions()],
     }
 
 

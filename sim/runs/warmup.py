@@ -1,7 +1,8 @@
 """Compile the kernels once, ahead of the first real run: ``python -m sim.runs.warmup``.
 
-The compiled kernels (:mod:`sim.model.kernels`) are built on their first call and cached on
-disk by numba, which takes about half a minute on two cores. The project's install
+The compiled kernels (beside their mechanisms, :mod:`sim.model.mechanisms`) are built on
+their first call and cached on disk by numba, which takes about half a minute on two
+cores. The project's install
 step runs this module, so that neither the first run nor the worker processes of a
 parallel run pay for it. It runs a small scenario with every mechanism switched on for
 long enough to reach the review months of the learning loops.
@@ -9,13 +10,32 @@ long enough to reach the review months of the learning loops.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 import time
 
+from numba.core.dispatcher import Dispatcher
+
+import sim.model
 from sim.model.model import LearningHealthSystem
 from sim.model.schema import Scenario
 
-__all__ = ["warm_up"]
+__all__ = ["compiled_kernels", "warm_up"]
+
+
+def compiled_kernels() -> dict[str, Dispatcher]:
+    """Every compiled kernel of the model, by qualified name (for checks of the warm-up)."""
+    found: dict[str, Dispatcher] = {}
+    for info in pkgutil.walk_packages(sim.model.__path__, "sim.model."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            dispatcher = (
+                value if isinstance(value, Dispatcher) else getattr(value, "__wrapped__", None)
+            )
+            if isinstance(dispatcher, Dispatcher) and dispatcher.py_func.__module__ == info.name:
+                found[f"{info.name}.{name}"] = dispatcher
+    return found
 
 
 def warm_up() -> float:

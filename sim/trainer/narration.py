@@ -85,8 +85,8 @@ def facility_label(model: LearningHealthSystem, facility: int) -> str:
     """
     w = model.world
     district = int(w.facility_district[facility])
-    start = int(model.district_start[district])
-    members = model.district_order[start : start + int(model.district_size[district])]
+    start = int(model.world.district_start[district])
+    members = model.world.district_order[start : start + int(model.world.district_size[district])]
     number = int(np.searchsorted(members, facility)) + 1
     level = LEVEL_LABELS[int(w.level[facility])]
     return f"{level} {number}, {district_label(model, district)}"
@@ -123,10 +123,10 @@ def _snapshot(model: LearningHealthSystem) -> _Snapshot:
         guidance=k.guidance.copy(),
         withdrawn=k.withdrawn.copy(),
         package=k.package.copy(),
-        session_interval=model.session_interval.copy(),
-        routing_free=model.routing_free.copy(),
-        messaging_on=model.messaging_on.copy(),
-        blame_facility=model.blame_facility.copy(),
+        session_interval=model.system.session_interval.copy(),
+        routing_free=model.system.routing_free.copy(),
+        messaging_on=model.system.messaging_on.copy(),
+        blame_facility=model.system.blame_facility.copy(),
         lost=model.ledger.lost.copy(),
     )
 

@@ -107,12 +107,12 @@ def map_layout(run: LiveRun) -> MapLayout:
     rows = math.ceil(n_d / columns)
     d = np.arange(n_d)
     hub = np.column_stack([d % columns + 0.5, rows - d // columns - 0.5])
-    order = m.district_order
+    order = w.district_order
     rank = np.empty_like(order)
-    rank[order] = np.arange(order.size) - np.repeat(m.district_start, m.district_size)
+    rank[order] = np.arange(order.size) - np.repeat(w.district_start, w.district_size)
     shown = np.flatnonzero(rank < per_district)
     district = w.facility_district[shown]
-    size = np.minimum(m.district_size[district], per_district)
+    size = np.minimum(w.district_size[district], per_district)
     r = np.sqrt((rank[shown] + 0.5) / size) * 0.42
     angle = rank[shown] * math.pi * (3.0 - math.sqrt(5.0))
     xy = hub[district] + np.column_stack([r * np.cos(angle), r * np.sin(angle)])

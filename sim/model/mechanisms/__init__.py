@@ -35,7 +35,7 @@ from sim.model.mechanisms.triple_loop import TripleLoop
 from sim.model.mechanisms.turnover import Turnover
 from sim.model.mechanisms.upward_reporting import UpwardReporting
 
-__all__ = ["SCHEDULE", "Mechanism"]
+__all__ = ["SCHEDULE", "SETUP_DECISIONS", "Mechanism", "random_decisions"]
 
 #: The monthly schedule: every mechanism, in the order it runs.
 SCHEDULE: tuple[type[Mechanism], ...] = (
@@ -64,3 +64,19 @@ SCHEDULE: tuple[type[Mechanism], ...] = (
     TripleLoop,
     Fading,
 )
+
+#: Random decisions taken when the model is built, outside the mechanisms.
+SETUP_DECISIONS: tuple[tuple[str, str], ...] = (
+    ("world", "layout"),
+    ("world", "capabilities"),
+    ("practices", "catalogue"),
+    ("practices", "local effects"),
+    ("practices", "initial use"),
+    ("posterior", "row"),
+)
+
+
+def random_decisions() -> list[tuple[str, str]]:
+    """Every random decision of the model, as (mechanism, decision), each its own stream."""
+    declared = [(m.name, d) for m in SCHEDULE for d in m.decisions]
+    return list(SETUP_DECISIONS) + declared

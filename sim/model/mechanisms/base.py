@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Mechanism", "UndeclaredOutputError", "per_country"]
 
+
 class UndeclaredOutputError(SimError, KeyError):
     """A mechanism counted an output it does not declare in ``outputs``."""
 

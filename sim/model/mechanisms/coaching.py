@@ -1,4 +1,4 @@
-"""Coaching: district coaches visit facilities and back implementation (ODD 7.8).
+"""Coaching: district coaches visit facilities and back implementation.
 
 Each district of a country where coaching runs decides how many visits to make,
 ``floor(capacity * coaching_weight_d + U)`` (``U`` uniform; the weight is the district's
@@ -53,7 +53,7 @@ class Coaching(Mechanism):
 
     name = "coaching"
     outputs = ("coaching_visits",)
-    decisions = ("visits",)
+    decisions = ("visit counts", "visited")
 
     def __init__(self, model: LearningHealthSystem) -> None:
         super().__init__(model)
@@ -99,17 +99,19 @@ class Coaching(Mechanism):
         """Facilities visited: each district's ``capacity * coaching weight`` visits."""
         m = self.model
         w = m.world
-        rng = m.streams.draw("coaching", "visits")
         districts = np.flatnonzero(active[w.district_country])
         expected = (
             self.capacity[w.district_country[districts]] * m.system.coaching_weight[districts]
         )
-        per = np.floor(expected + rng.random(districts.size)).astype(np.int64)
+        counts = m.streams.draw("coaching", "visit counts")
+        per = np.floor(expected + counts.random(districts.size)).astype(np.int64)
         m.system.coaching_visits[:] = 0
         m.system.coaching_visits[districts] = per
         origin = np.repeat(districts, per)
         origin = origin[w.district_size[origin] > 0]
-        picks = pick_within(w.district_start[origin], w.district_size[origin], rng)
+        picks = pick_within(
+            w.district_start[origin], w.district_size[origin], m.streams.draw("coaching", "visited")
+        )
         return w.district_order[picks]
 
 

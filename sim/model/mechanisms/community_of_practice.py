@@ -1,4 +1,4 @@
-"""Community of practice: the learning centre's community across districts (ODD 7.14).
+"""Community of practice: the learning centre's community across districts.
 
 In countries with a learning centre, in the channel's months, member districts (each
 district a member with chance ``reach``, drawn once at the start) learn every packaged

@@ -1,4 +1,4 @@
-"""District exchange: district health offices meet peer districts (ODD 7.13).
+"""District exchange: district health offices meet peer districts.
 
 Under free routing (or, with a learning centre, alongside it), in its months, each
 district meets ``peers`` districts of its country drawn at random (itself excluded): it

@@ -1,4 +1,4 @@
-"""District pools: what districts do with the lessons pooled from their facilities (ODD 7.15).
+"""District pools: what districts do with the lessons pooled from their facilities.
 
 Where upward reporting is on (and districts do not pass lessons to each other directly,
 :mod:`.district_exchange`), pooled lessons at least a month old pass the district blame

@@ -1,4 +1,4 @@
-"""Double loop: districts and national bodies question their own support (ODD 7.23).
+"""Double loop: districts and national bodies question their own support.
 
 On review months, each district compares the mean QoC gain since the previous review of
 its coached facilities with that of facilities that attended sessions without

@@ -1,4 +1,4 @@
-"""Exchange visits: one facility's staff visit another facility (ODD 7.7).
+"""Exchange visits: one facility's staff visit another facility.
 
 Each district of a country where visits run makes ``capacity`` visits a month: a visitor
 drawn uniformly from the district visits a host drawn from the same district or, with

@@ -1,4 +1,4 @@
-"""Fading and ageing: lessons nobody carried fade; everything held ages (ODD 7.25).
+"""Fading and ageing: lessons nobody carried fade; everything held ages.
 
 Lessons at a facility or in a district pool whose age reaches ``trials.lesson_shelf_life``
 are lost for want of a channel; then every held lesson ages one month.

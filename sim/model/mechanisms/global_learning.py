@@ -1,4 +1,4 @@
-"""Global learning: linked national bodies learn from each other (ODD 7.19).
+"""Global learning: linked national bodies learn from each other.
 
 If ``global_learning.enabled``, in months that are multiples of its interval, for each
 pair of ``global_links`` and each direction, the receiving national body takes each

@@ -1,4 +1,4 @@
-"""Guidance channel: national guidance and standards reach facilities (ODD 7.9).
+"""Guidance channel: national guidance and standards reach facilities.
 
 Each month the channel runs, every facility of the country hears, for each practice in
 guidance, a success with strength ``reach`` (the Bass ``p``), its story surviving with

@@ -1,4 +1,4 @@
-"""Guidance issuance: national bodies turn evidence into guidance (ODD 7.18).
+"""Guidance issuance: national bodies turn evidence into guidance.
 
 A national body issues guidance on a practice when its evidence holds at least
 ``national.evidence_threshold`` success stories and more successes than failures, or

@@ -1,4 +1,4 @@
-"""Innovation: QI teams try practices nobody told them about (ODD 7.2).
+"""Innovation: QI teams try practices nobody told them about.
 
 Each facility with a QI team, with monthly chance
 ``rate * (1 - fear_of_failure * b_F)``, picks one practice uniformly at random; if the

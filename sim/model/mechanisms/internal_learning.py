@@ -1,4 +1,4 @@
-"""Internal learning: holders teach colleagues; practices become institutionalised (ODD 7.21).
+"""Internal learning: holders teach colleagues; practices become institutionalised.
 
 If ``channels.internal.enabled``, the non-holders of an adopted practice learn it from
 its holders, each with chance ``1 - exp(-spread_rate * QI boost * H / N)`` a month

@@ -1,4 +1,4 @@
-"""Learning centres: collect, synthesise and package lessons (ODD 7.16).
+"""Learning centres: collect, synthesise and package lessons.
 
 Each learning centre (an agent) takes items from its country's centre queue, oldest
 first, up to its monthly ``capacity``; the backlog waits and never expires. Processed

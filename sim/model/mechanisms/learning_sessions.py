@@ -1,4 +1,4 @@
-"""Learning sessions: district meetings where facilities share what they learned (ODD 7.5).
+"""Learning sessions: district meetings where facilities share what they learned.
 
 In session months (the country's current interval, which the triple loop may shorten),
 each facility of a district is invited with chance

@@ -1,4 +1,4 @@
-"""Messaging group: a low-tech continuous district channel (WhatsApp-style) (ODD 7.6).
+"""Messaging group: a low-tech continuous district channel (WhatsApp-style).
 
 Where the group runs (a parameter, or switched on by the triple loop) and in its months,
 its members (drawn once at the start: each facility with chance ``membership``, at most

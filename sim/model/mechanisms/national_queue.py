@@ -1,4 +1,4 @@
-"""National queue: the national body works through what reaches it (ODD 7.17).
+"""National queue: the national body works through what reaches it.
 
 Each national body takes queued items oldest first, up to its monthly capacity (the
 bottleneck; ``null`` = unlimited). Failures are acted on with chance ``1 - b_N`` (the

@@ -1,4 +1,4 @@
-"""Passing on: lessons of facilities that spoke through a horizontal channel pass on (ODD 7.11).
+"""Passing on: lessons of facilities that spoke through a horizontal channel pass on.
 
 A facility that spoke this month (told peers along a tie, attended a session, posted in
 its group, hosted a visit) passes on the lessons it still holds, at the highest fidelity

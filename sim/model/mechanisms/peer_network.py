@@ -1,4 +1,4 @@
-"""Peer network: informal facility-to-facility contact along ties, or full mixing (ODD 7.4).
+"""Peer network: informal facility-to-facility contact along ties, or full mixing.
 
 With ``mixing: network``, every directed side of a tie is used with the country's
 ``contact_probability`` a month (ties never cross countries); a facility hears the sum of

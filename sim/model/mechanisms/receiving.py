@@ -1,4 +1,4 @@
-"""Receiving news: the month's exposures from every channel meet every cell (ODD 7.10).
+"""Receiving news: the month's exposures from every channel meet every cell.
 
 Intensities from all channels are summed per facility and practice (inside the kernel,
 facility by facility): successes heard, the part with story, failures. Facilities weigh

@@ -1,4 +1,4 @@
-"""Single-loop review: facilities re-read their data on practices in use (ODD 7.22).
+"""Single-loop review: facilities re-read their data on practices in use.
 
 If ``loops.single``, each practice in use is reviewed with chance ``loops.review_share *
 data_quality`` a month; it is dropped (rejected, the facility knows it fails) if its

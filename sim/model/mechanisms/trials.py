@@ -1,4 +1,4 @@
-"""Trials and the single loop: trials are read from local data, lessons born (ODD 7.20).
+"""Trials and the single loop: trials are read from local data, lessons born.
 
 Trials whose time is up are read. Without a story behind the trial, the practice is
 implemented wrongly with chance ``complexity`` (cut by ``implementation_support`` while

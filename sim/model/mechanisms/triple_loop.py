@@ -1,4 +1,4 @@
-"""Triple loop: learning how to learn; the learning system changes itself (ODD 7.24).
+"""Triple loop: learning how to learn; the learning system changes itself.
 
 On review months, in each country with losses since the last review, the reviewer (the
 country's first learning centre, or its national body without one) reads the loss

@@ -1,4 +1,4 @@
-"""Turnover: staff leave; holders take adopted practices and lessons with them (ODD 7.1).
+"""Turnover: staff leave; holders take adopted practices and lessons with them.
 
 Monthly attrition ``1 - (1 - annual)^(1/12)``. Each month ``L ~ Binomial(S, tau)`` of a
 facility's ``S`` staff leave and are replaced by newcomers; the departures are drawn for

@@ -1,4 +1,4 @@
-"""Upward reporting: lessons move from facilities to their district's pool (ODD 7.12).
+"""Upward reporting: lessons move from facilities to their district's pool.
 
 Lessons at facilities coached this month move to the district pool, their story
 surviving with the coaching fidelity; then, in reporting months, the lessons at every
@@ -85,7 +85,7 @@ def report_up(
     """
     mask = (ledger.location == Location.FACILITY) & reporting[ledger.facility]
     story = ledger.story & (uniform < fidelity[ledger.facility])
-    ledger.columns["story"][mask] = story[mask]
+    ledger.set_story(mask, story)
     ledger.move(mask, Location.DISTRICT)
     return {
         "district": ledger.district[mask],
