@@ -11,8 +11,9 @@ heaviest kernels split the facilities into fixed blocks of rows that run in para
 block that draws has a stream of its own, and blocks are combined in block order, so
 the results do not depend on the number of threads either.
 
-This module holds what several kernels share: the parallel options and the lock,
-the stage codes and the rules "in use" and "open" as compiled functions (the same
+This module holds what several kernels share (its helpers are compiled with the kernels
+that call them, so only the kernels called from Python are in ``__all__``): the parallel
+options and the lock, the stage codes and the rules "in use" and "open" as compiled functions (the same
 rules as :func:`sim.model.state.in_use` and :func:`sim.model.state.is_open`), grouping
 rows, geometric gaps, row blocks and compaction. Every kernel has a plain-numpy
 statement of what it computes in its docstring, and ``tests/test_kernels.py`` checks
@@ -36,11 +37,6 @@ from sim.model.state import Stage
 __all__ = [
     "PRANGE_ONLY",
     "block_bounds",
-    "compact",
-    "next_gap",
-    "gap_scale",
-    "in_use",
-    "is_open",
     "one_at_a_time",
     "one_thread",
     "rows_in_order",

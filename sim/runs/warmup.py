@@ -25,11 +25,16 @@ __all__ = ["compiled_kernels", "warm_up"]
 
 
 def compiled_kernels() -> dict[str, Dispatcher]:
-    """Every compiled kernel of the model, by qualified name (for checks of the warm-up)."""
+    """Every compiled kernel the model calls from Python, by qualified name.
+
+    These are the names in each module's ``__all__``; helpers that kernels call (or
+    inline) are compiled with their callers.
+    """
     found: dict[str, Dispatcher] = {}
     for info in pkgutil.walk_packages(sim.model.__path__, "sim.model."):
         module = importlib.import_module(info.name)
-        for name, value in vars(module).items():
+        for name in getattr(module, "__all__", ()):
+            value = getattr(module, name)
             dispatcher = (
                 value if isinstance(value, Dispatcher) else getattr(value, "__wrapped__", None)
             )
