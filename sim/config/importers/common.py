@@ -283,7 +283,8 @@ def _unmapped(
             source.source,
             "type",
             len(ranked),
-            f"{head} match no phrase of the type mapping: {listed}",
+            f"{head} {'match' if len(ranked) != 1 else 'matches'} no phrase of the type "
+            f"mapping: {listed}",
             f"add phrases for them to a copy of {mapping.file} and pass it with --types "
             "(or set 'unmapped:' to a level there)",
         )

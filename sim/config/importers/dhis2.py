@@ -138,11 +138,13 @@ def read_hierarchy(path: Path) -> Hierarchy:
                 "a unit cannot be its own ancestor",
             )  # fmt: skip
         )
+    orphans = {uid for uid, _ in unknown}
     wrong = [
         (uid, unit["level"], depth[uid])
         for uid, unit in units.items()
         if uid in depth and isinstance(unit.get("level"), int) and unit["level"] != depth[uid]
-    ]
+        and _root(parent, uid) not in orphans  # below an unknown parent: depth unknown
+    ]  # fmt: skip
     for uid, level, found in wrong[:MAX_LISTED]:
         problems.append(
             Problem(where, f"unit {uid}, level", level,
@@ -155,6 +157,14 @@ def read_hierarchy(path: Path) -> Hierarchy:
         if isinstance(item, dict) and isinstance(item.get("level"), int):
             names[item["level"]] = str(item.get("name") or item.get("displayName") or "")
     return Hierarchy(units, parent, depth, names, document)
+
+
+def _root(parent: dict[str, str | None], uid: str) -> str:
+    """The top of a unit's chain of parents (call only for units outside cycles)."""
+    node = uid
+    while (above := parent[node]) is not None:
+        node = above
+    return node
 
 
 def _depths(parent: dict[str, str | None]) -> tuple[dict[str, int], list[list[str]]]:
