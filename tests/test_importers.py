@@ -536,3 +536,24 @@ def test_facility_file_coordinates_are_checked(tmp_path: Path) -> None:
         read_facility_table(only_lat)
     plain = write(tmp_path, "plain.csv", "id,district,level,sector,staff\nA,N,hospital,public,9\n")
     assert read_facility_table(plain).lat is None
+
+
+def test_trainer_map_draws_facilities_where_they_are(tmp_path: Path) -> None:
+    from sim.trainer.live import LiveRun
+    from sim.trainer.view import TrainerView, map_layout
+
+    import_maina(["Malawi"], tmp_path / "mw", draw=False)
+    run = LiveRun(load_scenario(tmp_path / "mw" / "scenario.yaml"))
+    layout = map_layout(run)
+    world = run.model.world
+    assert world.lat is not None
+    assert len(layout.hulls) == world.n_districts  # every derived district has 3+ located
+    located = np.flatnonzero(np.isfinite(world.lat))
+    north, south = located[np.argmax(world.lat[located])], located[np.argmin(world.lat[located])]
+    assert layout.position[north, 1] > layout.position[south, 1] + 0.5 * layout.rows
+    assert np.isfinite(layout.position[layout.shown]).all()  # those without, near their hub
+    view = TrainerView([run])
+    run.step()
+    view.update()
+    assert "where they are" in view.titles[0].get_text()
+    assert view.png()[:4] == b"\x89PNG"
