@@ -557,3 +557,15 @@ def test_trainer_map_draws_facilities_where_they_are(tmp_path: Path) -> None:
     view.update()
     assert "where they are" in view.titles[0].get_text()
     assert view.png()[:4] == b"\x89PNG"
+
+
+def test_the_committed_malawi_scenario_is_what_the_importer_builds(tmp_path: Path) -> None:
+    committed = Path(__file__).parents[1] / "scenarios" / "countries" / "malawi"
+    command = "lhsim import maina --country Malawi --out scenarios/countries/malawi"
+    import_maina(["Malawi"], tmp_path, command=command, draw=False)
+    for name in ("scenario.yaml", "facilities.csv", "edges.csv"):
+        assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), name
+    variants = sorted((committed / "figure1").glob("*.yaml"))
+    assert [v.stem for v in variants] == list("ABCDEFGHI")
+    found = validate_files(variants)
+    assert all(problems == [] for problems in found.values()), found
