@@ -569,3 +569,31 @@ def test_the_committed_malawi_scenario_is_what_the_importer_builds(tmp_path: Pat
     assert [v.stem for v in variants] == list("ABCDEFGHI")
     found = validate_files(variants)
     assert all(problems == [] for problems in found.values()), found
+
+
+def test_cli_imports_csv_and_dhis2_and_reports_bad_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write(tmp_path, "ministry.csv", MINISTRY_CSV)
+    columns = [arg for c in MINISTRY_COLUMNS for arg in ("--column", c)]
+    out = tmp_path / "csv"
+    args = ["import", "csv", str(source), *columns, "--country", "Lakeland", "--out", str(out)]
+    code, text, err = run_cli([*args, "--neighbours", "1", "--no-map"], capsys)
+    assert code == 0, err
+    assert "Imported Lakeland: 8 facilities, 3 districts" in text
+    assert not (out / "map.png").exists()
+    assert load_scenario(out / "scenario.yaml").countries[0].name == "Lakeland"
+    assert (out / "scenario.yaml").read_text().startswith("# Built by: lhsim import csv ")
+    bad = ["import", "csv", str(source), "--column", "type=Kinds", "--column", "lat=Y"]
+    code, text, err = run_cli([*bad, "--out", str(tmp_path / "bad")], capsys)
+    assert code == 2 and text == ""
+    assert "3 problems found" in err and "did you mean 'Kind'" in err
+    assert "give both lat and lon" in err and "no district, region or coordinates" in err
+    assert "Traceback" not in err
+    metadata = write_json(tmp_path, dhis2_document())
+    code, text, err = run_cli(
+        ["import", "dhis2", str(metadata), "--out", str(tmp_path / "d")], capsys
+    )
+    assert code == 0, err
+    assert "Imported Sierra Test: 7 facilities, 3 districts" in text
+    assert "1 of 7 facilities have no coordinates" in err
