@@ -263,7 +263,10 @@ def _unmapped(
     level: np.ndarray,
     staff: np.ndarray,
 ) -> list[Problem]:
-    """Unmapped types: a problem listing them, or (with ``unmapped:`` set) a warning."""
+    """Unmapped types: a problem listing them, or a warning when the mapping has a level.
+
+    With ``unmapped:`` set in the mapping, ``level`` and ``staff`` are filled in place.
+    """
     ranked = sorted(unmapped.items(), key=lambda item: (-item[1], item[0]))
     listed = ", ".join(f"{name or '(empty)'!r} ({count})" for name, count in ranked[:MAX_LISTED])
     if len(ranked) > MAX_LISTED:

@@ -104,7 +104,6 @@ def maina_sources(names: list[str], path: Path = MAINA_FILE) -> list[SourceCount
         rows.index = pd.RangeIndex(1, len(rows) + 1)
         rows["id"] = [f"{code}-{number:05d}" for number in rows.index]
         rows["district"] = ""
-        rows["country"] = name
         sources.append(
             SourceCountry(
                 name=name,

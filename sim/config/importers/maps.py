@@ -37,7 +37,7 @@ def district_hulls(lon: np.ndarray, lat: np.ndarray, district: np.ndarray) -> li
     codes = np.asarray(district)[known]
     points = np.column_stack([lon[known], lat[known]])
     order = np.argsort(codes, kind="stable")
-    values, starts = np.unique(codes[order], return_index=True)
+    _, starts = np.unique(codes[order], return_index=True)
     ends = np.append(starts[1:], codes.size)
     hulls = []
     for start, end in zip(starts, ends, strict=True):
@@ -49,7 +49,6 @@ def district_hulls(lon: np.ndarray, lat: np.ndarray, district: np.ndarray) -> li
         except QhullError:  # all on one line
             continue
         hulls.append(members[hull.vertices])
-    del values
     return hulls
 
 
