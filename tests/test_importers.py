@@ -178,7 +178,7 @@ def test_csv_list_becomes_a_valid_scenario(tmp_path: Path) -> None:
     )
     assert frame.loc[5, "lat"] == "" and frame.loc[0, "lat"] == "-1.000000"
     assert result.facilities == 8 and result.districts == 3
-    assert any("1 of 8 facilities have no coordinates" in w for w in result.warnings)
+    assert any("1 of 8 facilities has no coordinates; it is kept" in w for w in result.warnings)
     table = read_facility_table(out / "facilities.csv", out / "edges.csv")
     assert table.lat is not None and np.isnan(table.lat[5]) and table.lat[0] == -1.0
     assert table.edges is not None and len(table.edges) == result.ties
@@ -479,7 +479,7 @@ def test_malawi_imports_and_runs(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, text, err = run_cli(["import", "maina", "--country", "Malawi", "--out", str(out)], capsys)
     assert code == 0, err
     assert "Imported Malawi: 648 facilities" in text
-    assert "9 of 648 facilities have no coordinates" in err
+    assert "9 of 648 facilities have no coordinates; they are kept" in err
     assert (out / "map.png").read_bytes()[:4] == b"\x89PNG"
     quick = write(out, "quick.yaml", "extends: scenario.yaml\nname: malawi-quick\nmonths: 3\n")
     assert run_cli(["validate", str(quick)], capsys)[0] == 0
@@ -596,4 +596,4 @@ def test_cli_imports_csv_and_dhis2_and_reports_bad_columns(
     )
     assert code == 0, err
     assert "Imported Sierra Test: 7 facilities, 3 districts" in text
-    assert "1 of 7 facilities have no coordinates" in err
+    assert "1 of 7 facilities has no coordinates" in err

@@ -16,6 +16,9 @@ from typing import Any
 
 __all__ = ["add_import_commands"]
 
+MAX_WARNINGS = 10
+"""Most warnings printed one by one (a world of many countries would print dozens)."""
+
 
 def add_import_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``import`` (with its sources ``maina``, ``csv`` and ``dhis2``) to ``lhsim``."""
@@ -232,8 +235,11 @@ def _import_dhis2(arguments: argparse.Namespace) -> int:
 
 
 def _report(result: Any, seconds: float) -> int:
-    for warning in result.warnings:
+    for warning in result.warnings[:MAX_WARNINGS]:
         print(f"lhsim: warning: {warning}", file=sys.stderr)
+    hidden = len(result.warnings) - MAX_WARNINGS
+    if hidden > 0:
+        print(f"lhsim: warning: and {hidden} more warnings like these", file=sys.stderr)
     countries = len(result.countries)
     where = f"{countries} countries" if countries > 1 else result.countries[0].name
     lines = [

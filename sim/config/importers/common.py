@@ -163,8 +163,10 @@ def build_country(source: SourceCountry, options: ImportOptions) -> ImportedCoun
     missing = int((~np.isfinite(xy).all(axis=1)).sum())
     if missing:
         warnings.append(
-            f"{source.name}: {missing} of {len(frame)} facilities have no coordinates; they are "
-            "kept, and their ties are drawn at random within their district"
+            f"{source.name}: {missing} of {len(frame)} facilities "
+            f"{'has' if missing == 1 else 'have'} no coordinates; "
+            f"{'it is' if missing == 1 else 'they are'} kept, with ties drawn at random "
+            "within the district"
         )
     notes.append(
         f"Network from geography: each facility is tied to its {options.neighbours} nearest "
