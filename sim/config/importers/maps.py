@@ -102,7 +102,7 @@ def draw_map(countries: list[ImportedCountry], path: Path, title: str) -> Path |
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     missing = int((~known).sum())
-    note = f"; {missing} without coordinates not shown" if missing else ""
+    note = f"; {missing:,} without coordinates not shown" if missing else ""
     ax.set_title(
         f"{title}: {int(known.sum()):,} facilities in {np.unique(district).size:,} districts"
         f"{note}\n(colour: district; outline: hull of its facilities; large dots: hospitals)",
