@@ -597,3 +597,21 @@ def test_cli_imports_csv_and_dhis2_and_reports_bad_columns(
     assert code == 0, err
     assert "Imported Sierra Test: 7 facilities, 3 districts" in text
     assert "1 of 7 facilities has no coordinates" in err
+
+
+def test_trainer_map_keeps_the_grid_when_a_country_has_no_coordinates(tmp_path: Path) -> None:
+    from sim.trainer.live import LiveRun
+    from sim.trainer.view import map_layout
+
+    import_maina(["Malawi"], tmp_path / "mw", draw=False)
+    mixed = write(
+        tmp_path / "mw",
+        "mixed.yaml",
+        "extends: scenario.yaml\nname: mixed\n"
+        "countries:\n  - {name: Demo, districts: 2, facilities: 10}\n",
+    )
+    run = LiveRun(load_scenario(mixed))
+    assert run.model.world.n_countries == 2
+    layout = map_layout(run)
+    assert layout.hulls == []
+    assert layout.columns * layout.rows >= run.model.world.n_districts  # one cell a district

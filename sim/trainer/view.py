@@ -64,8 +64,8 @@ class MapLayout:
     """Positions of facilities, district hubs and the national body on a map.
 
     Districts sit on a grid; each district's facilities form a sunflower around its
-    hub; the national body is above the grid. When the world has coordinates
-    (:attr:`sim.model.world.World.lat`), facilities sit where they are instead (an
+    hub; the national body is above the grid. When every country of the world has
+    coordinates (:attr:`sim.model.world.World.lat`), facilities sit where they are (an
     equirectangular projection scaled into the same frame), hubs at their districts'
     centres, and ``hulls`` outline the districts.
 
@@ -118,8 +118,10 @@ def map_layout(run: LiveRun) -> MapLayout:
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size) - np.repeat(m.district_start, m.district_size)
     shown = np.flatnonzero(rank < per_district)
-    if w.lat is not None and w.lon is not None and np.isfinite(w.lat).any():
-        return _geographic_layout(run, shown, rank)
+    if w.lat is not None and w.lon is not None:
+        located = np.unique(w.facility_country[np.isfinite(w.lat) & np.isfinite(w.lon)])
+        if located.size == w.n_countries:  # every country can be placed on the map
+            return _geographic_layout(run, shown, rank)
     district = w.facility_district[shown]
     size = np.minimum(m.district_size[district], per_district)
     r = np.sqrt((rank[shown] + 0.5) / size) * 0.42
