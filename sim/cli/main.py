@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.cli.planning_commands import add_planner_commands
 
     add_planner_commands(commands, common)
+    # Scenarios from real facility lists: `lhsim import` (sim/cli/import_commands.py).
+    from sim.cli.import_commands import add_import_commands
+
+    add_import_commands(commands, common)
     return parser
 
 

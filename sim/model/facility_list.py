@@ -12,6 +12,10 @@ sector    ``public`` or ``private``
 staff     whole number of staff, at least 1
 ========  =====================================================================
 
+and may have the optional columns ``name`` and ``type`` (free text, not used by the
+model) and ``lat`` and ``lon`` (decimal degrees, WGS 84; empty when unknown), which the
+maps draw. ``lhsim import`` writes files of this form (see :mod:`sim.config.importers`).
+
 The optional edges file has one row per network tie with the columns ``source`` and
 ``target`` (facility ids of the facilities file) and, optionally, ``kind`` (free text,
 not used by the model). Ties are undirected: a tie listed twice (in either direction)
@@ -43,6 +47,7 @@ __all__ = [
     "FACILITY_COLUMNS",
     "LEVELS",
     "MAX_ROW_PROBLEMS",
+    "OPTIONAL_FACILITY_COLUMNS",
     "SECTORS",
     "FacilityTable",
     "read_facility_table",
@@ -56,6 +61,9 @@ SECTORS: tuple[str, ...] = ("public", "private")
 
 FACILITY_COLUMNS: tuple[str, ...] = ("id", "district", "level", "sector", "staff")
 """Columns the facilities file must have (in any order)."""
+
+OPTIONAL_FACILITY_COLUMNS: tuple[str, ...] = ("name", "type", "lat", "lon")
+"""Columns the facilities file may have: text the model ignores, and coordinates."""
 
 EDGE_COLUMNS: tuple[str, ...] = ("source", "target")
 """Columns the edges file must have; ``kind`` may be added."""
@@ -80,6 +88,9 @@ class FacilityTable:
         staff: Number of staff (``int32``).
         edges: Undirected network ties as row indices, ``int64`` of shape ``(E, 2)``, each
             tie once; ``None`` when no edges file was given.
+        lat: Latitude of each facility in degrees (``float64``, NaN where unknown);
+            ``None`` when the file has no ``lat`` and ``lon`` columns.
+        lon: Longitude of each facility in degrees, like ``lat``.
     """
 
     ids: np.ndarray
@@ -88,6 +99,8 @@ class FacilityTable:
     private: np.ndarray
     staff: np.ndarray
     edges: np.ndarray | None = None
+    lat: np.ndarray | None = None
+    lon: np.ndarray | None = None
 
     def __len__(self) -> int:
         """Number of facilities."""
@@ -169,7 +182,7 @@ def _read_facility_table_cached(
     facilities_report = _Report(str(facility_file))
     frame = _read_csv(Path(facility_file), facilities_report)
     columns = (
-        _check_columns(frame, FACILITY_COLUMNS, (), facilities_report)
+        _check_columns(frame, FACILITY_COLUMNS, OPTIONAL_FACILITY_COLUMNS, facilities_report)
         if frame is not None
         else set()
     )
@@ -196,6 +209,7 @@ def _read_facility_table_cached(
     if problems or frame is None:
         raise ScenarioError(problems)
 
+    lat, lon = _coordinates(frame, columns)
     table = FacilityTable(
         ids=frame["id"].to_numpy(dtype=object),
         district=frame["district"].to_numpy(dtype=object),
@@ -205,8 +219,11 @@ def _read_facility_table_cached(
         private=(frame["sector"] == "private").to_numpy(dtype=bool),
         staff=frame["staff"].astype(np.int64).to_numpy(np.int32),
         edges=edges,
+        lat=lat,
+        lon=lon,
     )
-    for array in (table.ids, table.district, table.level, table.private, table.staff, edges):
+    arrays = (table.ids, table.district, table.level, table.private, table.staff, edges, lat, lon)
+    for array in arrays:
         if array is not None:
             array.flags.writeable = False
     return table
@@ -425,6 +442,53 @@ def _check_facility_rows(frame: pd.DataFrame, columns: set[str], report: _Report
             f"use a whole number between 1 and {_INT32_MAX}",
             4,
         )
+    _check_coordinates(frame, columns, report)
+
+
+def _coordinates(
+    frame: pd.DataFrame, columns: set[str]
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Latitude and longitude as floats (NaN where empty); ``None`` without both columns."""
+    if not {"lat", "lon"} <= columns:
+        return None, None
+    return tuple(  # type: ignore[return-value]
+        pd.to_numeric(frame[name].where(frame[name] != ""), errors="coerce").to_numpy(np.float64)
+        for name in ("lat", "lon")
+    )
+
+
+def _check_coordinates(frame: pd.DataFrame, columns: set[str], report: _Report) -> None:
+    """Coordinates are empty or decimal degrees in range; one without the other is a problem."""
+    if ("lat" in columns) != ("lon" in columns):
+        present, absent = ("lat", "lon") if "lat" in columns else ("lon", "lat")
+        report.add(
+            f"column {absent}",
+            None,
+            f"column {present!r} needs a column {absent!r}",
+            "give both coordinates, or neither",
+        )
+        return
+    if "lat" not in columns:
+        return
+    for order, (name, limit) in enumerate((("lat", 90.0), ("lon", 180.0)), start=5):
+        text = frame[name]
+        value = pd.to_numeric(text.where(text != ""), errors="coerce")
+        report.add_rows(
+            frame,
+            (text != "") & ~(value.abs() <= limit),
+            name,
+            lambda _: "not a coordinate in decimal degrees",
+            f"use a number between -{limit:g} and {limit:g}, or leave it empty",
+            order,
+        )
+    report.add_rows(
+        frame,
+        (frame["lat"] == "") != (frame["lon"] == ""),
+        "lat",
+        lambda _: "only one of lat and lon is given",
+        "give both coordinates of the facility, or neither",
+        7,
+    )
 
 
 def _not_a(column: str) -> Callable[[str], str]:

@@ -101,6 +101,9 @@ class World:
         district_names: Name of each district.
         ties: Symmetric facility adjacency (CSR, values 1).
         district_members: Incidence matrix, facilities x districts (CSR, values 1).
+        lat: Latitude of each facility in degrees (NaN where unknown), from the
+            ``lat`` column of a facility file; ``None`` when no country has coordinates.
+        lon: Longitude of each facility in degrees, like ``lat``.
     """
 
     country_names: tuple[str, ...]
@@ -118,6 +121,8 @@ class World:
     district_names: np.ndarray
     ties: sp.csr_matrix
     district_members: sp.csr_matrix
+    lat: np.ndarray | None = None
+    lon: np.ndarray | None = None
 
     @property
     def n_facilities(self) -> int:
@@ -200,6 +205,8 @@ class _CountryPart:
     private: np.ndarray
     staff: np.ndarray
     edges: np.ndarray
+    lat: np.ndarray | None = None
+    lon: np.ndarray | None = None
 
 
 def build_world(scenario: Scenario, streams: Streams) -> World:
@@ -268,7 +275,24 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         district_names=np.array(district_names, dtype=object),
         ties=ties,
         district_members=members,
+        **_coordinates(parts),
     )
+
+
+def _coordinates(parts: list[_CountryPart]) -> dict[str, np.ndarray]:
+    """``lat`` and ``lon`` of every facility (NaN where unknown), if any country has them."""
+    if all(part.lat is None for part in parts):
+        return {}
+    found = {}
+    for name in ("lat", "lon"):
+        found[name] = np.concatenate(
+            [
+                np.full(part.district.size, np.nan) if getattr(part, name) is None
+                else np.asarray(getattr(part, name), dtype=np.float64)
+                for part in parts
+            ]
+        )  # fmt: skip
+    return found
 
 
 def _generated_country(country: Country, rng: np.random.Generator) -> _CountryPart:
@@ -313,6 +337,8 @@ def _country_from_file(country: Country, path: str, rng: np.random.Generator) ->
         private=table.private,
         staff=table.staff,
         edges=edges,
+        lat=table.lat,
+        lon=table.lon,
     )
 
 

@@ -1,7 +1,8 @@
 """The trainer's view of live runs, drawn with matplotlib: one figure, updated in place.
 
-The view has one map per run (facilities grouped by district, coloured by their stage
-with the practice on show, the month's first news drawn as lines from where it came
+The view has one map per run (facilities grouped by district, or drawn at their
+coordinates with each district outlined when the facility files give them, coloured by
+their stage with the practice on show, the month's first news drawn as lines from where it came
 from) and two charts below: QoC, and lessons lost by cause (the loss ledger). The app
 shows it as an image each month; ``lhsim animate`` saves its frames as a GIF or MP4.
 Artists are created once and updated each month, which keeps a frame cheap.
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -63,7 +64,10 @@ class MapLayout:
     """Positions of facilities, district hubs and the national body on a map.
 
     Districts sit on a grid; each district's facilities form a sunflower around its
-    hub; the national body is above the grid.
+    hub; the national body is above the grid. When every country of the world has
+    coordinates (:attr:`sim.model.world.World.lat`), facilities sit where they are (an
+    equirectangular projection scaled into the same frame), hubs at their districts'
+    centres, and ``hulls`` outline the districts.
 
     Attributes:
         shown: Indices of the facilities drawn.
@@ -71,6 +75,7 @@ class MapLayout:
         position: Position of every facility (NaN for those not shown).
         hub: Position of each district hub.
         national: Position of the national body.
+        hulls: Outline (a polygon) of each district drawn; empty on the grid.
     """
 
     def __init__(
@@ -82,10 +87,12 @@ class MapLayout:
         national: np.ndarray,
         columns: int,
         rows: int,
+        hulls: Sequence[np.ndarray] = (),
     ) -> None:
         self.shown, self.xy, self.position = shown, xy, position
         self.hub, self.national = hub, national
         self.columns, self.rows = columns, rows
+        self.hulls = list(hulls)
 
 
 def map_layout(run: LiveRun) -> MapLayout:
@@ -111,6 +118,10 @@ def map_layout(run: LiveRun) -> MapLayout:
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size) - np.repeat(w.district_start, w.district_size)
     shown = np.flatnonzero(rank < per_district)
+    if w.lat is not None and w.lon is not None:
+        located = np.unique(w.facility_country[np.isfinite(w.lat) & np.isfinite(w.lon)])
+        if located.size == w.n_countries:  # every country can be placed on the map
+            return _geographic_layout(run, shown, rank)
     district = w.facility_district[shown]
     size = np.minimum(w.district_size[district], per_district)
     r = np.sqrt((rank[shown] + 0.5) / size) * 0.42
@@ -120,6 +131,45 @@ def map_layout(run: LiveRun) -> MapLayout:
     position[shown] = xy
     national = np.array([columns / 2.0, rows + 0.6])
     return MapLayout(shown, xy, position, hub, national, columns, rows)
+
+
+#: Width of the geographic map in layout units (a grid cell is one unit).
+GEO_WIDTH = 10.0
+
+
+def _geographic_layout(run: LiveRun, shown: np.ndarray, rank: np.ndarray) -> MapLayout:
+    """Facilities at their coordinates; those without sit in a ring around their hub."""
+    from sim.config.importers.maps import district_hulls
+
+    w = run.model.world
+    assert w.lat is not None and w.lon is not None
+    known = np.isfinite(w.lat) & np.isfinite(w.lon)
+    scale = math.cos(math.radians(float(np.median(w.lat[known]))))
+    raw = np.column_stack([w.lon * scale, w.lat])
+    low, high = raw[known].min(axis=0), raw[known].max(axis=0)
+    span = max(float((high - low).max()), 1e-6)
+    unit = GEO_WIDTH / span
+    xy_all = (raw - low) * unit + 0.4
+    columns = max(1, math.ceil((high[0] - low[0]) * unit + 0.8))
+    rows = max(1, math.ceil((high[1] - low[1]) * unit + 0.8))
+    n_d = w.n_districts
+    located = np.bincount(w.facility_district[known], minlength=n_d)
+    hub = np.full((n_d, 2), np.nan)
+    for axis in (0, 1):
+        total = np.bincount(w.facility_district[known], xy_all[known, axis], minlength=n_d)
+        hub[:, axis] = np.divide(total, located, out=np.full(n_d, np.nan), where=located > 0)
+    hub[np.isnan(hub[:, 0])] = (columns / 2.0, rows / 2.0)  # a district without coordinates
+    lost = ~known
+    angle = rank[lost] * math.pi * (3.0 - math.sqrt(5.0))
+    xy_all[lost] = hub[w.facility_district[lost]] + 0.15 * np.column_stack(
+        [np.cos(angle), np.sin(angle)]
+    )
+    position = np.full((w.n_facilities, 2), np.nan)
+    position[shown] = xy_all[shown]
+    # outlines from the located facilities only
+    hulls = district_hulls(np.where(known, xy_all[:, 0], np.nan), xy_all[:, 1], w.facility_district)
+    national = np.array([columns / 2.0, rows + 0.6])
+    return MapLayout(shown, xy_all[shown], position, hub, national, columns, rows, hulls)
 
 
 class TrainerView:
@@ -191,7 +241,14 @@ class TrainerView:
             ax.set_aspect("equal")
             for spine in ax.spines.values():
                 spine.set_visible(False)
-            small = len(layout.hub) <= 40
+            if layout.hulls:
+                ax.add_collection(
+                    PolyCollection(
+                        layout.hulls, facecolors="none", edgecolors="#969696", linewidths=0.5,
+                        zorder=0,
+                    )
+                )  # fmt: skip
+            small = len(layout.hub) <= (12 if layout.hulls else 40)  # room for the names
             ax.plot(*layout.hub.T, "s", color="#525252", markersize=3, zorder=3)
             for d, (x, y) in enumerate(layout.hub if small else []):
                 ax.text(
@@ -273,7 +330,8 @@ class TrainerView:
             reading = "" if self.blit else f": month {run.month}, QoC {run.qoc[-1]:.3f}"
             title = (
                 f"{run.label}{reading}\n"
-                f"facilities by district, stage of {practice_label(run.model, run.practice)}"
+                f"facilities {'where they are' if layout.hulls else 'by district'}, "
+                f"stage of {practice_label(run.model, run.practice)}"
             )
             if title != self.titles[i].get_text():
                 self.titles[i].set_text(title)
