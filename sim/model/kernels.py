@@ -13,11 +13,11 @@ the results do not depend on the number of threads either.
 
 This module holds what several kernels share (its helpers are compiled with the kernels
 that call them, so only the kernels called from Python are in ``__all__``): the parallel
-options and the lock, the stage codes and the rules "in use" and "open" as compiled functions (the same
-rules as :func:`sim.model.state.in_use` and :func:`sim.model.state.is_open`), grouping
-rows, geometric gaps, row blocks and compaction. Every kernel has a plain-numpy
-statement of what it computes in its docstring, and ``tests/test_kernels.py`` checks
-each against that statement.
+options and the lock, the stage codes and the rules "in use" and "open" as compiled
+functions (the same rules as :func:`sim.model.state.in_use` and
+:func:`sim.model.state.is_open`), grouping rows, geometric gaps, row blocks and
+compaction. Every kernel has a plain-numpy statement of what it computes in its
+docstring, and ``tests/test_kernels.py`` checks each against that statement.
 """
 
 from __future__ import annotations
