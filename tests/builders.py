@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config.paths import merge
 from sim.model.schema import Scenario
 
 CHANNELS = (
@@ -20,16 +21,6 @@ CHANNELS = (
 )
 
 
-def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in change.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def small(country: dict[str, Any] | None = None, **top: Any) -> Scenario:
     """A 300-facility, 10-district country over 36 months, with ``country`` changes."""
     base_country: dict[str, Any] = {
@@ -44,9 +35,9 @@ def small(country: dict[str, Any] | None = None, **top: Any) -> Scenario:
         "seed": 4242,
         "months": 36,
         "practices": {"count": 12},
-        "countries": [_merge(base_country, country or {})],
+        "countries": [merge(base_country, country or {})],
     }
-    return Scenario(**_merge(document, top))
+    return Scenario(**merge(document, top))
 
 
 def all_channels_off() -> dict[str, Any]:

@@ -13,16 +13,16 @@ import copy
 import functools
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.config.paths import set_key
 from sim.errors import Problem, ScenarioError
 from sim.model.schema import Posterior, Scenario
 from sim.model.streams import Streams
 
-__all__ = ["WEIGHT", "apply_posterior", "posterior_problems", "read_samples", "set_key"]
+__all__ = ["WEIGHT", "apply_posterior", "posterior_problems", "read_samples"]
 
 WEIGHT = "weight"
 """Optional column of row weights in a samples file."""
@@ -68,31 +68,6 @@ def posterior_problems(posterior: Posterior, file: str) -> list[Problem]:
         if (weights < 0).any() or weights.sum() <= 0:
             problems.append(Problem(file, key, WEIGHT, "weights must be >= 0, sum > 0", ""))
     return problems
-
-
-def set_key(document: Any, key: str, value: Any) -> None:
-    """Set a dotted ``key`` in nested mappings and lists, creating mappings on the way.
-
-    A ``*`` part applies the rest of the key to every item of a list.
-
-    Examples:
-        >>> doc = {"countries": [{"name": "A"}, {"name": "B"}]}
-        >>> set_key(doc, "countries.*.turnover.annual", 0.1)
-        >>> [c["turnover"] for c in doc["countries"]]
-        [{'annual': 0.1}, {'annual': 0.1}]
-    """
-    head, _, rest = key.partition(".")
-    if head == "*" and isinstance(document, list):
-        for item in document:
-            set_key(item, rest, value)
-        return
-    index: Any = int(head) if isinstance(document, list) else head
-    if not rest:
-        document[index] = value
-        return
-    if isinstance(document, dict) and not isinstance(document.get(index), (dict, list)):
-        document[index] = {}
-    set_key(document[index], rest, value)
 
 
 def apply_posterior(scenario: Scenario, replicate: int) -> tuple[Scenario, int]:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.config.posterior import set_key
+from sim.config.paths import merge, set_key
 from sim.errors import Problem, ScenarioError
 from sim.fitting.adoption_data import AdoptionData
 from sim.fitting.calibration_spec import TIME_UNIT_MONTHS, CalibrationSpec, validation_problems
@@ -100,17 +100,6 @@ def scenario_template(months: int, seed: int, name: str) -> dict[str, Any]:
         "loops": {"single": True, "double": False, "triple": False, "review_share": 0.0},
         "global_learning": {"enabled": False},
     }
-
-
-def merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``change`` over ``base`` (mappings key by key; other values replace)."""
-    out = dict(base)
-    for key, value in change.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def write_group_files(data: AdoptionData, folder: Path) -> dict[str, tuple[str, str | None]]:

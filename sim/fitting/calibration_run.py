@@ -24,10 +24,8 @@ import math
 import random
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,7 +44,7 @@ from sim.fitting.calibration_report import (
     posterior_summary,
 )
 from sim.fitting.calibration_spec import CalibrationSpec, load_calibration
-from sim.model import kernels
+from sim.runs.executors import EXECUTORS, Evaluator, make_evaluator
 from sim.runs.results import (
     ResultsError,
     atomic_write,
@@ -60,7 +58,6 @@ __all__ = ["EXECUTORS", "CalibrationOutcome", "calibrate"]
 log = logging.getLogger(__name__)
 
 Executor = Literal["serial", "processes", "dask"]
-EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
 
 _PREDICTIVE_STREAM = 7_001  # spawn key of the posterior predictive draws
 
@@ -108,25 +105,6 @@ def _prior(spec: CalibrationSpec) -> Any:
         else:
             variables[parameter.name] = pyabc.RV("loguniform", prior.low, prior.high)
     return pyabc.Distribution(**variables)
-
-
-def _sampler(executor: Executor, workers: int, scheduler: str | None, seed: int) -> tuple[Any, Any]:
-    """The seeded sampler for ``executor`` and a function that releases its workers."""
-    from sim.fitting.abc_sampler import SeededMappingSampler
-
-    if executor == "serial":
-        return SeededMappingSampler(seed, map), lambda: None
-    if executor == "processes":
-        pool = get_context("forkserver").Pool(workers, initializer=kernels.one_thread)
-        return SeededMappingSampler(seed, pool.map), pool.terminate
-    from distributed import Client
-
-    client = Client(scheduler) if scheduler else Client(n_workers=workers, threads_per_worker=1)
-
-    def dask_map(function: Any, items: list[Any]) -> list[Any]:
-        return client.gather(client.map(function, items, pure=False))
-
-    return SeededMappingSampler(seed, dask_map), client.close
 
 
 def _prepare(folder: Path, force: bool, resume: bool) -> bool:
@@ -225,38 +203,38 @@ def calibrate(
     )
     np.random.seed(spec.seed % 2**32)
     random.seed(spec.seed)
-    sampler, release = _sampler(executor, workers, scheduler, spec.seed)
-    abc = pyabc.ABCSMC(
-        simulator,
-        _prior(spec),
-        distance,
-        population_size=stop.population_size,
-        sampler=sampler,
-    )
-    database = f"sqlite:///{(folder / 'abc.db').resolve()}"
-    if resuming:
-        history = abc.load(database, 1)
-        log.info("continuing after generation %d of %s", history.max_t, database)
-    else:
-        history = abc.new(database, {"share": simulator.shares(observed)})
-    remaining = stop.max_generations - (history.max_t + 1)
-    started = time.perf_counter()
-    try:
+    from sim.fitting.abc_sampler import SeededMappingSampler
+
+    evaluator = make_evaluator(executor, workers, scheduler)
+    with evaluator:
+        abc = pyabc.ABCSMC(
+            simulator,
+            _prior(spec),
+            distance,
+            population_size=stop.population_size,
+            sampler=SeededMappingSampler(spec.seed, evaluator.map),
+        )
+        database = f"sqlite:///{(folder / 'abc.db').resolve()}"
+        if resuming:
+            history = abc.load(database, 1)
+            log.info("continuing after generation %d of %s", history.max_t, database)
+        else:
+            history = abc.new(database, {"share": simulator.shares(observed)})
+        remaining = stop.max_generations - (history.max_t + 1)
+        started = time.perf_counter()
         if remaining > 0:
             history = _run_abc(abc, stop, remaining)
-    finally:
-        release()
-    abc_seconds = time.perf_counter() - started
-    frame, weights = history.get_distribution(m=0, t=history.max_t)
-    names = [p.name for p in spec.parameters]
-    samples = frame[names].reset_index(drop=True)
-    samples["weight"] = np.asarray(weights) / np.sum(weights)
+        abc_seconds = time.perf_counter() - started
+        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        names = [p.name for p in spec.parameters]
+        samples = frame[names].reset_index(drop=True)
+        samples["weight"] = np.asarray(weights) / np.sum(weights)
+        started = time.perf_counter()
+        draws = _predictive(problem, samples, spec, evaluator)
+        predictive_seconds = time.perf_counter() - started
     keys = {p.name: p.key for p in spec.parameters}
     summary = posterior_summary(samples, keys)
 
-    started = time.perf_counter()
-    draws = _predictive(problem, samples, spec, executor, workers)
-    predictive_seconds = time.perf_counter() - started
     fit = fit_table(problem.groups, observed, draws, holdout)
     fitted = [problem.groups.index(g) for g in problem.fitted_groups]
     bass = fit_bass({problem.groups[g]: observed[g] for g in fitted}, problem.sizes)
@@ -329,9 +307,8 @@ def _coverage(fit: pd.DataFrame, *, held_out: bool) -> float | None:
     return float(inside.mean())
 
 
-def _simulate_draw(
-    problem: CalibrationProblem, values: dict[str, float], replicate: int
-) -> np.ndarray:
+def _simulate_draw(task: tuple[CalibrationProblem, dict[str, float], int]) -> np.ndarray:
+    problem, values, replicate = task
     return problem.simulate(values, replicate)
 
 
@@ -339,31 +316,15 @@ def _predictive(
     problem: CalibrationProblem,
     samples: pd.DataFrame,
     spec: CalibrationSpec,
-    executor: Executor,
-    workers: int,
+    evaluator: Evaluator,
 ) -> np.ndarray:
     """Simulate ``predictive_draws`` posterior draws (fixed by the seed), every group."""
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_PREDICTIVE_STREAM,)))
     rows = rng.choice(len(samples), size=spec.predictive_draws, p=samples["weight"].to_numpy())
     names = [p.name for p in spec.parameters]
     values = [{name: float(samples.loc[row, name]) for name in names} for row in rows.tolist()]
-    replicates = list(range(len(values)))
-    if executor == "serial" or workers == 1:
-        curves = [problem.simulate(v, r) for v, r in zip(values, replicates, strict=True)]
-    else:
-        with ProcessPoolExecutor(
-            workers, mp_context=get_context("forkserver"), initializer=kernels.one_thread
-        ) as pool:
-            curves = list(
-                pool.map(
-                    _simulate_draw,
-                    [problem] * len(values),
-                    values,
-                    replicates,
-                    chunksize=max(1, len(values) // (4 * workers)),
-                )
-            )
-    return np.stack(curves)
+    tasks = [(problem, draw, replicate) for replicate, draw in enumerate(values)]
+    return np.stack(evaluator.map(_simulate_draw, tasks))
 
 
 def _write_outputs(

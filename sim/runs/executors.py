@@ -21,6 +21,7 @@ import multiprocessing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -86,10 +87,31 @@ class Evaluator(ABC):
         An exception raised by ``function`` is raised here.
         """
 
+    def map(self, function: Callable[[Any], Any], arguments: Iterable[Any]) -> list[Any]:
+        """Return ``[function(a) for a in arguments]``, computed by the workers, in order.
+
+        Examples:
+            >>> SerialEvaluator().map(abs, [-2, 3])
+            [2, 3]
+        """
+        results = dict(self.imap_unordered(_Numbered(function), enumerate(arguments)))
+        return [results[index] for index in range(len(results))]
+
     @property
     def description(self) -> str:
         """A short description for logs and the manifest."""
         return f"{type(self).__name__}(workers={self.workers})"
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    """``function`` applied to ``(index, argument)`` pairs, the index kept (it pickles)."""
+
+    function: Callable[[Any], Any]
+
+    def __call__(self, item: tuple[int, Any]) -> tuple[int, Any]:
+        index, argument = item
+        return index, self.function(argument)
 
 
 class SerialEvaluator(Evaluator):

@@ -10,17 +10,15 @@ identical files whatever the number of workers.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sys
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
 from sim.errors import RunError
-from sim.model import kernels
 from sim.model.schema import Scenario
+from sim.runs.executors import Evaluator, ProcessEvaluator, SerialEvaluator
 from sim.runs.results import (
     build_manifest,
     combine_parts,
@@ -42,15 +40,15 @@ log = logging.getLogger(__name__)
 ReplicateFn = Callable[[Scenario, int], ReplicateResult]
 
 
-def _start_method() -> str:
-    """Process start method: forkserver where available (no fork-with-threads), else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-def _call(replicate_fn: ReplicateFn, scenario: Scenario, replicate: int) -> ReplicateResult:
-    """Run one replicate in a worker process (a top-level function, so it pickles)."""
-    return replicate_fn(scenario, replicate)
+def _attempt(
+    task: tuple[ReplicateFn, Scenario, int],
+) -> tuple[int, ReplicateResult | None, Exception | None]:
+    """Run one replicate, returning its failure rather than raising it (it pickles)."""
+    function, scenario, replicate = task
+    try:
+        return replicate, function(scenario, replicate), None
+    except Exception as error:
+        return replicate, None, error
 
 
 def _failure(scenario: Scenario, replicate: int, error: BaseException) -> RunError:
@@ -134,10 +132,9 @@ def run_scenario(
         file=sys.stderr,
         disable=not progress,
     ) as bar:
-        if workers == 1 or len(pending) <= 1:
-            _run_here(function, scenario, pending, out_dir, bar)
-        else:
-            _run_in_processes(function, scenario, pending, out_dir, bar, workers)
+        parallel = workers > 1 and len(pending) > 1
+        evaluator = ProcessEvaluator(min(workers, len(pending))) if parallel else SerialEvaluator()
+        _run(evaluator, function, scenario, pending, out_dir, bar)
 
     combine_parts(out_dir, replicates)
     write_manifest(out_dir, finish_manifest(manifest))
@@ -145,65 +142,36 @@ def run_scenario(
     return out_dir
 
 
-def _run_here(
+def _run(
+    evaluator: Evaluator,
     function: ReplicateFn,
     scenario: Scenario,
     pending: list[int],
     out_dir: Path,
     bar: tqdm[None],
 ) -> None:
-    """Run replicates one after the other in this process; stop at the first failure."""
-    for replicate in pending:
-        try:
-            result = function(scenario, replicate)
-        except Exception as error:
-            raise _failure(scenario, replicate, error) from error
-        write_replicate(out_dir, replicate, result)
-        bar.update()
+    """Run the pending replicates on ``evaluator``, writing each as it finishes.
 
-
-def _run_in_processes(
-    function: ReplicateFn,
-    scenario: Scenario,
-    pending: list[int],
-    out_dir: Path,
-    bar: tqdm[None],
-    workers: int,
-) -> None:
-    """Run replicates in worker processes, writing each as it finishes.
-
-    After a failure no new replicate starts; those already running are finished and
+    After a failure no new replicate starts; those already started are finished and
     written, then the failure of the lowest replicate is raised.
     """
-    context = multiprocessing.get_context(_start_method())
-    executor = ProcessPoolExecutor(
-        max_workers=min(workers, len(pending)), mp_context=context, initializer=kernels.one_thread
-    )
-    failures: dict[int, BaseException] = {}
-    try:
-        running: dict[Future[ReplicateResult], int] = {
-            executor.submit(_call, function, scenario, r): r for r in pending
-        }
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in sorted(finished, key=running.__getitem__):
-                replicate = running.pop(future)
-                if future.cancelled():
-                    continue
-                error = future.exception()
-                if error is not None:
-                    if not failures:
-                        log.error("replicate %d failed; finishing those running", replicate)
-                        for other in running:
-                            other.cancel()
-                    failures[replicate] = error
-                    continue
-                write_replicate(out_dir, replicate, future.result())
+    failures: dict[int, Exception] = {}
+
+    def tasks() -> Iterator[tuple[ReplicateFn, Scenario, int]]:
+        for replicate in pending:
+            if failures:
+                return
+            yield function, scenario, replicate
+
+    with evaluator:
+        for replicate, result, error in evaluator.imap_unordered(_attempt, tasks()):
+            if error is not None:
+                if not failures:
+                    log.error("replicate %d failed; finishing those started", replicate)
+                failures[replicate] = error
+            elif result is not None:
+                write_replicate(out_dir, replicate, result)
                 bar.update()
-    except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    executor.shutdown(wait=True)
     if failures:
         first = min(failures)
         raise _failure(scenario, first, failures[first]) from failures[first]

@@ -41,6 +41,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.config.paths import get_path, leaf_paths, set_path
 from sim.errors import Problem, ScenarioError
 from sim.runs.simulation import ReplicateResult
 
@@ -346,61 +347,6 @@ def draw_sample(spec: ExperimentSpec) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- document paths
-def _step(node: Any, part: str) -> Any:
-    if isinstance(node, dict):
-        return node[part]
-    if isinstance(node, list):
-        return node[int(part)]
-    raise KeyError(part)
-
-
-def get_path(document: Any, path: str) -> Any:
-    """Return the value at a dotted ``path`` (list items by index).
-
-    Raises:
-        KeyError: The path does not exist.
-
-    Examples:
-        >>> get_path({"countries": [{"turnover": {"annual": 0.15}}]}, "countries.0.turnover.annual")
-        0.15
-    """
-    node = document
-    for part in path.split("."):
-        try:
-            node = _step(node, part)
-        except (KeyError, IndexError, ValueError):
-            raise KeyError(path) from None
-    return node
-
-
-def set_path(document: Any, path: str, value: Any) -> None:
-    """Set the value at an existing dotted ``path`` of ``document`` in place.
-
-    Raises:
-        KeyError: The path does not exist.
-    """
-    head, _, last = path.rpartition(".")
-    parent = get_path(document, head) if head else document
-    if isinstance(parent, dict) and last in parent:
-        parent[last] = value
-    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        parent[int(last)] = value
-    else:
-        raise KeyError(path)
-
-
-def leaf_paths(document: Any, prefix: str = "") -> Iterator[str]:
-    """Yield the dotted path of every scalar in ``document``."""
-    if isinstance(document, dict):
-        for key, value in document.items():
-            yield from leaf_paths(value, f"{prefix}{key}.")
-    elif isinstance(document, list):
-        for index, value in enumerate(document):
-            yield from leaf_paths(value, f"{prefix}{index}.")
-    else:
-        yield prefix.rstrip(".")
-
-
 def _suggest(path: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(path, candidates, n=3, cutoff=0.85)
     if not close:
