@@ -74,7 +74,7 @@ def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _sweep(arguments: argparse.Namespace) -> int:
     from sim.runs.executors import make_evaluator
-    from sim.sweeps.experiment import load_experiment
+    from sim.sweeps.experiment_file import load_experiment
     from sim.sweeps.sensitivity import analyze_sweep
     from sim.sweeps.sweep import default_sweep_folder, run_sweep
 

@@ -290,7 +290,7 @@ def run_sweep(
     """Evaluate every run of ``experiment`` and write the rows to ``out_dir``.
 
     Args:
-        experiment: A checked experiment (:func:`sim.sweeps.experiment.load_experiment`).
+        experiment: A checked experiment (:func:`sim.sweeps.experiment_file.load_experiment`).
         out_dir: The sweep folder.
         evaluator: Where runs execute; defaults to :class:`SerialEvaluator`. It is
             started and closed here.

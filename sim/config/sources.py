@@ -1,0 +1,382 @@
+"""YAML files that remember where each value came from.
+
+Scenario files are read with :class:`ScenarioLoader` (safe loading that also reports
+repeated keys), wrapped so that every mapping key and list item remembers the file that
+set it (:class:`TrackedMapping`, :class:`TrackedList`), and merged along their
+``extends`` chain (:func:`load_chain`). A :class:`Document` then names, for any dotted
+key, the file a problem should point to. The plain deep merge for untracked data is
+:func:`sim.config.paths.merge`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import Problem, ScenarioError
+
+__all__ = [
+    "COUNTRY_DEFAULTS",
+    "EXTENDS",
+    "Document",
+    "ScenarioLoader",
+    "TrackedList",
+    "TrackedMapping",
+    "dotted",
+    "has",
+    "load_chain",
+    "lookup",
+    "merge_tracked",
+    "origin_of",
+    "plain",
+    "read_yaml",
+    "tag_origins",
+]
+
+EXTENDS = "extends"
+"""Top-level key naming the base scenario file a file changes."""
+
+
+COUNTRY_DEFAULTS = "country_defaults"
+"""Top-level key of a mapping merged under every country."""
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+_ABSENT = object()
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    r"""A safe YAML loader that also records every key repeated in one mapping.
+
+    Plain YAML keeps the last of two equal keys without a word; here each repeat becomes a
+    :class:`~sim.errors.Problem` in :attr:`duplicates` (the data still keeps the last).
+
+    Examples:
+        >>> loader = ScenarioLoader("a: 1\nb: {c: 2, c: 3}\n", file="demo.yaml")
+        >>> loader.get_single_data()
+        {'a': 1, 'b': {'c': 3}}
+        >>> [(p.key, p.message) for p in loader.duplicates]
+        [('b.c', 'key appears twice in the same mapping (lines 2 and 2)')]
+    """
+
+    def __init__(self, stream: str, file: str = "<string>") -> None:
+        super().__init__(stream)
+        self.file = file
+        self.duplicates: list[Problem] = []
+
+    def get_single_data(self) -> Any:
+        """Compose the single document, record repeated keys, then construct it."""
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._find_duplicates(node, (), set())
+        return self.construct_document(node)
+
+    def _source(self, node: yaml.Node) -> Any:
+        """A scalar's value, or the YAML text of a mapping or list (shortened)."""
+        if isinstance(node, yaml.ScalarNode):
+            return node.value
+        text = str(self.buffer[node.start_mark.index : node.end_mark.index]).strip()
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    def _find_duplicates(self, node: yaml.Node, path: tuple[Any, ...], seen: set[int]) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, Any], yaml.Node] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                identity = (key_node.tag, key_node.value)
+                if identity in first:
+                    lines = (first[identity].start_mark.line + 1, key_node.start_mark.line + 1)
+                    value = self._source(value_node)
+                    self.duplicates.append(
+                        Problem(
+                            self.file,
+                            dotted((*path, key_node.value)),
+                            value,
+                            "key appears twice in the same mapping "
+                            f"(lines {lines[0]} and {lines[1]})",
+                            "keep one of them; otherwise the last one silently wins",
+                        )
+                    )
+                else:
+                    first[identity] = key_node
+                self._find_duplicates(value_node, (*path, key_node.value), seen)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._find_duplicates(item, (*path, index), seen)
+
+
+def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file; return its data and the repeated-key problems."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem = Problem(shown, "", str(path), "file not found", "check the path")
+        raise ScenarioError([problem]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            [Problem(shown, "", str(path), "file is not UTF-8 text", "save it as UTF-8")]
+        ) from None
+    except OSError as error:
+        message = f"cannot read the file: {error.strerror or error}"
+        raise ScenarioError([Problem(shown, "", str(path), message)]) from None
+    loader = ScenarioLoader(text, file=shown)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        reason = error.problem or error.context or "unreadable YAML"
+        key, line_text = "", None
+        if mark is not None:
+            key = f"line {mark.line + 1}, column {mark.column + 1}"
+            lines = text.splitlines()
+            line_text = lines[mark.line] if mark.line < len(lines) else None
+        problem = Problem(
+            shown,
+            key,
+            line_text,
+            f"YAML syntax error: {reason}",
+            "check the indentation, colons and quotes on this line and the one before",
+        )
+        raise ScenarioError([problem]) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError([Problem(shown, "", None, f"YAML error: {error}")]) from None
+    finally:
+        loader.dispose()
+    return data, loader.duplicates
+
+
+class TrackedMapping(dict[Any, Any]):
+    """A YAML mapping that remembers the file that set each of its keys."""
+
+    def __init__(
+        self, items: Iterable[tuple[Any, Any]] = (), origins: dict[Any, str] | None = None
+    ):
+        super().__init__(items)
+        self.origins: dict[Any, str] = dict(origins or {})
+
+    def put(self, key: Any, value: Any, origin: str) -> None:
+        """Set ``key`` to ``value`` and remember that ``origin`` set it."""
+        self[key] = value
+        self.origins[key] = origin
+
+    def drop(self, key: Any) -> tuple[Any, str | None]:
+        """Remove ``key``; return its value and origin (``None`` for both if absent)."""
+        return self.pop(key, None), self.origins.pop(key, None)
+
+
+class TrackedList(list[Any]):
+    """A YAML list that remembers the file that set each of its items."""
+
+    def __init__(self, items: Iterable[Any] = (), origins: Iterable[str] = ()):
+        super().__init__(items)
+        self.origins: list[str] = list(origins)
+
+
+def tag_origins(value: Any, file: str) -> Any:
+    """Wrap the mappings and lists of parsed YAML so they remember ``file``."""
+    if isinstance(value, dict):
+        items = ((k, tag_origins(v, file)) for k, v in value.items())
+        return TrackedMapping(items, dict.fromkeys(value, file))
+    if isinstance(value, list):
+        return TrackedList((tag_origins(v, file) for v in value), [file] * len(value))
+    return value
+
+
+def plain(value: Any) -> Any:
+    """Undo :func:`tag_origins` (for values shown in problems)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass
+class Document:
+    """The merged scenario data, and what is needed to say where each key was set."""
+
+    data: TrackedMapping
+    top: str
+    defaults: TrackedMapping | None = None
+    defaults_origin: str = ""
+    own_countries: list[Any] = field(default_factory=list)
+
+    def locate(self, loc: Sequence[Any]) -> tuple[str, str]:
+        """The file that set the key at ``loc`` and its dotted name.
+
+        A country key that only ``country_defaults`` set is named there (say,
+        ``country_defaults.turnover.annual``), so a bad default is reported once, in the
+        file that holds it, rather than once per country.
+        """
+        if (
+            self.defaults is not None
+            and len(loc) > 2
+            and loc[0] == "countries"
+            and isinstance(loc[1], int)
+            and 0 <= loc[1] < len(self.own_countries)
+        ):
+            rest = tuple(loc[2:])
+            if has(self.defaults, rest) and not has(self.own_countries[loc[1]], rest):
+                origin = origin_of(self.defaults, rest, self.defaults_origin or self.top)
+                return origin, dotted((COUNTRY_DEFAULTS, *rest))
+        return origin_of(self.data, loc, self.top), dotted(loc)
+
+
+def has(node: Any, loc: Sequence[Any]) -> bool:
+    """Whether the key path ``loc`` exists in ``node``."""
+    return lookup(node, loc, _ABSENT) is not _ABSENT
+
+
+def origin_of(document: Any, loc: Sequence[Any], fallback: str) -> str:
+    """The file that set the deepest existing key along ``loc`` (``fallback`` if none)."""
+    origin, node = fallback, document
+    for part in loc:
+        if isinstance(node, TrackedMapping) and part in node:
+            origin = node.origins.get(part, origin)
+            node = node[part]
+        elif isinstance(node, TrackedList) and isinstance(part, int) and 0 <= part < len(node):
+            origin = node.origins[part]
+            node = node[part]
+        else:
+            break
+    return origin
+
+
+def lookup(document: Any, loc: Sequence[Any], default: Any = None) -> Any:
+    """The value at the key path ``loc`` (``default`` when the path does not exist)."""
+    node = document
+    for part in loc:
+        in_mapping = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_mapping or in_list):
+            return default
+        node = node[part]
+    return node
+
+
+def dotted(loc: Iterable[Any]) -> str:
+    """``('countries', 0, 'name')`` as ``countries.0.name``."""
+    return ".".join(str(part) for part in loc)
+
+
+def merge_tracked(base: Any, child: Any, path: tuple[Any, ...] = ()) -> Any:
+    """Deep-merge ``child`` over ``base`` without changing either.
+
+    Mappings merge key by key; the top-level ``countries`` list merges item by item on
+    ``name``; anything else in ``child`` replaces ``base``.
+    """
+    if isinstance(base, TrackedMapping) and isinstance(child, TrackedMapping):
+        merged = TrackedMapping(base.items(), base.origins)
+        for key, value in child.items():
+            origin = child.origins[key]
+            if key in merged:
+                merged.put(key, merge_tracked(merged[key], value, (*path, key)), origin)
+            else:
+                merged.put(key, value, origin)
+        return merged
+    if path == ("countries",) and isinstance(base, TrackedList) and isinstance(child, TrackedList):
+        return _merge_countries(base, child)
+    return child
+
+
+def _merge_countries(base: TrackedList, child: TrackedList) -> TrackedList:
+    """Merge country lists: same ``name`` merges into the base item; new names append."""
+    merged = TrackedList(base, base.origins)
+    unmatched = list(range(len(base)))
+    for item, origin in zip(child, child.origins, strict=True):
+        name = item.get("name") if isinstance(item, dict) else None
+        match = next(
+            (i for i in unmatched if isinstance(base[i], dict) and base[i].get("name") == name),
+            None,
+        )
+        if name is None or match is None:
+            merged.append(item)
+            merged.origins.append(origin)
+            continue
+        unmatched.remove(match)
+        merged[match] = merge_tracked(base[match], item, ("countries", match))
+        merged.origins[match] = origin
+    return merged
+
+
+def load_chain(
+    path: Path, shown: str, chain: list[tuple[Path, str]]
+) -> tuple[TrackedMapping, list[Problem]]:
+    """Read ``path`` and the ``extends`` chain under it; return the merged document."""
+    data, problems = read_yaml(path, shown)
+    if data is None:
+        raise ScenarioError(
+            problems
+            + [Problem(shown, "", None, "file is empty", "add at least name: and countries:")]
+        )
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            problems
+            + [
+                Problem(
+                    shown,
+                    "",
+                    plain(data),
+                    f"the file must hold a mapping of keys, not a {type(data).__name__}",
+                    "start with lines like 'name: my scenario' and 'countries:'",
+                )
+            ]
+        )
+    try:
+        document: TrackedMapping = tag_origins(data, shown)
+    except RecursionError:
+        problem = Problem(
+            shown, "", None, "an alias refers to itself", "remove the loop of aliases"
+        )
+        raise ScenarioError([*problems, problem]) from None
+    reference, _ = document.drop(EXTENDS)
+    if reference is None:
+        return document, problems
+    if not isinstance(reference, str) or not reference.strip():
+        problem = Problem(
+            shown, EXTENDS, plain(reference), "extends must name a file", "e.g. extends: base.yaml"
+        )
+        raise ScenarioError([*problems, problem])
+    base_path = path.parent / Path(reference).expanduser()
+    base_shown = os.path.normpath(base_path)
+    here = [*chain, (path, shown)]
+    if any(_same_file(base_path, earlier) for earlier, _ in here):
+        loop = " -> ".join([*(name for _, name in here), base_shown])
+        problem = Problem(
+            shown,
+            EXTENDS,
+            reference,
+            f"extends loops back to a file already in the chain: {loop}",
+            "remove or change one extends so that the chain ends at a file without extends",
+        )
+        raise ScenarioError([*problems, problem])
+    if not base_path.is_file():
+        problem = Problem(
+            shown,
+            EXTENDS,
+            reference,
+            f"base file not found: {base_shown}",
+            f"paths in extends are read from the folder of {shown}",
+        )
+        raise ScenarioError([*problems, problem])
+    try:
+        base, base_problems = load_chain(base_path, base_shown, here)
+    except ScenarioError as error:
+        raise ScenarioError([*problems, *error.problems]) from None
+    return merge_tracked(base, document), base_problems + problems
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
