@@ -52,7 +52,7 @@ def test_the_mechanisms_declare_every_output_column() -> None:
 
 def test_a_mechanism_cannot_count_an_output_it_does_not_declare() -> None:
     model = LearningHealthSystem(small(months=1), 0)
-    turnover = model.mechanisms[0]
+    turnover = next(m for m in model.mechanisms if m.name == "turnover")
     with pytest.raises(UndeclaredOutputError, match="does not declare"):
         turnover.count("coaching_visits", 1.0)
 
@@ -214,7 +214,7 @@ def test_turnover_zero_loses_nothing() -> None:
     pop.stage[:, 0] = Stage.ADOPTED
     pop.holders[:, 0] = 1
     before = pop.holders.copy()
-    turnover = model.mechanisms[0]
+    turnover = next(m for m in model.mechanisms if m.name == "turnover")
     assert turnover.name == "turnover"
     turnover.step()
     np.testing.assert_array_equal(pop.holders, before)
@@ -223,7 +223,7 @@ def test_turnover_zero_loses_nothing() -> None:
 
 def test_full_turnover_loses_the_sole_holders_practices() -> None:
     model = _model({"turnover": {"annual": 0.9}})
-    turnover = model.mechanisms[0]
+    turnover = next(m for m in model.mechanisms if m.name == "turnover")
     turnover.monthly[:] = 1.0  # everybody leaves this month
     pop = model.population
     pop.stage[:, :] = Stage.UNKNOWN

@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- commands
 def _validate(arguments: argparse.Namespace) -> int:
-    from sim.config.scenario import validate_files
+    from sim.config.scenario import load_scenario, setting_notes, validate_files
 
     found = validate_files([str(path) for path in arguments.files])
     for name, problems in found.items():
@@ -237,6 +237,8 @@ def _validate(arguments: argparse.Namespace) -> int:
                 print(problem)
         else:
             print(f"ok  {name}")
+            for key, reason in setting_notes(load_scenario(name)):
+                print(f"note  {name}: {key}: has no effect: {reason}")
     return EXIT_OK if not any(found.values()) else EXIT_BAD_INPUT
 
 

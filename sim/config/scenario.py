@@ -27,6 +27,7 @@ is wrong and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -53,6 +54,7 @@ from sim.config.sources import (
 )
 from sim.errors import Problem, ScenarioError
 from sim.model.facility_list import read_facility_table
+from sim.model.mechanisms.programmes import district_names, inert_programmes, unknown_districts
 from sim.model.schema import Scenario
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "EXTENDS",
     "load_scenario",
     "resolved_document",
+    "setting_notes",
     "validate_files",
     "with_seed",
 ]
@@ -111,6 +114,8 @@ def load_scenario(path: str | Path) -> Scenario:
         problems += section_problems(error, doc)
         problems += cross_reference_problems(doc)
     problems += _facility_file_problems(doc)
+    if scenario is not None and not problems:
+        problems += _programme_problems(scenario, doc)
     if scenario is not None and scenario.posterior is not None and not problems:
         problems += _posterior_problems(scenario, doc)
     if problems or scenario is None:
@@ -231,6 +236,46 @@ def _posterior_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         except ScenarioError as error:
             problems += error.problems
     return problems
+
+
+def _programme_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Districts that programmes target must exist in their country."""
+    problems = []
+    for c, country in enumerate(scenario.countries):
+        if not any(p.districts for p in country.programmes):
+            continue
+        known = district_names(country)
+        for p, programme in enumerate(country.programmes):
+            unknown = unknown_districts(programme, country, known)
+            if unknown:
+                shown = ", ".join(known[:5]) + (", ..." if len(known) > 5 else "")
+                close = difflib.get_close_matches(unknown[0], known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                problems.append(
+                    Problem(
+                        *doc.locate(("countries", c, "programmes", p, "districts")),
+                        unknown,
+                        f"unknown district{'s' if len(unknown) > 1 else ''} of {country.name}",
+                        f"{hint}districts of {country.name}: {shown}",
+                    )
+                )
+    return problems
+
+
+def setting_notes(scenario: Scenario) -> list[tuple[str, str]]:
+    """Settings of a valid scenario that can change nothing: (dotted key, reason).
+
+    Examples:
+        >>> s = Scenario(name="s", countries=[{"name": "A",
+        ...     "programmes": [{"name": "p", "lever": "coaching"}]}])
+        >>> [key for key, _ in setting_notes(s)]
+        ['countries.0.programmes.0']
+    """
+    notes = []
+    for c, country in enumerate(scenario.countries):
+        for p, reason in inert_programmes(country):
+            notes.append((f"countries.{c}.programmes.{p}", reason))
+    return notes
 
 
 def _facility_file_problems(doc: Document) -> list[Problem]:

@@ -24,6 +24,8 @@ unit cost                                  quantity charged each month
                                            default
 ``blame_free_programme_per_facility_year`` facilities of countries whose ``blame.facility``
                                            is below its default, / 12
+``programme_support_per_district_month``   ``programme_district_months`` (districts that
+                                           programmes cover)
 =========================================  ==============================================
 
 Month m falls in year ``(m - 1) // 12`` (from 0); a year's cost is discounted by
@@ -77,6 +79,14 @@ def _any_country(test: Callable[[Country], bool]) -> Callable[[Scenario], bool]:
     return lambda scenario: any(test(country) for country in scenario.countries)
 
 
+def _funds(lever: str) -> Callable[[Country], bool]:
+    """Whether a country runs ``lever``: switched on, or funded by one of its programmes."""
+    return lambda country: bool(
+        getattr(country.channels, lever).enabled
+        or any(p.lever == lever for p in country.programmes)
+    )
+
+
 def _documentation_programme(country: Country) -> bool:
     return country.facility_mix.documentation > _DEFAULT_DOCUMENTATION
 
@@ -90,19 +100,15 @@ COST_ITEMS: tuple[CostItem, ...] = (
     CostItem(
         "learning_session_per_attendee",
         "learning sessions",
-        _any_country(lambda c: c.channels.learning_sessions.enabled),
+        _any_country(_funds("learning_sessions")),
     ),
-    CostItem("coaching_visit", "coaching", _any_country(lambda c: c.channels.coaching.enabled)),
-    CostItem(
-        "exchange_visit",
-        "exchange visits",
-        _any_country(lambda c: c.channels.exchange_visits.enabled),
-    ),
+    CostItem("coaching_visit", "coaching", _any_country(_funds("coaching"))),
+    CostItem("exchange_visit", "exchange visits", _any_country(_funds("exchange_visits"))),
     CostItem(
         "messaging_group_per_month",
         "messaging groups",
         # the triple loop may open a group where lessons find no channel
-        lambda s: s.loops.triple or any(c.channels.messaging_group.enabled for c in s.countries),
+        lambda s: s.loops.triple or any(_funds("messaging_group")(c) for c in s.countries),
     ),
     CostItem(
         "facility_qi_team_per_year",
@@ -128,6 +134,11 @@ COST_ITEMS: tuple[CostItem, ...] = (
         "blame_free_programme_per_facility_year",
         "blame-free culture programme",
         _any_country(_blame_free_programme),
+    ),
+    CostItem(
+        "programme_support_per_district_month",
+        "programme management",
+        _any_country(lambda c: bool(c.programmes)),
     ),
 )
 _ITEMS = {item.name: item for item in COST_ITEMS}
@@ -202,6 +213,11 @@ def monthly_quantities(timeseries: pd.DataFrame, scenario: Scenario) -> pd.DataF
     frame["national_qi_team_per_year"] = national / MONTHS_PER_YEAR
     frame["documentation_training_per_facility"] = np.where(first_month, float(documented), 0.0)
     frame["blame_free_programme_per_facility_year"] = blame_free / MONTHS_PER_YEAR
+    frame["programme_support_per_district_month"] = (
+        timeseries["programme_district_months"].to_numpy(float)
+        if "programme_district_months" in timeseries
+        else 0.0
+    )
     return frame
 
 

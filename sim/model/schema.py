@@ -27,6 +27,7 @@ from sim.model.mechanisms.learning_centre import LearningCentresParameters
 from sim.model.mechanisms.learning_sessions import LearningSessionsParameters
 from sim.model.mechanisms.messaging_group import MessagingGroupParameters
 from sim.model.mechanisms.peer_network import PeerNetworkParameters
+from sim.model.mechanisms.programmes import ProgrammeParameters
 from sim.model.mechanisms.trials import TrialsParameters
 from sim.model.mechanisms.turnover import TurnoverParameters
 from sim.model.mechanisms.upward_reporting import UpwardReportingParameters
@@ -135,6 +136,10 @@ class Country(Section):
     channels: Channels = Field(default_factory=Channels)
     national: National = Field(default_factory=National)
     learning_centres: LearningCentresParameters = Field(default_factory=LearningCentresParameters)
+    programmes: list[ProgrammeParameters] = Field(
+        default_factory=list,
+        description="Funded programmes: a district channel in target districts for a time.",
+    )
 
     @model_validator(mode="after")
     def _enough_facilities(self) -> Country:
@@ -144,6 +149,9 @@ class Country(Section):
             )
         if self.edge_file is not None and self.facility_file is None:
             raise ValueError("edge_file needs facility_file")
+        names = [p.name for p in self.programmes]
+        if len(set(names)) != len(names):
+            raise ValueError("programme names must be unique in a country")
         return self
 
 
@@ -259,6 +267,12 @@ class Costs(Section):
         unit="per facility, once",
         description="Documentation training, charged in month 1 where facility documentation "
         "is set above its default.",
+    )
+    programme_support_per_district_month: float | None = C(
+        300.0,
+        unit="per district per month",
+        description="Managing a programme (planning, supervision, reporting) in a covered "
+        "district, on top of its activities.",
     )
     blame_free_programme_per_facility_year: float | None = C(
         100.0,

@@ -379,10 +379,12 @@ class LearningSystem:
             coaching_visits=np.zeros(n_districts, dtype=np.int64),
         )
 
-    def direct_exchange(self) -> np.ndarray:
-        """Countries whose districts pass pooled lessons to each other directly.
+    def direct_exchange(self, district_country: np.ndarray, funded: np.ndarray) -> np.ndarray:
+        """Per district: whether it passes pooled lessons to peer districts directly.
 
-        Free routing, no learning centre to report to, and district exchange funded:
-        there is no queue to send the lessons to.
+        District exchange funded there (by its country, or by a programme: ``funded``,
+        per district), free routing and no learning centre in its country: there is no
+        queue to send the lessons to.
         """
-        return self.routing_free & ~self.has_centre & self.exchange_on
+        country_wide = self.routing_free & ~self.has_centre
+        return (self.exchange_on[district_country] | funded) & country_wide[district_country]

@@ -60,7 +60,10 @@ class DistrictExchange(Mechanism):
         """Districts meet their peers; pooled lessons pass where there is no centre."""
         self._meet()
         m = self.model
-        meeting = m.system.direct_exchange() & (m.month % self.interval == 0)
+        dc = m.world.district_country
+        meeting = m.system.direct_exchange(dc, m.month_context.covered(self.name)) & (
+            m.month % self.interval[dc] == 0
+        )
         if not meeting.any():
             return
         tell_success, tell_failure = telling_chances(
@@ -81,11 +84,13 @@ class DistrictExchange(Mechanism):
         """Districts meet peer districts and learn what those know."""
         m = self.model
         w, k, system = m.world, m.knowledge, m.system
-        active = self.runs(self.enabled, self.interval) & system.routing_free
+        active = self.runs_in_districts(self.enabled, self.interval) & (
+            system.routing_free[w.district_country]
+        )
         if not active.any():
             return
         rng = m.streams.draw("district_exchange", "peers")
-        districts = np.flatnonzero(active[w.district_country])
+        districts = np.flatnonzero(active)
         peers = self.peers[w.district_country[districts]].astype(int)
         dst = np.repeat(districts, peers)
         country = w.district_country[dst]
@@ -119,7 +124,7 @@ def pass_between_districts(
 ) -> Processed:
     """Free routing without a learning centre: districts pass pooled lessons to each other.
 
-    In countries where districts are ``meeting`` this month, pooled lessons go straight to
+    In districts ``meeting`` this month (per district), pooled lessons go straight to
     the peer districts (no national queue): district blame holds some back (lost to
     blame), the rest pass on with the story check of the exchange's ``fidelity`` (per
     country). The national body sees their data as they pass.
@@ -128,7 +133,7 @@ def pass_between_districts(
         The lessons passed on, as processed data for the national evidence base.
     """
     country = ledger.country
-    mask = (ledger.location == Location.DISTRICT) & meeting[country]
+    mask = (ledger.location == Location.DISTRICT) & meeting[ledger.district]
     hidden = hidden_by_blame(
         ledger,
         mask,
