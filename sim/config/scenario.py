@@ -8,7 +8,9 @@ keys are handled here, before that check:
     that names it; the base may itself extend another file). The file is deep-merged
     over its base: mappings merge key by key, scalars and lists replace the base's,
     except ``countries``, whose items are matched by ``name``: an item naming a country
-    of the base merges into it, an item with a new name is appended. A chain that loops
+    of the base merges into it; an item with a name the base lacks is a problem (a
+    misspelling would add a default country) unless it says ``new_country: true``, which
+    appends it. A chain that loops
     back to a file already in it is a problem.
 ``country_defaults:``
     A mapping merged under every country (a country's own keys win), after ``extends``

@@ -10,6 +10,7 @@ key, the file a problem should point to. The plain deep merge for untracked data
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sim.errors import Problem, ScenarioError
 __all__ = [
     "COUNTRY_DEFAULTS",
     "EXTENDS",
+    "NEW_COUNTRY",
     "Document",
     "ScenarioLoader",
     "TrackedList",
@@ -41,6 +43,9 @@ __all__ = [
 EXTENDS = "extends"
 """Top-level key naming the base scenario file a file changes."""
 
+
+NEW_COUNTRY = "new_country"
+"""Key of a country item in a changes file that adds a country the base does not have."""
 
 COUNTRY_DEFAULTS = "country_defaults"
 """Top-level key of a mapping merged under every country."""
@@ -375,7 +380,45 @@ def load_chain(
         base, base_problems = load_chain(base_path, base_shown, here)
     except ScenarioError as error:
         raise ScenarioError([*problems, *error.problems]) from None
+    problems += _new_country_problems(base, document, shown, base_shown)
     return merge_tracked(base, document), base_problems + problems
+
+
+def _new_country_problems(
+    base: TrackedMapping, child: TrackedMapping, shown: str, base_shown: str
+) -> list[Problem]:
+    """A country a changes file names must exist in its base, unless it says it is new.
+
+    Without this check a misspelt name would add a second, default country. Each item
+    of the changes file's ``countries`` is checked; ``new_country: true`` (removed
+    here) says the item adds a country on purpose.
+    """
+    countries, known_list = child.get("countries"), base.get("countries")
+    if not isinstance(countries, list):
+        return []
+    names = [c.get("name") for c in known_list or () if isinstance(c, dict)]
+    known: list[str] = [name for name in names if isinstance(name, str)]
+    problems = []
+    for index, item in enumerate(countries):
+        if not isinstance(item, TrackedMapping):
+            continue
+        new, _ = item.drop(NEW_COUNTRY)
+        name = item.get("name")
+        if new is True or not isinstance(name, str) or name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problems.append(
+            Problem(
+                shown,
+                f"countries.{index}.name",
+                name,
+                f"no country of that name in the base file {base_shown} "
+                f"(it has {', '.join(repr(k) for k in known) or 'none'})",
+                f"{hint}to add a country on purpose, write {NEW_COUNTRY}: true in its item",
+            )
+        )
+    return problems
 
 
 def _same_file(a: Path, b: Path) -> bool:
