@@ -124,4 +124,7 @@ def test_activities_used_follow_the_channels():
     off = scenario({"channels": {"coaching": {"enabled": False}}}, loops={"triple": False})
     used = activities_used(off)
     assert "coaching_visit" not in used and "messaging_group_per_month" not in used
-    assert "messaging_group_per_month" in activities_used(scenario()), "triple loop may open one"
+    reviewed = activities_used(scenario(loops={"triple": True}))
+    assert "messaging_group_per_month" in reviewed, "the triple loop may open a group"
+    assert "triple_loop_review_per_country_year" in reviewed
+    assert "triple_loop_review_per_country_year" not in used, "reviews cost only where funded"

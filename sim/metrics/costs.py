@@ -26,6 +26,7 @@ unit cost                                  quantity charged each month
                                            is below its default, / 12
 ``programme_support_per_district_month``   ``programme_district_months`` (districts that
                                            programmes cover)
+``triple_loop_review_per_country_year``    countries, / 12, where ``loops.triple`` is on
 =========================================  ==============================================
 
 Month m falls in year ``(m - 1) // 12`` (from 0); a year's cost is discounted by
@@ -136,6 +137,11 @@ COST_ITEMS: tuple[CostItem, ...] = (
         _any_country(_blame_free_programme),
     ),
     CostItem(
+        "triple_loop_review_per_country_year",
+        "system reviews (triple loop)",
+        lambda s: s.loops.triple,
+    ),
+    CostItem(
         "programme_support_per_district_month",
         "programme management",
         _any_country(lambda c: bool(c.programmes)),
@@ -213,6 +219,9 @@ def monthly_quantities(timeseries: pd.DataFrame, scenario: Scenario) -> pd.DataF
     frame["national_qi_team_per_year"] = national / MONTHS_PER_YEAR
     frame["documentation_training_per_facility"] = np.where(first_month, float(documented), 0.0)
     frame["blame_free_programme_per_facility_year"] = blame_free / MONTHS_PER_YEAR
+    frame["triple_loop_review_per_country_year"] = (
+        len(countries) / MONTHS_PER_YEAR if scenario.loops.triple else 0.0
+    )
     frame["programme_support_per_district_month"] = (
         timeseries["programme_district_months"].to_numpy(float)
         if "programme_district_months" in timeseries

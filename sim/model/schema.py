@@ -163,7 +163,9 @@ class Loops(Section):
         True, description="Districts shift effort to the support that moved QoC; guidance revised."
     )
     triple: bool = Field(
-        True, description="A yearly review reads the loss ledger and changes the learning system."
+        False,
+        description="A yearly review reads the loss ledger and changes the learning system "
+        "(an investment: off unless funded, costed as costs.triple_loop_review_per_country_year).",
     )
     review_interval_months: int = P(
         12, 1, 120, unit="months", description="Months between double- and triple-loop reviews."
@@ -267,6 +269,11 @@ class Costs(Section):
         unit="per facility, once",
         description="Documentation training, charged in month 1 where facility documentation "
         "is set above its default.",
+    )
+    triple_loop_review_per_country_year: float | None = C(
+        30_000.0,
+        unit="per country per year",
+        description="The yearly review of how the system learns (triple loop), where it is on.",
     )
     programme_support_per_district_month: float | None = C(
         300.0,

@@ -1,9 +1,10 @@
 """District exchange: district health offices meet peer districts.
 
-Under free routing (or, with a learning centre, alongside it), in its months, each
-district meets ``peers`` districts of its country drawn at random (itself excluded): it
-learns their successes, their stories with the exchange's fidelity, and their failures
-as far as the source's blame culture lets them through. Where the country has free
+Where it runs (a funded investment: off by default) and in its months, each district
+meets ``peers`` districts of its country drawn at random (itself excluded), whatever the
+routing of lessons to the national body: it learns their successes, their stories with
+the exchange's fidelity, and their failures as far as the source's blame culture lets
+them through. Where the country has free
 routing and no learning centre, districts also pass their pooled lessons to each other
 at the exchange (there is no queue to send them to): each passes the district blame
 filter (else lost to blame), then passes on under the no-story rule at the exchange's
@@ -18,6 +19,8 @@ import numpy as np
 
 from sim.model.ledger import Cause, LessonLedger, Location, Processed, take
 from sim.model.mechanisms.base import Mechanism, per_country
+from pydantic import Field
+
 from sim.model.parameters import Channel, P
 from sim.model.rules import hidden_by_blame, lost_for_want_of_story, telling_chances
 from sim.model.world import pick_within
@@ -32,6 +35,9 @@ __all__ = ["DistrictExchange", "DistrictExchangeParameters", "pass_between_distr
 class DistrictExchangeParameters(Channel):
     """District health offices meet peer districts (horizontal between districts)."""
 
+    enabled: bool = Field(
+        False, description="Whether district offices meet peer districts (an investment)."
+    )
     interval_months: int = P(6, 1, 120, unit="months", description="Months between meetings.")
     fidelity: float = P(0.6, 0.0, 1.0, description="Chance a story survives the meeting.")
     peers: int = P(2, 0, 100, unit="districts", description="Peer districts met per meeting.")
@@ -84,9 +90,7 @@ class DistrictExchange(Mechanism):
         """Districts meet peer districts and learn what those know."""
         m = self.model
         w, k, system = m.world, m.knowledge, m.system
-        active = self.runs_in_districts(self.enabled, self.interval) & (
-            system.routing_free[w.district_country]
-        )
+        active = self.runs_in_districts(self.enabled, self.interval)
         if not active.any():
             return
         rng = m.streams.draw("district_exchange", "peers")
