@@ -479,7 +479,9 @@ def test_bad_country_default_is_reported_once_where_it_is_set(tmp_path: Path) ->
         countries: [{name: A}, {name: B}, {name: C, turnover: {annual: 0.1}}]
         """,
     )
-    child = write(tmp_path, "child.yaml", "extends: base.yaml\ncountries: [{name: D, new_country: true}]\n")
+    child = write(
+        tmp_path, "child.yaml", "extends: base.yaml\ncountries: [{name: D, new_country: true}]\n"
+    )
     problems = problems_of(child, match="^2 problems found")
     annual = by_key(problems, "country_defaults.turnover.annual")
     assert (annual.file, annual.value) == (str(base), 5)

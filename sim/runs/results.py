@@ -9,6 +9,7 @@ A results folder looks like this::
         countries.parquet        one row per replicate, month and country
         practices.parquet        one row per replicate, month and practice
         time_to_scale.csv        one row per replicate and practice
+        decisions.csv            one row per decision an organisation took
         summary.csv              one row per replicate
         figures/                 written by :func:`sim.reporting.plots.write_figures`
 
@@ -42,7 +43,7 @@ import sim
 from sim.errors import SimError
 from sim.model.mechanisms import random_decisions
 from sim.model.schema import Scenario
-from sim.runs.simulation import ReplicateResult
+from sim.runs.simulation import ReplicateResult, decision_table
 
 __all__ = [
     "FINAL_FILES",
@@ -75,15 +76,25 @@ MANIFEST = "manifest.json"
 #: Manifest format version; raised when the layout changes incompatibly.
 FORMAT_VERSION = 1
 #: The tables every replicate produces, in the order they are written.
-TABLES: tuple[str, ...] = ("timeseries", "countries", "practices", "time_to_scale", "summary")
+TABLES: tuple[str, ...] = (
+    "timeseries",
+    "countries",
+    "practices",
+    "time_to_scale",
+    "decisions",
+    "summary",
+)
 #: The combined file of each table.
 FINAL_FILES: dict[str, str] = {
     "timeseries": "timeseries.parquet",
     "countries": "countries.parquet",
     "practices": "practices.parquet",
     "time_to_scale": "time_to_scale.csv",
+    "decisions": "decisions.csv",
     "summary": "summary.csv",
 }
+#: Tables a folder written by an earlier version may lack (read back as empty tables).
+_OPTIONAL = {"decisions": lambda: decision_table([]).assign(replicate=pd.Series(dtype="int64"))}
 #: Distributions whose versions the manifest records.
 _LIBRARIES = (
     "mesa",
@@ -115,6 +126,7 @@ class Results:
         practices: One row per (``replicate``, ``month``, ``practice``), with ``coverage``.
         time_to_scale: One row per (``replicate``, ``practice``).
         summary: One row per ``replicate``: ``qoc_final``, the ``lost_*`` ledger, ...
+        decisions: One row per (``replicate``, decision) an organisation took.
     """
 
     folder: Path
@@ -124,6 +136,7 @@ class Results:
     practices: pd.DataFrame
     time_to_scale: pd.DataFrame
     summary: pd.DataFrame
+    decisions: pd.DataFrame
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -404,12 +417,13 @@ def _part(folder: Path, table: str, replicate: int) -> Path:
 
 
 def _tables_of(result: ReplicateResult, replicate: int) -> dict[str, pd.DataFrame]:
-    """The five tables of one replicate, each with a leading ``replicate`` column."""
+    """The tables of one replicate, each with a leading ``replicate`` column."""
     frames = {
         "timeseries": result.timeseries,
         "countries": result.countries,
         "practices": result.practices,
         "time_to_scale": result.time_to_scale,
+        "decisions": result.decisions,
         "summary": pd.DataFrame([dict(result.summary)]),
     }
     tables = {}
@@ -476,7 +490,11 @@ def read_results(folder: Path) -> Results:
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    missing = [name for name in FINAL_FILES.values() if not (folder / name).is_file()]
+    missing = [
+        name
+        for table, name in FINAL_FILES.items()
+        if table not in _OPTIONAL and not (folder / name).is_file()
+    ]
     if not manifest.get("complete") or missing:
         raise ResultsError(
             f"the run in {folder} did not finish; continue it with "
@@ -485,5 +503,8 @@ def read_results(folder: Path) -> Results:
     tables: dict[str, pd.DataFrame] = {}
     for table, name in FINAL_FILES.items():
         path = folder / name
+        if table in _OPTIONAL and not path.is_file():
+            tables[table] = _OPTIONAL[table]()
+            continue
         tables[table] = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     return Results(folder=folder, manifest=manifest, **tables)

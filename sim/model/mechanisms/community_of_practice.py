@@ -58,8 +58,9 @@ class CommunityOfPractice(Mechanism):
         """Member districts of countries with a centre meet, in the channel's months."""
         m = self.model
         w, k = m.world, m.knowledge
-        active = self.runs_in_districts(self.enabled, self.interval) & (
-            m.system.has_centre[w.district_country]
+        active = (
+            self.runs_in_districts(self.enabled, self.interval)
+            & (m.system.has_centre[w.district_country])
         )
         if not active.any():
             return

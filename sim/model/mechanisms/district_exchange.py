@@ -16,11 +16,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field
 
 from sim.model.ledger import Cause, LessonLedger, Location, Processed, take
 from sim.model.mechanisms.base import Mechanism, per_country
-from pydantic import Field
-
 from sim.model.parameters import Channel, P
 from sim.model.rules import hidden_by_blame, lost_for_want_of_story, telling_chances
 from sim.model.world import pick_within

@@ -92,9 +92,7 @@ class ProgrammeParameters(Section):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.end is not None and self.end < self.start:
-            raise ValueError(
-                f"end must not come before start (start {self.start}, end {self.end})"
-            )
+            raise ValueError(f"end must not come before start (start {self.start}, end {self.end})")
         if self.districts is not None and self.share is not None:
             raise ValueError("give districts or share, not both")
         if self.districts is not None and len(set(self.districts)) != len(self.districts):
@@ -198,7 +196,9 @@ def district_names(country: Country) -> list[str]:
     return sorted({str(name) for name in table.district.tolist()})
 
 
-def unknown_districts(programme: ProgrammeParameters, country: Country, known: list[str]) -> list[str]:
+def unknown_districts(
+    programme: ProgrammeParameters, country: Country, known: list[str]
+) -> list[str]:
     """The districts ``programme`` names that ``country`` does not have."""
     names = set(known) | {f"{country.name}-{name}" for name in known}
     return [name for name in programme.districts or () if name not in names]
