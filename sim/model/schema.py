@@ -256,6 +256,25 @@ class Costs(Section):
     learning_centre_per_year: float | None = C(
         150_000.0, unit="per centre per year", description="Running a learning centre."
     )
+    learning_centre_setup: float | None = C(
+        50_000.0, unit="per centre, once", description="Setting up a learning centre (month 1)."
+    )
+    community_of_practice_per_member_meeting: float | None = C(
+        200.0,
+        unit="per member district per meeting",
+        description="A district's part in a community-of-practice meeting.",
+    )
+    district_exchange_per_meeting: float | None = C(
+        500.0,
+        unit="per district meeting",
+        description="A district office meeting a peer district (travel, time).",
+    )
+    national_capacity_per_item_month: float | None = C(
+        20.0,
+        unit="per extra item of monthly capacity, per month",
+        description="National QI staff to process items above the default capacity "
+        "(an unlimited capacity cannot be costed and is charged nothing).",
+    )
     national_qi_team_per_year: float | None = C(
         80_000.0,
         unit="per country per year",
@@ -282,10 +301,10 @@ class Costs(Section):
         "district, on top of its activities.",
     )
     blame_free_programme_per_facility_year: float | None = C(
-        100.0,
-        unit="per facility per year",
-        description="A blame-free culture programme, charged where facility blame culture "
-        "is set below its default.",
+        25.0,
+        unit="per facility per year, per 0.1 of reduction",
+        description="A blame-free culture programme, charged per 0.1 by which facility blame "
+        "culture is set below its default.",
     )
 
 
