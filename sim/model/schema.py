@@ -32,6 +32,7 @@ from sim.model.mechanisms.turnover import TurnoverParameters
 from sim.model.mechanisms.upward_reporting import UpwardReportingParameters
 from sim.model.parameters import (
     C,
+    FolderName,
     P,
     ParameterInfo,
     Section,
@@ -271,7 +272,7 @@ class Costs(Section):
 class Scenario(Section):
     """A whole scenario: one world of one or more countries."""
 
-    name: str = Field(description="Scenario name; names the results folder.")
+    name: FolderName = Field(description="Scenario name; names the results folder.")
     description: str = Field("", description="What the scenario represents and assumes.")
     seed: int = P(12345, 0, 2**63 - 1, description="Root seed of every random stream.")
     months: int = P(60, 1, 1200, unit="months", description="Simulated months.")

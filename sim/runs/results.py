@@ -25,7 +25,6 @@ import logging
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,14 +38,15 @@ from typing import Any
 import pandas as pd
 
 import sim
-from sim.errors import SimError
 from sim.model.mechanisms import random_decisions
 from sim.model.schema import Scenario
+from sim.runs.folders import ResultsError, clear_folder, is_empty, mark_folder
 from sim.runs.simulation import ReplicateResult
 
 __all__ = [
     "FINAL_FILES",
     "MANIFEST",
+    "RUN_FILES",
     "TABLES",
     "Results",
     "ResultsError",
@@ -97,10 +97,17 @@ _LIBRARIES = (
     "matplotlib",
 )
 _PART = re.compile(r"^r(\d{5,})\.parquet$")
-
-
-class ResultsError(SimError):
-    """A results folder cannot be used as asked (would be overwritten, is incomplete...)."""
+#: What a run writes into its folder (relative paths, ``*`` within one name): all that
+#: ``--force`` removes.
+RUN_FILES: tuple[str, ...] = (
+    MANIFEST,
+    *FINAL_FILES.values(),
+    "parts/*/r*.parquet",
+    "parts/*/.*.tmp",
+    "figures/*.png",
+    "figures/.*.tmp",
+    ".*.tmp",
+)
 
 
 @dataclass
@@ -181,10 +188,12 @@ def prepare_folder(
 ) -> dict[str, Any] | None:
     """Make ``folder`` ready for a run of ``scenario``; never overwrite results silently.
 
-    An absent or empty folder is simply used. A folder holding results is replaced only
-    with ``force`` (and only if it has a manifest, so that an unrelated folder is never
-    deleted) and continued only with ``resume`` (and only if its manifest records the same
-    resolved scenario and seed).
+    An absent or empty folder is simply used (and marked as lhsim's, see
+    :mod:`sim.runs.folders`). A folder holding results is replaced only with ``force``,
+    and only if lhsim made it: then only the files a run writes (:data:`RUN_FILES`) are
+    removed, never anything else. It is continued only with ``resume``, and only if its
+    manifest records the same resolved scenario and seed. The caller holds the folder's
+    lock (:class:`sim.runs.folders.FolderLock`).
 
     Args:
         folder: The results folder.
@@ -202,20 +211,19 @@ def prepare_folder(
     """
     if force and resume:
         raise ResultsError("choose either --force (start again) or --resume (continue), not both")
-    if not folder.exists() or not any(folder.iterdir()):
-        return None
-    if not folder.is_dir():
+    if folder.exists() and not folder.is_dir():
         raise ResultsError(f"{folder} exists and is not a folder; choose another --out")
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
+    if is_empty(folder):
+        mark_folder(folder, "run")
+        return None
+    if force:
+        clear_folder(folder, "run", RUN_FILES)
+        return None
+    if not (folder / MANIFEST).is_file():
         raise ResultsError(
             f"{folder} is not empty and holds no {MANIFEST}, so it does not look like an lhsim "
             "results folder; it is left untouched: choose another --out or empty it yourself"
         )
-    if force:
-        log.info("removing previous results in %s (--force)", folder)
-        shutil.rmtree(folder)
-        return None
     if not resume:
         raise ResultsError(
             f"{folder} already holds results; use --force to replace them "
@@ -244,6 +252,7 @@ def prepare_folder(
         (folder / name).unlink(missing_ok=True)
     for stray in (folder / "parts").glob("*/.*.tmp"):
         stray.unlink(missing_ok=True)
+    mark_folder(folder, "run")
     return manifest
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from sim.errors import RunError
 from sim.model.schema import Scenario
 from sim.runs.executors import Evaluator, ProcessEvaluator, SerialEvaluator
+from sim.runs.folders import FolderLock
 from sim.runs.results import (
     build_manifest,
     combine_parts,
@@ -76,6 +77,8 @@ def run_scenario(
 
     Each replicate's tables are written as soon as it finishes (``parts/``); once all
     have finished, the combined tables are written and the manifest is marked complete.
+    The folder is locked for the whole run (:class:`sim.runs.folders.FolderLock`): a
+    second writer into it is refused.
 
     Args:
         scenario: A validated scenario.
@@ -108,6 +111,26 @@ def run_scenario(
     function = replicate_fn if replicate_fn is not None else run_replicate
     out_dir = Path(out_dir)
 
+    with FolderLock(out_dir, command):
+        _run_locked(
+            scenario, replicates, out_dir, workers, resume, force, progress, function, command
+        )
+    log.debug("results of %s written to %s", scenario.name, out_dir)
+    return out_dir
+
+
+def _run_locked(
+    scenario: Scenario,
+    replicates: int,
+    out_dir: Path,
+    workers: int,
+    resume: bool,
+    force: bool,
+    progress: bool,
+    function: ReplicateFn,
+    command: Sequence[str] | None,
+) -> None:
+    """The body of :func:`run_scenario`, run while holding the folder's lock."""
     previous = prepare_folder(out_dir, scenario, force=force, resume=resume)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = build_manifest(
@@ -138,8 +161,6 @@ def run_scenario(
 
     combine_parts(out_dir, replicates)
     write_manifest(out_dir, finish_manifest(manifest))
-    log.debug("results of %s written to %s", scenario.name, out_dir)
-    return out_dir
 
 
 def _run(

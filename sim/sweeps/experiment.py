@@ -38,6 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.config.paths import set_path
+from sim.model.parameters import FolderName
 from sim.runs.simulation import ReplicateResult
 
 __all__ = [
@@ -129,7 +130,7 @@ class OutputSpec(_Strict):
 class ExperimentSpec(_Strict):
     """The experiment file, as written (before its paths and values are checked)."""
 
-    name: str = Field(description="Experiment name; names the sweep folder.")
+    name: FolderName = Field(description="Experiment name; names the sweep folder.")
     description: str = Field("", description="What the experiment asks.")
     scenario: str | None = Field(None, description="Base scenario file, relative to this file.")
     model: Literal["ishigami"] | None = Field(None, description="A built-in model instead.")

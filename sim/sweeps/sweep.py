@@ -22,7 +22,6 @@ import logging
 import math
 import platform
 import re
-import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -38,6 +37,7 @@ from tqdm import tqdm
 
 import sim
 from sim.runs.executors import Evaluator, SerialEvaluator
+from sim.runs.folders import FolderLock, clear_folder, is_empty, mark_folder
 from sim.runs.results import (
     MANIFEST,
     ResultsError,
@@ -67,6 +67,20 @@ RUNS = "runs.parquet"
 SAMPLES = "samples.parquet"
 _PART = re.compile(r"^runs-(\d{6,})\.parquet$")
 _SWEEP_LIBRARIES = ("SALib", "dask", "distributed")
+#: What a sweep writes into its folder: all that ``--force`` removes.
+SWEEP_FILES: tuple[str, ...] = (
+    MANIFEST,
+    SAMPLES,
+    RUNS,
+    "indices.csv",
+    "seed_noise.csv",
+    "second_order.csv",
+    "parts/runs-*.parquet",
+    "parts/.*.tmp",
+    "figures/*.png",
+    "figures/.*.tmp",
+    ".*.tmp",
+)
 FORMAT_VERSION = 1
 
 
@@ -143,17 +157,17 @@ def _prepare(
     """Make ``folder`` ready; return the manifest of the sweep being resumed, if any."""
     if force and resume:
         raise ResultsError("choose either --force (start again) or --resume (continue), not both")
-    if not folder.exists() or not any(folder.iterdir()):
+    if is_empty(folder):
+        mark_folder(folder, "sweep")
+        return None
+    if force:
+        clear_folder(folder, "sweep", SWEEP_FILES)
         return None
     if not (folder / MANIFEST).is_file():
         raise ResultsError(
             f"{folder} is not empty and holds no {MANIFEST}; it is left untouched: "
             "choose another --out or empty it yourself"
         )
-    if force:
-        log.info("removing the previous sweep in %s (--force)", folder)
-        shutil.rmtree(folder)
-        return None
     if not resume:
         raise ResultsError(
             f"{folder} already holds a sweep; use --resume to continue it or --force to replace it"
@@ -176,6 +190,7 @@ def _prepare(
         (folder / stale).unlink(missing_ok=True)
     for stray in (folder / "parts").glob(".*.tmp"):
         stray.unlink(missing_ok=True)
+    mark_folder(folder, "sweep")
     return manifest
 
 
@@ -308,10 +323,39 @@ def run_sweep(
         sim.runs.results.ResultsError: ``out_dir`` holds another sweep, or a sweep and
             neither ``resume`` nor ``force`` was given.
         sim.runs.executors.EvaluatorError: The executor cannot be started.
+        sim.runs.folders.FolderLockedError: Another command is writing into ``out_dir``.
     """
     started = time.perf_counter()
     evaluator = evaluator if evaluator is not None else SerialEvaluator()
     out_dir = Path(out_dir)
+    with FolderLock(out_dir, command):
+        return _sweep_locked(
+            experiment,
+            out_dir,
+            evaluator,
+            resume,
+            force,
+            progress,
+            flush_rows,
+            flush_seconds,
+            command,
+            started,
+        )
+
+
+def _sweep_locked(
+    experiment: Experiment,
+    out_dir: Path,
+    evaluator: Evaluator,
+    resume: bool,
+    force: bool,
+    progress: bool,
+    flush_rows: int,
+    flush_seconds: float,
+    command: Sequence[str] | None,
+    started: float,
+) -> SweepOutcome:
+    """The body of :func:`run_sweep`, run while holding the folder's lock."""
     previous = _prepare(out_dir, experiment, force=force, resume=resume)
     sample = experiment.sample()
     out_dir.mkdir(parents=True, exist_ok=True)
