@@ -51,6 +51,7 @@ __all__ = [
     "FacilityMix",
     "GlobalLearningParameters",
     "Loops",
+    "MAX_COUNTRIES",
     "National",
     "Network",
     "ParameterInfo",
@@ -269,6 +270,12 @@ class Costs(Section):
     )
 
 
+#: Most countries in one scenario: lessons record their country in 16 bits, and this
+#: many countries of the largest size (``facilities``: 2,000,000) keep every facility
+#: index within the 32 bits that hold it.
+MAX_COUNTRIES = 1000
+
+
 class Scenario(Section):
     """A whole scenario: one world of one or more countries."""
 
@@ -278,7 +285,9 @@ class Scenario(Section):
     months: int = P(60, 1, 1200, unit="months", description="Simulated months.")
     replicates: int = P(10, 1, 100_000, unit="replicates", description="Default replicates.")
     practices: PracticeCatalogue = Field(default_factory=PracticeCatalogue)
-    countries: list[Country] = Field(min_length=1, description="The countries of the world.")
+    countries: list[Country] = Field(
+        min_length=1, max_length=MAX_COUNTRIES, description="The countries of the world."
+    )
     global_links: list[tuple[str, str]] = Field(
         default_factory=list, description="Pairs of countries whose national bodies learn together."
     )
