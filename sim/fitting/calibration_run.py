@@ -50,6 +50,9 @@ from sim.runs.results import (
     atomic_write,
     build_manifest,
     finish_manifest,
+    input_changes,
+    input_hashes,
+    read_manifest,
     write_manifest,
 )
 
@@ -128,15 +131,24 @@ CALIBRATION_FILES: tuple[str, ...] = (
 )
 
 
-def _prepare(folder: Path, force: bool, resume: bool) -> bool:
+def _prepare(folder: Path, force: bool, resume: bool, inputs: dict[str, str]) -> bool:
     """Make ``folder`` ready; return whether an interrupted fit is continued.
 
     The caller holds the folder's lock. ``force`` removes only what a calibration writes
-    (:data:`CALIBRATION_FILES`), and only in a folder lhsim made.
+    (:data:`CALIBRATION_FILES`), and only in a folder lhsim made. ``resume`` continues
+    only if the calibration file and its data hash as they did when the fit started.
     """
     if force and resume:
         raise ResultsError("choose either --force (start again) or --resume (continue), not both")
     if resume and (folder / "abc.db").is_file():
+        recorded = read_manifest(folder) if (folder / "manifest.json").is_file() else {}
+        changes = input_changes(recorded.get("inputs"), inputs)
+        if changes:
+            raise ResultsError(
+                f"{folder} cannot be resumed: the calibration file or its data changed: "
+                + "; ".join(changes[:5])
+                + "; restore them, or use --force to start again"
+            )
         for stale in ("manifest.json", "diagnostics.json", "posterior.csv", "fit.csv"):
             (folder / stale).unlink(missing_ok=True)
         mark_folder(folder, "calibration")
@@ -208,8 +220,13 @@ def calibrate(
         spec.data.periods,
     )
     folder = Path(out) if out is not None else default_folder(spec, holdout)
+    data_files = [spec.path(spec.data.nodes)]
+    if spec.data.edges:
+        data_files.append(spec.path(spec.data.edges))
+    inputs = input_hashes({}, extra=[Path(path).resolve(), *data_files])
     with FolderLock(folder, command):
-        resuming = _prepare(folder, force, resume)
+        resuming = _prepare(folder, force, resume, inputs)
+        write_manifest(folder, {"kind": "calibration", "complete": False, "inputs": inputs})
         problem = build_problem(spec, data, folder / "scenario", holdout)
         simulator = _Simulator(problem)
         import pyabc  # imported here: it is slow to import and only needed for a fit
@@ -302,6 +319,7 @@ def calibrate(
             command=command,
         )
         manifest["calibration_file"] = str(Path(path).resolve())
+        manifest["inputs"] = inputs
         write_manifest(folder, finish_manifest(manifest))
     return CalibrationOutcome(folder, summary, scores, diagnostics)
 

@@ -20,6 +20,7 @@ without re-running anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -52,13 +53,20 @@ __all__ = [
     "ResultsError",
     "atomic_write",
     "build_manifest",
+    "check_parts",
     "combine_parts",
     "completed_replicates",
+    "drop_damaged_parts",
     "default_folder",
     "document_differences",
     "finish_manifest",
+    "file_hash",
     "git_state",
+    "input_changes",
+    "input_hashes",
     "library_versions",
+    "read_checksums",
+    "record_checksum",
     "prepare_folder",
     "read_manifest",
     "read_results",
@@ -84,6 +92,10 @@ FINAL_FILES: dict[str, str] = {
     "time_to_scale": "time_to_scale.csv",
     "summary": "summary.csv",
 }
+#: The log of part checksums in ``parts/``: one ``path<TAB>sha256`` line per part written.
+CHECKSUMS = "checksums.tsv"
+#: Keys of a scenario document that name a file the run reads.
+_INPUT_KEYS = ("facility_file", "edge_file")
 #: Distributions whose versions the manifest records.
 _LIBRARIES = (
     "mesa",
@@ -104,6 +116,7 @@ RUN_FILES: tuple[str, ...] = (
     *FINAL_FILES.values(),
     "parts/*/r*.parquet",
     "parts/*/.*.tmp",
+    "parts/checksums.tsv",
     "figures/*.png",
     "figures/.*.tmp",
     ".*.tmp",
@@ -166,6 +179,130 @@ def _write_table(path: Path, frame: pd.DataFrame) -> None:
         atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
     else:
         atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+# --------------------------------------------------------------------------- contents
+def file_hash(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (``"missing"`` if it cannot be read)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return "missing"
+    return digest.hexdigest()
+
+
+def input_hashes(document: Any, extra: Iterable[str | Path] = ()) -> dict[str, str]:
+    """The SHA-256 of every file a document reads, by path.
+
+    The files are the ``facility_file`` and ``edge_file`` of every country, a
+    ``posterior``'s ``samples`` and the ``extra`` files (an experiment or calibration
+    file and its data). A resumed run compares them with :func:`input_changes`.
+
+    Examples:
+        >>> input_hashes({"countries": [{"facility_file": None}]})
+        {}
+    """
+    found: list[str] = [str(path) for path in extra]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _INPUT_KEYS and isinstance(value, str):
+                    found.append(value)
+                elif key == "posterior" and isinstance(value, dict):
+                    samples = value.get("samples")
+                    if isinstance(samples, str):
+                        found.append(samples)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    return {path: file_hash(Path(path)) for path in sorted(set(found))}
+
+
+def input_changes(recorded: Any, now: dict[str, str]) -> list[str]:
+    """Describe how the input files differ from the hashes a manifest recorded."""
+    if not isinstance(recorded, dict):
+        return []
+    changes = []
+    for path in sorted(set(recorded) | set(now)):
+        then, current = recorded.get(path), now.get(path)
+        if then == current:
+            continue
+        if then is None:
+            changes.append(f"{path} is read now but was not when the run started")
+        elif current is None:
+            changes.append(f"{path} was read when the run started but is not now")
+        elif current == "missing":
+            changes.append(f"{path} is gone or unreadable since the run started")
+        else:
+            changes.append(
+                f"{path} changed since the run started "
+                f"(SHA-256 {str(then)[:12]}... then, {current[:12]}... now)"
+            )
+    return changes
+
+
+def record_checksum(root: Path, path: Path) -> None:
+    """Append the SHA-256 of the part ``path`` to the checksum log in ``root``."""
+    line = f"{path.relative_to(root).as_posix()}\t{file_hash(path)}\n"
+    descriptor = os.open(root / CHECKSUMS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(descriptor, line.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+
+
+def read_checksums(root: Path) -> dict[str, str] | None:
+    """The checksums recorded in ``root`` (the last line of a part wins); ``None`` if no log.
+
+    A line cut short by a kill is ignored, so its part counts as unrecorded.
+    """
+    try:
+        text = (root / CHECKSUMS).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    checksums: dict[str, str] = {}
+    for line in text.split("\n")[:-1]:  # the last piece lacks its newline if cut short
+        name, _, digest = line.partition("\t")
+        if len(digest) == 64:
+            checksums[name] = digest
+    return checksums
+
+
+def _part_is_sound(path: Path, checksums: dict[str, str] | None, root: Path) -> str | None:
+    """Why the part ``path`` cannot be trusted, or ``None`` if it can."""
+    if checksums is not None:
+        expected = checksums.get(path.relative_to(root).as_posix())
+        if expected is None:
+            return "it is not in the checksum log (written by something else)"
+        if file_hash(path) != expected:
+            return "its contents differ from the checksum recorded when it was written"
+        return None
+    try:  # a folder from before checksums: at least the file must be readable Parquet
+        import pyarrow.parquet as pq
+
+        pq.read_metadata(path)
+    except Exception as error:  # pyarrow raises several types for a damaged file
+        return f"it cannot be read ({type(error).__name__})"
+    return None
+
+
+def check_parts(root: Path, paths: Iterable[Path]) -> dict[Path, str]:
+    """The parts among ``paths`` that are damaged, changed or foreign, with the reason."""
+    checksums = read_checksums(root)
+    found = {}
+    for path in paths:
+        reason = _part_is_sound(path, checksums, root)
+        if reason is not None:
+            found[path] = reason
+    return found
 
 
 # --------------------------------------------------------------------------- the folder
@@ -240,6 +377,15 @@ def prepare_folder(
             f"{folder} holds results of a different scenario (differs in: {shown}); "
             "use --force to replace them or choose another --out"
         )
+    changes = input_changes(manifest.get("inputs"), input_hashes(wanted))
+    if changes:
+        raise ResultsError(
+            f"{folder} cannot be resumed: its input files changed, so old and new "
+            "replicates would not be comparable: "
+            + "; ".join(changes[:5])
+            + (" ..." if len(changes) > 5 else "")
+            + "; restore the files, or use --force to start again"
+        )
     then, now = manifest.get("git", {}).get("commit"), git_state()["commit"]
     if then != now:
         log.warning(
@@ -248,8 +394,6 @@ def prepare_folder(
             then,
             now,
         )
-    for name in FINAL_FILES.values():  # stale until the run completes again
-        (folder / name).unlink(missing_ok=True)
     for stray in (folder / "parts").glob("*/.*.tmp"):
         stray.unlink(missing_ok=True)
     mark_folder(folder, "run")
@@ -363,6 +507,7 @@ def build_manifest(
         "format_version": FORMAT_VERSION,
         "scenario_name": scenario.name,
         "scenario": resolved_scenario(scenario),
+        "inputs": input_hashes(resolved_scenario(scenario)),
         "seed": scenario.seed,
         "replicates": replicates,
         "replicate_seeds": [replicate_seed(scenario.seed, r) for r in range(replicates)],
@@ -379,9 +524,14 @@ def build_manifest(
     }
 
 
-def finish_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
-    """Return ``manifest`` marked complete, with the end time."""
-    return {**manifest, "finished": _now(), "complete": True}
+def finish_manifest(
+    manifest: dict[str, Any], parts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return ``manifest`` marked complete, with the end time (and the parts' checksums)."""
+    finished = {**manifest, "finished": _now(), "complete": True}
+    if parts is not None:
+        finished["parts"] = parts
+    return finished
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
@@ -435,7 +585,31 @@ def write_replicate(folder: Path, replicate: int, result: ReplicateResult) -> No
     The summary is written last; a replicate counts as complete once all its parts exist.
     """
     for name, frame in _tables_of(result, replicate).items():
-        _write_table(_part(folder, name, replicate), frame)
+        path = _part(folder, name, replicate)
+        _write_table(path, frame)
+        record_checksum(folder / "parts", path)
+
+
+def drop_damaged_parts(folder: Path) -> list[int]:
+    """Remove every part of a replicate whose part is damaged, changed or foreign.
+
+    A part must match the checksum recorded when it was written (a part truncated, emptied
+    or copied over another does not). The replicates concerned are logged and returned;
+    they count as unfinished, so a resumed run runs them again.
+    """
+    root = folder / "parts"
+    paths = [p for table in TABLES for p in sorted((root / table).glob("r*.parquet"))]
+    damaged = check_parts(root, paths)
+    replicates: set[int] = set()
+    for path, reason in damaged.items():
+        match = _PART.match(path.name)
+        if match:
+            replicates.add(int(match.group(1)))
+        log.warning("%s cannot be trusted: %s; its replicate is run again", path, reason)
+    for replicate in sorted(replicates):
+        for table in TABLES:
+            _part(folder, table, replicate).unlink(missing_ok=True)
+    return sorted(replicates)
 
 
 def completed_replicates(folder: Path) -> set[int]:
@@ -471,8 +645,20 @@ def combine_parts(folder: Path, replicates: int) -> None:
     missing = sorted(set(range(replicates)) - completed_replicates(folder))
     if missing:
         raise ResultsError(f"{folder}: replicates {missing} have not finished; use --resume")
+    combined = {}
     for table in TABLES:
-        frame = _concat(pd.read_parquet(_part(folder, table, r)) for r in range(replicates))
+        frames = []
+        for replicate in range(replicates):
+            path = _part(folder, table, replicate)
+            try:
+                frames.append(pd.read_parquet(path))
+            except Exception as error:  # pyarrow raises several types for a damaged file
+                raise ResultsError(
+                    f"{path} cannot be read ({type(error).__name__}); run the same command "
+                    "with --resume to run its replicate again"
+                ) from None
+        combined[table] = _concat(frames)
+    for table, frame in combined.items():  # only once every part has been read
         _write_table(folder / FINAL_FILES[table], frame)
 
 

@@ -21,11 +21,15 @@ from sim.model.schema import Scenario
 from sim.runs.executors import Evaluator, ProcessEvaluator, SerialEvaluator
 from sim.runs.folders import FolderLock
 from sim.runs.results import (
+    TABLES,
+    ResultsError,
     build_manifest,
     combine_parts,
     completed_replicates,
+    drop_damaged_parts,
     finish_manifest,
     prepare_folder,
+    read_checksums,
     write_manifest,
     write_replicate,
 )
@@ -132,12 +136,21 @@ def _run_locked(
 ) -> None:
     """The body of :func:`run_scenario`, run while holding the folder's lock."""
     previous = prepare_folder(out_dir, scenario, force=force, resume=resume)
+    if previous is not None and replicates < int(previous.get("replicates", 0)):
+        held = int(previous["replicates"])
+        raise ResultsError(
+            f"{out_dir} holds a run of {held} replicates; resuming it with {replicates} "
+            f"would drop replicates {replicates} to {held - 1}: resume with --replicates "
+            f"{held} (or more), or use --force to start again"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = build_manifest(
         scenario, replicates, workers=workers, command=command, previous=previous
     )
     write_manifest(out_dir, manifest)
 
+    if previous is not None:
+        drop_damaged_parts(out_dir)
     done = completed_replicates(out_dir) if previous is not None else set()
     pending = [r for r in range(replicates) if r not in done]
     if done:
@@ -160,7 +173,10 @@ def _run_locked(
         _run(evaluator, function, scenario, pending, out_dir, bar)
 
     combine_parts(out_dir, replicates)
-    write_manifest(out_dir, finish_manifest(manifest))
+    checksums = read_checksums(out_dir / "parts") or {}
+    wanted = {f"{t}/r{r:05d}.parquet" for t in TABLES for r in range(replicates)}
+    parts = {name: digest for name, digest in sorted(checksums.items()) if name in wanted}
+    write_manifest(out_dir, finish_manifest(manifest, parts))
 
 
 def _run(

@@ -42,11 +42,16 @@ from sim.runs.results import (
     MANIFEST,
     ResultsError,
     atomic_write,
+    check_parts,
     document_differences,
     finish_manifest,
     git_state,
+    input_changes,
+    input_hashes,
     library_versions,
+    read_checksums,
     read_manifest,
+    record_checksum,
     write_manifest,
 )
 from sim.sweeps.experiment import Experiment, RunSpec, evaluate_chunk
@@ -77,6 +82,7 @@ SWEEP_FILES: tuple[str, ...] = (
     "second_order.csv",
     "parts/runs-*.parquet",
     "parts/.*.tmp",
+    "parts/checksums.tsv",
     "figures/*.png",
     "figures/.*.tmp",
     ".*.tmp",
@@ -127,6 +133,7 @@ def _manifest(
         "experiment": experiment.spec.model_dump(mode="json"),
         "model": experiment.model.kind,
         "document": experiment.model.document,
+        "inputs": input_hashes(experiment.model.document),
         "kinds": experiment.kinds,
         "points": int(sample.shape[0]),
         "replicates": experiment.spec.replicates,
@@ -186,10 +193,19 @@ def _prepare(
             f"{folder} holds a different sweep (differs in: {shown or 'kind'}); "
             "use --force to replace it or choose another --out"
         )
-    for stale in ("runs.parquet", "indices.csv", "seed_noise.csv", "second_order.csv"):
-        (folder / stale).unlink(missing_ok=True)
+    changes = input_changes(manifest.get("inputs"), input_hashes(experiment.model.document))
+    if changes:
+        raise ResultsError(
+            f"{folder} cannot be resumed: its input files changed, so old and new runs would "
+            "not be comparable: "
+            + "; ".join(changes[:5])
+            + "; restore the files, or use --force to start again"
+        )
     for stray in (folder / "parts").glob(".*.tmp"):
         stray.unlink(missing_ok=True)
+    for path, reason in check_parts(folder / "parts", _part_files(folder)).items():
+        log.warning("%s cannot be trusted: %s; its runs are run again", path, reason)
+        path.unlink()
     mark_folder(folder, "sweep")
     return manifest
 
@@ -220,10 +236,19 @@ def _write_part(folder: Path, index: int, rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows)
     path = folder / "parts" / f"runs-{index:06d}.parquet"
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    record_checksum(folder / "parts", path)
 
 
 def _combine(folder: Path, runs: int) -> pd.DataFrame:
-    frames = [pd.read_parquet(path) for path in _part_files(folder)]
+    frames = []
+    for path in _part_files(folder):
+        try:
+            frames.append(pd.read_parquet(path))
+        except Exception as error:  # pyarrow raises several types for a damaged file
+            raise ResultsError(
+                f"{path} cannot be read ({type(error).__name__}); run the same command with "
+                "--resume to run its runs again"
+            ) from None
     frame = pd.concat(frames, ignore_index=True).sort_values("run_id", kind="stable")
     frame = frame.reset_index(drop=True)
     if len(frame) != runs or frame["run_id"].duplicated().any():
@@ -398,7 +423,9 @@ def _sweep_locked(
             len(every),
             out_dir / RUNS,
         )
-    write_manifest(out_dir, {**finish_manifest(manifest), "failed_runs": failed_total})
+    recorded = read_checksums(out_dir / "parts") or {}
+    checksums = {p.name: recorded.get(p.name, "") for p in _part_files(out_dir)}
+    write_manifest(out_dir, {**finish_manifest(manifest, checksums), "failed_runs": failed_total})
     return SweepOutcome(out_dir, len(every), len(done), failed_total, time.perf_counter() - started)
 
 
