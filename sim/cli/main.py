@@ -20,7 +20,15 @@ import sim
 from sim.errors import RunError, ScenarioError, SimError
 from sim.model.schema import Scenario
 
-__all__ = ["build_parser", "main", "positive_int", "seed_int"]
+__all__ = [
+    "build_parser",
+    "main",
+    "positive_int",
+    "replicates_int",
+    "seed_int",
+    "whole_number",
+    "workers_int",
+]
 
 log = logging.getLogger("sim")
 
@@ -30,23 +38,55 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-def positive_int(text: str) -> int:
-    """Argument type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+#: Ranges of the command line's numbers (every number it takes is ranged).
+MAX_REPLICATES = 100_000  # as a scenario's replicates
+MAX_WORKERS = 256
+MAX_MONTHS = 1200  # as a scenario's months
+MAX_FPS = 60
+MAX_SEED = 2**63 - 1
 
 
-def seed_int(text: str) -> int:
-    """Argument type: a whole number (a seed)."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """Argument type: a whole number from ``low`` to ``high``.
+
+    Examples:
+        >>> whole_number(1, 65535)("8765")
+        8765
+        >>> whole_number(1, 65535)("70000")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be between 1 and 65,535, got 70,000
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""), 10)
+        except ValueError:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {shown!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be between {low:,} and {high:,}, got {value:,}"
+                if abs(value) < 10**30
+                else f"must be between {low:,} and {high:,}"
+            )
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in some messages
+    return parse
+
+
+positive_int = whole_number(1, 1_000_000)
+"""Argument type: a whole number from 1 to a million (counts without a tighter range)."""
+
+seed_int = whole_number(0, MAX_SEED)
+"""Argument type: a seed, 0 to 2**63 - 1 (as a scenario's seed)."""
+
+replicates_int = whole_number(1, MAX_REPLICATES)
+"""Argument type: a number of replicates."""
+
+workers_int = whole_number(1, MAX_WORKERS)
+"""Argument type: a number of worker processes."""
 
 
 def _animation_file(text: str) -> Path:
@@ -94,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("file", metavar="FILE", type=Path, help="scenario YAML")
     run.add_argument(
         "--replicates",
-        type=positive_int,
+        type=replicates_int,
         metavar="N",
         help="number of replicates (default: the scenario's 'replicates')",
     )
@@ -109,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=positive_int,
+        type=workers_int,
         default=1,
         metavar="N",
         help="worker processes (default 1); results do not depend on it",
@@ -139,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1: this computer only)",
     )
-    app.add_argument("--port", type=positive_int, default=8765, help="port (default 8765)")
+    app.add_argument(
+        "--port", type=whole_number(1, 65535), default=8765, help="port (default 8765)"
+    )
     app.add_argument(
         "--scenario", type=Path, metavar="FILE", help="scenario to open first (default: demo)"
     )
@@ -161,10 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="file to write, .gif or .mp4 (default demo.gif)",
     )
     animate.add_argument(
-        "--months", type=positive_int, metavar="N", help="months to show (default: the scenario's)"
+        "--months",
+        type=whole_number(1, MAX_MONTHS),
+        metavar="N",
+        help=f"months to show, at most {MAX_MONTHS} (default: the scenario's)",
     )
     animate.add_argument(
-        "--fps", type=positive_int, default=4, metavar="N", help="months a second (default 4)"
+        "--fps",
+        type=whole_number(1, MAX_FPS),
+        default=4,
+        metavar="N",
+        help=f"months a second, at most {MAX_FPS} (default 4)",
     )
     animate.set_defaults(handler=_animate)
     # Sensitivity sweeps: `lhsim sweep` and `lhsim analyze` (sim/cli/sweep_commands.py).
@@ -195,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run for run from the seed",
     )
     calibrate.add_argument(
-        "--workers", type=positive_int, default=2, metavar="N", help="worker processes (default 2)"
+        "--workers", type=workers_int, default=2, metavar="N", help="worker processes (default 2)"
     )
     calibrate.add_argument(
         "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (with --executor dask)"

@@ -42,6 +42,7 @@ from sim.model.parameters import FolderName
 from sim.runs.simulation import ReplicateResult
 
 __all__ = [
+    "MAX_SWEEP_RUNS",
     "METHODS",
     "Experiment",
     "ExperimentSpec",
@@ -52,6 +53,7 @@ __all__ = [
     "SweepModel",
     "as_kind",
     "run_seed",
+    "sample_points",
 ]
 
 _SEED_STREAM = 1  # spawn key of the model seeds, apart from the sampling stream (0)
@@ -319,6 +321,34 @@ def salib_problem(spec: ExperimentSpec) -> dict[str, Any]:
     if any(p.group for p in entries.values()):
         problem["groups"] = [p.group or name for name, p in entries.items()]
     return problem
+
+
+#: Most runs (sample points x replicates) in one sweep, and most sample points.
+MAX_SWEEP_RUNS = 1_000_000
+
+
+def sample_points(spec: ExperimentSpec) -> int:
+    """The number of sample points the method draws for ``spec`` (before sampling).
+
+    Examples:
+        >>> spec = ExperimentSpec(name="x", model="ishigami", parameters={"a": [0, 1],
+        ...     "b": [0, 1]}, method="sobol", samples=8, outputs=["y"])
+        >>> sample_points(spec)
+        32
+    """
+    method = METHODS[spec.method]
+    entries = {name: parameter_spec(value) for name, value in spec.parameters.items()}
+    count = len({p.group or name for name, p in entries.items()}) if method.groups else len(entries)
+    n = spec.samples or 0
+    if method.name == "sobol":
+        return n * (2 * count + 2 if spec.second_order else count + 2)
+    if method.name == "morris":
+        return n * (count + 1)
+    if method.name == "fast":
+        return n * len(entries)
+    if method.name == "factorial":
+        return 2 ** max(1, (len(entries) - 1).bit_length()) * 2
+    return n
 
 
 def draw_sample(spec: ExperimentSpec) -> np.ndarray:
