@@ -8,6 +8,7 @@ cannot be used), 1 for a run that failed, 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import math
 import sys
@@ -87,6 +88,31 @@ replicates_int = whole_number(1, MAX_REPLICATES)
 
 workers_int = whole_number(1, MAX_WORKERS)
 """Argument type: a number of worker processes."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (reachable from this computer only).
+
+    Examples:
+        >>> [is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "10.1.2.3")]
+        [True, True, True, False, False]
+    """
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def scheduler_address(text: str) -> str:
+    """Argument type: a Dask scheduler address (``tcp://host:8786``)."""
+    from sim.runs.executors import EvaluatorError, check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except EvaluatorError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _animation_file(text: str) -> Path:
@@ -177,7 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this computer only)",
+        help="address to listen on (default 127.0.0.1: this computer only); any address "
+        "other than loopback needs --allow-remote",
+    )
+    app.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other computers can reach; the page has no authentication, "
+        "so anyone who reaches it can use it",
     )
     app.add_argument(
         "--port", type=whole_number(1, 65535), default=8765, help="port (default 8765)"
@@ -247,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=workers_int, default=2, metavar="N", help="worker processes (default 2)"
     )
     calibrate.add_argument(
-        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (with --executor dask)"
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="a running Dask scheduler, tcp://host:8786 (with --executor dask)",
     )
     again = calibrate.add_mutually_exclusive_group()
     again.add_argument("--force", action="store_true", help="replace results already in DIR")
@@ -320,6 +356,19 @@ def _app(arguments: argparse.Namespace) -> int:
     from sim.config.scenario import load_scenario
     from sim.trainer.app import serve
 
+    if not is_loopback(arguments.host):
+        if not arguments.allow_remote:
+            return _fail(
+                f"--host {arguments.host} would let other computers reach the page, which "
+                "has no authentication; use the default 127.0.0.1, or add --allow-remote "
+                "if you mean it",
+                EXIT_BAD_INPUT,
+            )
+        print(
+            f"lhsim: warning: serving on {arguments.host}, reachable from other computers; "
+            "the page has no authentication: anyone who reaches it can use it",
+            file=sys.stderr,
+        )
     if arguments.scenario is not None:
         load_scenario(arguments.scenario)  # a bad file is reported here, before serving
     print(f"lhsim app: open http://{arguments.host}:{arguments.port}/ (Ctrl-C stops it)")
@@ -329,10 +378,24 @@ def _app(arguments: argparse.Namespace) -> int:
 
 def _animate(arguments: argparse.Namespace) -> int:
     from sim.config.scenario import load_scenario
-    from sim.trainer.animation import animate
+    from sim.trainer.animation import AnimationError, animate
 
+    if arguments.out.suffix.lower() == ".mp4":
+        from matplotlib.animation import FFMpegWriter
+
+        if not FFMpegWriter.isAvailable():
+            return _fail(
+                f"cannot write {arguments.out}: MP4 needs ffmpeg on the PATH "
+                "(e.g. apt-get install ffmpeg); a .gif needs nothing extra",
+                EXIT_BAD_INPUT,
+            )
+    if arguments.out.is_dir():
+        return _fail(f"{arguments.out} is a folder; name a .gif or .mp4 file", EXIT_BAD_INPUT)
     scenario = load_scenario(arguments.file)
-    frames = animate(scenario, arguments.out, arguments.months, fps=arguments.fps)
+    try:
+        frames = animate(scenario, arguments.out, arguments.months, fps=arguments.fps)
+    except AnimationError as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
     print(f"wrote {arguments.out} ({frames} frames, {arguments.fps} a second)")
     return EXIT_OK
 

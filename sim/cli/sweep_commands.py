@@ -14,7 +14,7 @@ __all__ = ["add_sweep_commands"]
 
 def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``sweep`` and ``analyze`` to the subcommands of ``lhsim``."""
-    from sim.cli.main import workers_int
+    from sim.cli.main import scheduler_address, workers_int
     from sim.runs.executors import EXECUTORS
 
     sweep = commands.add_parser(
@@ -54,6 +54,7 @@ def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sweep.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="with --executor dask: a running scheduler (tcp://host:8786) instead of a "
         "LocalCluster",

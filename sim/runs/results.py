@@ -151,7 +151,8 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write ``path`` atomically: ``write`` fills a temporary file that then replaces it.
 
     The temporary file lies in the same folder as ``path`` (so :func:`os.replace` is a
-    rename on one file system) and is removed if ``write`` raises.
+    rename on one file system) and is removed if ``write`` raises. The file gets the
+    permissions the umask gives a new file (``0o666 & ~umask``), like any other.
 
     Args:
         path: The final file name.
@@ -163,10 +164,25 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     temporary = Path(name)
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would: mkstemp makes it 0600
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
