@@ -300,7 +300,7 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
         tmp_path / "absent.yaml"
     )
     (tmp_path / "folder.yaml").mkdir()
-    assert "cannot read the file" in problems_of(tmp_path / "folder.yaml")[0].message
+    assert "a folder, not a file" in problems_of(tmp_path / "folder.yaml")[0].message
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"name: \xff\xfe\n")
     assert problems_of(binary)[0].message == "file is not UTF-8 text"

@@ -297,7 +297,17 @@ def _facility_file_problems(doc: Document) -> list[Problem]:
                 present[key] = None
                 continue
             present[key] = value
-            if not Path(value).is_file():
+            if Path(value).suffix.lower() != ".csv":
+                problems.append(
+                    Problem(
+                        *doc.locate(("countries", index, key)),
+                        value,
+                        f"{key} must name a .csv file",
+                        "export the list as CSV (see 'lhsim import' for other formats)",
+                    )
+                )
+                present[key] = None
+            elif not Path(value).is_file():
                 origin = country.origins[key]
                 problems.append(
                     Problem(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,9 @@ from sim.errors import Problem, ScenarioError
 __all__ = [
     "COUNTRY_DEFAULTS",
     "EXTENDS",
+    "MAX_YAML_BYTES",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_NODES",
     "NEW_COUNTRY",
     "Document",
     "ScenarioLoader",
@@ -53,6 +58,24 @@ COUNTRY_DEFAULTS = "country_defaults"
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
+MAX_YAML_BYTES = 4 * 1024 * 1024
+"""Largest YAML file read (scenario, experiment and calibration files are a few KB)."""
+
+MAX_YAML_NODES = 200_000
+"""Most values (mappings, lists and scalars) in one YAML file, aliases counted as their
+expansion: a file of ten lines whose aliases nest nine deep expands to a billion."""
+
+MAX_YAML_DEPTH = 64
+"""Deepest nesting of mappings and lists in one YAML file."""
+
+#: File name endings whose lines may be quoted in problems. Any other file (one named by
+#: mistake, say ``extends: /etc/passwd``) is reported by line and column only, so that
+#: no problem message ever shows what it holds.
+YAML_SUFFIXES = (".yaml", ".yml")
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_CONTROL_NAMES = {0: "NUL", 0x0B: "vertical tab", 0x0C: "form feed", 0x1B: "escape"}
+
 
 _ABSENT = object()
 
@@ -77,12 +100,80 @@ class ScenarioLoader(yaml.SafeLoader):
         self.duplicates: list[Problem] = []
 
     def get_single_data(self) -> Any:
-        """Compose the single document, record repeated keys, then construct it."""
-        node = self.get_single_node()
+        """Compose the single document, check its size, record repeated keys, construct it.
+
+        Raises:
+            ScenarioError: The document nests deeper than :data:`MAX_YAML_DEPTH`, holds
+                more than :data:`MAX_YAML_NODES` values once its aliases are expanded, or
+                has an alias that refers to itself.
+        """
+        try:
+            node = self.get_single_node()
+        except RecursionError:
+            raise ScenarioError([self._too_deep()]) from None
         if node is None:
             return None
+        self._check_size(node)
         self._find_duplicates(node, (), set())
         return self.construct_document(node)
+
+    def _too_deep(self) -> Problem:
+        return Problem(
+            self.file,
+            "",
+            None,
+            f"the YAML nests mappings and lists more than {MAX_YAML_DEPTH} deep",
+            "a scenario needs a few levels; check for unbalanced brackets",
+        )
+
+    def _check_size(self, root: yaml.Node) -> None:
+        """Count the values of the document as if its aliases were expanded, and its depth.
+
+        Aliases share their node, so each node is measured once (without expanding
+        anything); the walk stops as soon as a limit is passed, so an alias bomb fails
+        in milliseconds.
+        """
+        size: dict[int, int] = {}
+        depth: dict[int, int] = {}
+        path: set[int] = set()
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        while stack:
+            node, finished = stack.pop()
+            key = id(node)
+            children = _children(node)
+            if finished:
+                path.discard(key)
+                size[key] = 1 + sum(size[id(child)] for child in children)
+                depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+                if size[key] > MAX_YAML_NODES:
+                    problem = Problem(
+                        self.file,
+                        f"line {node.start_mark.line + 1}",
+                        None,
+                        f"the YAML holds more than {MAX_YAML_NODES:,} values once its "
+                        "aliases (*name) are expanded",
+                        "use fewer aliases, or write the values out",
+                    )
+                    raise ScenarioError([problem])
+                if depth[key] > MAX_YAML_DEPTH:
+                    raise ScenarioError([self._too_deep()])
+                continue
+            if key in size:
+                continue
+            path.add(key)
+            stack.append((node, True))
+            for child in children:
+                if id(child) in path:
+                    problem = Problem(
+                        self.file,
+                        f"line {child.start_mark.line + 1}",
+                        None,
+                        "an alias refers to itself",
+                        "remove the loop of aliases",
+                    )
+                    raise ScenarioError([problem])
+                if id(child) not in size:
+                    stack.append((child, False))
 
     def _source(self, node: yaml.Node) -> Any:
         """A scalar's value, or the YAML text of a mapping or list (shortened)."""
@@ -122,20 +213,85 @@ class ScenarioLoader(yaml.SafeLoader):
                 self._find_duplicates(item, (*path, index), seen)
 
 
-def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
-    """Parse one YAML file; return its data and the repeated-key problems."""
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def shows_contents(path: Path) -> bool:
+    """Whether problems may quote lines of ``path`` (a ``.yaml`` or ``.yml`` file)."""
+    return path.suffix.lower() in YAML_SUFFIXES
+
+
+def _read_text(path: Path, shown: str) -> str:
+    """The text of a regular YAML file of at most :data:`MAX_YAML_BYTES` bytes."""
+
+    def problem(message: str, fix: str = "") -> ScenarioError:
+        return ScenarioError([Problem(shown, "", str(path), message, fix)])
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise problem("not a regular file", "name a .yaml file")
+            data = handle.read(MAX_YAML_BYTES + 1)
     except FileNotFoundError:
-        problem = Problem(shown, "", str(path), "file not found", "check the path")
-        raise ScenarioError([problem]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError(
-            [Problem(shown, "", str(path), "file is not UTF-8 text", "save it as UTF-8")]
-        ) from None
+        raise problem("file not found", "check the path") from None
+    except IsADirectoryError:
+        raise problem("this is a folder, not a file", "name a .yaml file") from None
     except OSError as error:
-        message = f"cannot read the file: {error.strerror or error}"
-        raise ScenarioError([Problem(shown, "", str(path), message)]) from None
+        raise problem(f"cannot read the file: {error.strerror or error}") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise problem(
+            f"file is larger than {MAX_YAML_BYTES // (1024 * 1024)} MB, the most a YAML "
+            "file may hold",
+            "scenario, experiment and calibration files are a few KB; put facility lists "
+            "in CSV files",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise problem("file is not UTF-8 text", "save it as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
+def _control_problem(text: str, shown: str) -> Problem | None:
+    """A problem naming the first control character YAML does not allow, if any."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    name = _CONTROL_NAMES.get(code, "")
+    return Problem(
+        shown,
+        f"line {line}, column {column}",
+        None,
+        f"the file holds a control character{f' ({name})' if name else ''}, U+{code:04X}; "
+        "YAML allows tabs and line breaks only",
+        "delete it (it is often pasted in invisibly from another program)",
+    )
+
+
+def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file; return its data and the repeated-key problems.
+
+    The file must be a regular file of at most :data:`MAX_YAML_BYTES` bytes, free of
+    control characters, nesting at most :data:`MAX_YAML_DEPTH` deep and holding at most
+    :data:`MAX_YAML_NODES` values with its aliases expanded; these limits are checked
+    before anything is built from it. Problems quote a line of the file only if its name
+    ends in ``.yaml`` or ``.yml`` (:func:`shows_contents`).
+
+    Raises:
+        ScenarioError: The file cannot be read or parsed, or passes a limit.
+    """
+    text = _read_text(path, shown)
+    control = _control_problem(text, shown)
+    if control is not None:
+        raise ScenarioError([control])
     loader = ScenarioLoader(text, file=shown)
     try:
         data = loader.get_single_data()
@@ -146,7 +302,8 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
         if mark is not None:
             key = f"line {mark.line + 1}, column {mark.column + 1}"
             lines = text.splitlines()
-            line_text = lines[mark.line] if mark.line < len(lines) else None
+            if shows_contents(path) and mark.line < len(lines):
+                line_text = lines[mark.line][:200]
         problem = Problem(
             shown,
             key,
@@ -156,7 +313,10 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
         )
         raise ScenarioError([problem]) from None
     except yaml.YAMLError as error:
-        raise ScenarioError([Problem(shown, "", None, f"YAML error: {error}")]) from None
+        reason = str(error) if shows_contents(path) else type(error).__name__
+        raise ScenarioError([Problem(shown, "", None, f"YAML error: {reason}")]) from None
+    except RecursionError:
+        raise ScenarioError([loader._too_deep()]) from None
     finally:
         loader.dispose()
     return data, loader.duplicates
@@ -333,7 +493,7 @@ def load_chain(
                 Problem(
                     shown,
                     "",
-                    plain(data),
+                    plain(data) if shows_contents(path) else None,
                     f"the file must hold a mapping of keys, not a {type(data).__name__}",
                     "start with lines like 'name: my scenario' and 'countries:'",
                 )
@@ -352,6 +512,15 @@ def load_chain(
     if not isinstance(reference, str) or not reference.strip():
         problem = Problem(
             shown, EXTENDS, plain(reference), "extends must name a file", "e.g. extends: base.yaml"
+        )
+        raise ScenarioError([*problems, problem])
+    if not shows_contents(Path(reference)):
+        problem = Problem(
+            shown,
+            EXTENDS,
+            reference,
+            "extends must name a .yaml or .yml scenario file",
+            "e.g. extends: base.yaml",
         )
         raise ScenarioError([*problems, problem])
     base_path = path.parent / Path(reference).expanduser()

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.config.explain import model_in, schema_problems
 from sim.config.sources import read_yaml
 from sim.errors import Problem, ScenarioError
+from sim.model.parameters import FolderName
 from sim.model.schema import Country
 
 __all__ = [
@@ -124,7 +125,7 @@ class Stopping(_Section):
 class CalibrationSpec(_Section):
     """A whole calibration file."""
 
-    name: str = Field(description="Name of the fit; names the results folder.")
+    name: FolderName = Field(description="Name of the fit; names the results folder.")
     description: str = Field("", description="What is fitted and why.")
     seed: int = Field(12345, ge=0, le=2**63 - 1, description="Root seed.")
     data: DataSpec

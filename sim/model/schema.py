@@ -33,6 +33,7 @@ from sim.model.mechanisms.turnover import TurnoverParameters
 from sim.model.mechanisms.upward_reporting import UpwardReportingParameters
 from sim.model.parameters import (
     C,
+    FolderName,
     P,
     ParameterInfo,
     Section,
@@ -51,6 +52,7 @@ __all__ = [
     "FacilityMix",
     "GlobalLearningParameters",
     "Loops",
+    "MAX_COUNTRIES",
     "National",
     "Network",
     "ParameterInfo",
@@ -308,16 +310,24 @@ class Costs(Section):
     )
 
 
+#: Most countries in one scenario: lessons record their country in 16 bits, and this
+#: many countries of the largest size (``facilities``: 2,000,000) keep every facility
+#: index within the 32 bits that hold it.
+MAX_COUNTRIES = 1000
+
+
 class Scenario(Section):
     """A whole scenario: one world of one or more countries."""
 
-    name: str = Field(description="Scenario name; names the results folder.")
+    name: FolderName = Field(description="Scenario name; names the results folder.")
     description: str = Field("", description="What the scenario represents and assumes.")
     seed: int = P(12345, 0, 2**63 - 1, description="Root seed of every random stream.")
     months: int = P(60, 1, 1200, unit="months", description="Simulated months.")
     replicates: int = P(10, 1, 100_000, unit="replicates", description="Default replicates.")
     practices: PracticeCatalogue = Field(default_factory=PracticeCatalogue)
-    countries: list[Country] = Field(min_length=1, description="The countries of the world.")
+    countries: list[Country] = Field(
+        min_length=1, max_length=MAX_COUNTRIES, description="The countries of the world."
+    )
     global_links: list[tuple[str, str]] = Field(
         default_factory=list, description="Pairs of countries whose national bodies learn together."
     )

@@ -38,9 +38,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.config.paths import set_path
+from sim.model.parameters import FolderName
 from sim.runs.simulation import ReplicateResult
 
 __all__ = [
+    "MAX_SWEEP_RUNS",
     "METHODS",
     "Experiment",
     "ExperimentSpec",
@@ -51,6 +53,7 @@ __all__ = [
     "SweepModel",
     "as_kind",
     "run_seed",
+    "sample_points",
 ]
 
 _SEED_STREAM = 1  # spawn key of the model seeds, apart from the sampling stream (0)
@@ -129,7 +132,7 @@ class OutputSpec(_Strict):
 class ExperimentSpec(_Strict):
     """The experiment file, as written (before its paths and values are checked)."""
 
-    name: str = Field(description="Experiment name; names the sweep folder.")
+    name: FolderName = Field(description="Experiment name; names the sweep folder.")
     description: str = Field("", description="What the experiment asks.")
     scenario: str | None = Field(None, description="Base scenario file, relative to this file.")
     model: Literal["ishigami"] | None = Field(None, description="A built-in model instead.")
@@ -318,6 +321,34 @@ def salib_problem(spec: ExperimentSpec) -> dict[str, Any]:
     if any(p.group for p in entries.values()):
         problem["groups"] = [p.group or name for name, p in entries.items()]
     return problem
+
+
+#: Most runs (sample points x replicates) in one sweep, and most sample points.
+MAX_SWEEP_RUNS = 1_000_000
+
+
+def sample_points(spec: ExperimentSpec) -> int:
+    """The number of sample points the method draws for ``spec`` (before sampling).
+
+    Examples:
+        >>> spec = ExperimentSpec(name="x", model="ishigami", parameters={"a": [0, 1],
+        ...     "b": [0, 1]}, method="sobol", samples=8, outputs=["y"])
+        >>> sample_points(spec)
+        32
+    """
+    method = METHODS[spec.method]
+    entries = {name: parameter_spec(value) for name, value in spec.parameters.items()}
+    count = len({p.group or name for name, p in entries.items()}) if method.groups else len(entries)
+    n = spec.samples or 0
+    if method.name == "sobol":
+        return n * (2 * count + 2 if spec.second_order else count + 2)
+    if method.name == "morris":
+        return n * (count + 1)
+    if method.name == "fast":
+        return n * len(entries)
+    if method.name == "factorial":
+        return 2 ** max(1, (len(entries) - 1).bit_length()) * 2
+    return n
 
 
 def draw_sample(spec: ExperimentSpec) -> np.ndarray:

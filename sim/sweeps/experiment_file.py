@@ -23,6 +23,7 @@ from sim.config.paths import get_path, leaf_paths, set_path
 from sim.errors import Problem, ScenarioError
 from sim.sweeps.experiment import (
     DISTRIBUTIONS,
+    MAX_SWEEP_RUNS,
     METHODS,
     Experiment,
     ExperimentSpec,
@@ -31,6 +32,7 @@ from sim.sweeps.experiment import (
     as_kind,
     output_specs,
     parameter_spec,
+    sample_points,
 )
 
 __all__ = ["load_experiment", "parameter_kind", "parse_experiment"]
@@ -232,6 +234,8 @@ def _method_problems(spec: ExperimentSpec, file: str) -> list[Problem]:
                 f"use at least {2 * spec.harmonics + 1}",
             )
         )
+    if n is not None and not problems:
+        problems += _size_problems(spec, file)
     if method.name == "factorial" and count < 2:
         problems.append(
             Problem(file, "parameters", count, "a factorial design needs at least 2 parameters")
@@ -260,6 +264,37 @@ def _method_problems(spec: ExperimentSpec, file: str) -> list[Problem]:
             )
         )
     return problems
+
+
+def _size_problems(spec: ExperimentSpec, file: str) -> list[Problem]:
+    """A sweep above :data:`MAX_SWEEP_RUNS` runs, with what it would cost."""
+    points = sample_points(spec)
+    runs = points * spec.replicates
+    if runs <= MAX_SWEEP_RUNS:
+        return []
+    memory = points * len(spec.parameters) * 8 + runs * 200  # sample, then run rows
+    hours = runs / 3600  # a scenario run takes a second or more on one core
+    return [
+        Problem(
+            file,
+            "samples",
+            spec.samples,
+            f"{runs:,} runs ({points:,} sample points x {spec.replicates} replicates) are "
+            f"more than the {MAX_SWEEP_RUNS:,} a sweep may hold: about {_bytes(memory)} "
+            f"for the sample and the run table, and about {hours:,.0f} core-hours at one "
+            "second a run",
+            "use a smaller samples (or fewer replicates); a few hundred points usually "
+            "rank the parameters",
+        )
+    ]
+
+
+def _bytes(count: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if count < 1024 or unit == "TB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} TB"
 
 
 def _bounds_problems(name: str, parameter: ParameterSpec, file: str) -> list[Problem]:
