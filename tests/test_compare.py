@@ -204,3 +204,20 @@ def test_negative_and_missing_unit_costs_are_reported_together(tmp_path, capsys)
 def test_report_of_a_folder_without_results(tmp_path, capsys):
     code, err = run_cli(["report", str(tmp_path)], capsys)
     assert code == 2 and "not an lhsim results folder" in err
+
+
+def test_outcomes_over_time_are_paired_and_in_the_brief(compared):
+    table = pd.read_csv(compared / "comparison.csv").set_index("scenario")
+    twin, lever = table.loc["the twin"], table.loc["lever"]
+    assert twin["qoc_point_months_gained_p05"] == 0 and twin["qoc_point_months_gained_p95"] == 0
+    assert lever["qoc_point_months_gained_mean"] > 0, "peer learning raises QoC early too"
+    base = pd.read_parquet(compared / "scenarios" / "base" / "timeseries.parquet")
+    other = pd.read_parquet(compared / "scenarios" / "lever" / "timeseries.parquet")
+    area = 100 * (other["qoc"] - base["qoc"]).groupby(base["replicate"]).sum()
+    assert lever["qoc_point_months_gained_mean"] == pytest.approx(area.mean())
+    assert lever["duplicated_trials_median"] >= 0
+    for column in ("qoc_kept_share_median", "ineffective_in_use_per_facility"):
+        assert table[column].notna().all(), column
+    assert table["sustainment_window"].str.contains("months 1-12").all(), "12-month runs"
+    text = (compared / "report.html").read_text(encoding="utf-8")
+    assert "Outcomes over time" in text and "QoC point-months" in text

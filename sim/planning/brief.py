@@ -328,6 +328,60 @@ def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
     )
 
 
+def _over_time_section(table: pd.DataFrame) -> str:
+    header = [
+        "scenario",
+        "mean QoC over the run, median",
+        "QoC point-months gained vs baseline, mean",
+        "paired 90 % interval",
+        "months to 50 % coverage",
+        "months to 80 % coverage",
+        "effective practices reaching 80 %",
+        "ineffective practices in use per facility",
+        "harmful practices in use per facility",
+        "duplicated trials",
+        "share of peak QoC kept",
+    ]
+
+    def months(value: Any) -> str:
+        return "not reached" if pd.isna(value) else _number(value, 0)
+
+    rows = []
+    for _, r in table.iterrows():
+        name = _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
+        rows.append(
+            [
+                name,
+                _number(r["qoc_mean_median"]),
+                _number(r["qoc_point_months_gained_mean"], 0),
+                f"{_number(r['qoc_point_months_gained_p05'], 0)} to "
+                f"{_number(r['qoc_point_months_gained_p95'], 0)}",
+                months(r["months_to_50_median"]),
+                months(r["months_to_80_median"]),
+                _number(r["practices_reaching_80_share_median"], 2),
+                _number(r["ineffective_in_use_per_facility"], 2),
+                _number(r["harmful_in_use_per_facility"], 2),
+                _number(r["duplicated_trials_median"], 0),
+                _number(r["qoc_kept_share_median"], 2),
+            ]
+        )
+    windows = sorted(set(table["sustainment_window"]))
+    return (
+        "<h2>Outcomes over time</h2>"
+        "<p>The final month hides how soon and how steadily care improved. QoC point-months "
+        "gained: the area between the scenario's and the baseline's QoC curves, replicate by "
+        "replicate (one point for one month is 1; 5 points for 12 months is 60). Months to "
+        "50 % (80 %) coverage: the month by which the median effective practice is in use "
+        'at half (four fifths) of facilities; "not reached" when it is not within the run. '
+        "Ineffective and harmful practices in use per facility: averaged over the months of "
+        "the run. Duplicated trials: trials of a practice already known elsewhere to fail. "
+        "Share of peak QoC kept (sustainment): "
+        + _esc("; ".join(windows))
+        + ". Medians over replicates unless said.</p>"
+        + _table(header, rows)
+    )
+
+
 def _figures_section(images: dict[str, bytes]) -> str:
     captions = {
         "qoc_over_time": "Quality of care over time. Lines: median of replicates; bands: 5 % "
@@ -445,6 +499,7 @@ def render_report(
             "<p>Built by lhsim from the results in this folder; rebuild it with "
             "<code>lhsim report FOLDER</code>.</p>",
             _summary_section(table, comparison),
+            _over_time_section(table),
             _figures_section(images),
             _ledger_section(table),
             _changes_section(data, comparison.baseline),

@@ -38,6 +38,7 @@ from sim.errors import Problem, ScenarioError
 from sim.metrics.costs import budget_breaches, cost_by_year, cost_problems, cost_totals
 from sim.model.ledger import CAUSES
 from sim.model.schema import Scenario
+from sim.planning.outcomes import outcomes_over_time
 from sim.runs.results import ResultsError, atomic_write, read_manifest, read_results
 
 __all__ = [
@@ -323,6 +324,7 @@ class ScenarioData:
     summary: pd.DataFrame
     timeseries: pd.DataFrame
     countries: pd.DataFrame
+    time_to_scale: pd.DataFrame
     costs: pd.DataFrame
     totals: pd.DataFrame
     breaches: pd.Series
@@ -338,6 +340,7 @@ def _read_scenario(entry: ComparedScenario) -> ScenarioData:
         summary=results.summary.set_index("replicate").sort_index(),
         timeseries=results.timeseries,
         countries=results.countries,
+        time_to_scale=results.time_to_scale,
         costs=by_year,
         totals=cost_totals(by_year).set_index("replicate").sort_index(),
         breaches=budget_breaches(by_year, scenario.costs.annual_budget),
@@ -359,7 +362,8 @@ def comparison_table(data: Sequence[ScenarioData], baseline: str) -> pd.DataFram
     rise), ``dominates_baseline``, ``dominated_by_baseline``, ``dominated`` (another
     scenario costs no more and gives no less QoC on average, one of them strictly),
     ``budget_breach_share`` (share of replicates with a year over the envelope),
-    ``budget_breach_years_median``, and ``lost_<cause>_share`` for the five causes.
+    ``budget_breach_years_median``, ``lost_<cause>_share`` for the five causes, and the
+    outcomes over time of :func:`sim.planning.outcomes.outcomes_over_time`.
     """
     common = sorted(set.intersection(*(set(d.summary.index) for d in data)))
     if not common:
@@ -375,7 +379,8 @@ def comparison_table(data: Sequence[ScenarioData], baseline: str) -> pd.DataFram
     mean_qoc = qoc.mean()
     mean_cost = cost.mean()
     table["dominated"] = [_dominated(name, mean_qoc, mean_cost) for name in table["scenario"]]
-    return table
+    over_time = outcomes_over_time(data, baseline, common)
+    return table.join(over_time, on="scenario")
 
 
 def _row(
