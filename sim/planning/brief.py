@@ -26,7 +26,7 @@ from sim.reporting.plots import LOSS_CAUSES
 from sim.runs.results import atomic_write
 
 if TYPE_CHECKING:
-    from sim.planning.compare import Comparison, ScenarioData
+    from sim.planning.compare import Comparison, ComparisonResults, ScenarioData
 
 __all__ = ["KEY_QUESTIONS", "KeyQuestion", "render_report", "scenario_changes", "write_report"]
 
@@ -277,38 +277,65 @@ def _image(png: bytes, alt: str) -> str:
 
 
 # --------------------------------------------------------------------------- sections
+def _money(value: Any) -> str:
+    """A sum of money: whole units with thousands separators, '-' when absent."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{float(value):,.0f}"
+
+
+def _status(r: pd.Series) -> str:
+    status = str(r["frontier_status"])
+    by = r["frontier_by"] if isinstance(r["frontier_by"], str) else ""
+    if status == "strongly dominated" and by:
+        return f"strongly dominated by {_esc(by)}"
+    if status == "extendedly dominated" and by:
+        return f"extendedly dominated (a mix of {_esc(by)} does better)"
+    return _esc(status)
+
+
 def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
-    currency = str(table["currency"].iloc[0]) if "currency" in table.columns else ""
+    currency = _esc(table["currency"].iloc[0])
+    measure = _esc(table["effect_measure"].iloc[0])
+    wtp = float(table["wtp_per_point"].iloc[0])
     header = [
         "scenario",
-        "final QoC, median",
-        "90 % of replicates",
-        "gain vs baseline, median (points)",
+        f"effect: {measure} (points)",
+        "gain vs baseline (points)",
         "paired 90 % interval",
-        "P(better than baseline)",
-        f"cost, median ({currency}, discounted)",
-        f"{currency} per QoC point",
-        "dominated",
-        "budget breached",
+        f"cost ({currency}, discounted)",
+        "vs baseline",
+        f"{currency} per point vs baseline",
+        "on the frontier?",
+        f"{currency} per point vs next option on the frontier",
+        f"net benefit at {_money(wtp)} per point ({currency})",
+        "P(best buy)",
     ]
     rows = []
     for _, r in table.iterrows():
         name = _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
+        if r["same_as"]:
+            name += f" (same results as {_esc(r['same_as'])})"
+        next_option = r["frontier_next"] if isinstance(r["frontier_next"], str) else ""
+        icer_next = (
+            f"{_money(r['icer_vs_next'])} vs {_esc(next_option)}"
+            if next_option and not pd.isna(r["icer_vs_next"])
+            else "-"
+        )
         rows.append(
             [
-                name,
-                _number(r["qoc_final_median"]),
-                f"{_number(r['qoc_final_p05'])} to {_number(r['qoc_final_p95'])}",
-                _number(100 * r["diff_vs_baseline_median"], 2),
-                f"{_number(100 * r['diff_vs_baseline_p05'], 2)} to "
-                f"{_number(100 * r['diff_vs_baseline_p95'], 2)}",
-                _number(r["p_better_than_baseline"], 2),
-                _number(r["cost_total_median"], 0),
-                _number(r["icer_vs_baseline"], 0),
-                _number(bool(r["dominated"])),
-                _number(r["budget_breach_share"], 2)
-                if r["annual_budget"] is not None and not pd.isna(r["annual_budget"])
-                else "no budget set",
+                name + (" <b>best buy</b>" if r["best_buy"] else ""),
+                _number(r["effect_points_mean"], 2),
+                _number(r["effect_gain_points_mean"], 2),
+                f"{_number(r['effect_gain_points_p05'], 2)} to "
+                f"{_number(r['effect_gain_points_p95'], 2)}",
+                _money(r["cost_total_mean"]),
+                _esc(r["reading_vs_baseline"]),
+                _money(r["icer_vs_baseline"]),
+                _status(r),
+                icer_next,
+                _money(r["nmb_mean"]),
+                _number(r["p_most_cost_effective"], 2),
             ]
         )
     return (
@@ -316,15 +343,88 @@ def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
         f"<p>{len(table)} scenarios, {int(table['replicates'].iloc[0])} replicates each, "
         f"baseline <b>{_esc(comparison.baseline)}</b>, root seed {comparison.seed}. Replicate "
         "r of every scenario shares its random numbers (common random numbers), so a gain is "
-        "measured replicate by replicate. QoC is an index from 0 to 1; a point is 0.01. "
-        "Cost per QoC point is the mean extra discounted cost over the mean paired gain; it "
-        "is left empty where QoC does not rise. A scenario is dominated when another costs "
-        "no more and gives no less QoC on average. Budget breached: the share of replicates "
-        "with a year over the annual envelope.</p>"
+        f"measured replicate by replicate. The effect is the {measure}, in QoC points (QoC is "
+        "an index from 0 to 1; a point is 0.01). Costs and effects are means over "
+        "replicates; costs are discounted. A cost per point is given only where an option "
+        "costs more and does better; otherwise the comparison is said in words. An option "
+        "is strongly dominated when another costs no more and does no worse, extendedly "
+        "dominated when a mix of two frontier options would do better for the money; the "
+        "frontier is what is left, and each frontier option's cost per point is against "
+        "the next cheaper frontier option. Net benefit: willingness to pay per point times "
+        "the effect, minus the cost. P(best buy): share of replicates in which the option "
+        "has the highest net benefit.</p>"
         + _table(header, rows)
-        + "<p class='note'>The full table, with unpaired intervals and the loss-ledger shares, "
-        "is in <code>comparison.csv</code>; costs by scenario, replicate, year and activity "
-        "are in <code>costs.csv</code>.</p>"
+        + "<p class='note'>Everything here, in the same units, is in <code>comparison.csv"
+        "</code>; costs by scenario, replicate, year and activity are in <code>costs.csv"
+        "</code>, costs and shortfalls by year in <code>budget.csv</code>, the "
+        "acceptability curve in <code>acceptability.csv</code>.</p>"
+    )
+
+
+def _final_section(table: pd.DataFrame) -> str:
+    header = [
+        "scenario",
+        "final QoC, median",
+        "90 % of replicates",
+        "gain in final QoC vs baseline, median (points)",
+        "paired 90 % interval",
+        "P(final QoC better than baseline)",
+    ]
+    rows = [
+        [
+            _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else ""),
+            _number(r["qoc_final_median"]),
+            f"{_number(r['qoc_final_p05'])} to {_number(r['qoc_final_p95'])}",
+            _number(r["gain_final_points_median"], 2),
+            f"{_number(r['gain_final_points_p05'], 2)} to {_number(r['gain_final_points_p95'], 2)}",
+            _number(r["p_better_than_baseline"], 2),
+        ]
+        for _, r in table.iterrows()
+    ]
+    return (
+        "<h2>Quality of care in the last month</h2><p>QoC index (0-1) in the last month "
+        "and its gain over the baseline in points, paired replicate by replicate.</p>"
+        + _table(header, rows)
+    )
+
+
+def _budget_section(table: pd.DataFrame, budget: pd.DataFrame) -> str:
+    currency = _esc(table["currency"].iloc[0])
+    years = sorted(budget["year"].unique())
+    header = [
+        "scenario",
+        f"annual budget ({currency})",
+        *(f"year {int(y) + 1}" for y in years),
+        "years over budget, median",
+        f"shortfall over the run ({currency}), median",
+        "90 % of replicates up to",
+    ]
+    rows = []
+    for _, r in table.iterrows():
+        own = budget[budget["scenario"] == r["scenario"]].set_index("year")
+        has_budget = r["annual_budget"] is not None and not pd.isna(r["annual_budget"])
+        cells = []
+        for y in years:
+            cost = _money(own.loc[y, "cost_median"]) if y in own.index else "-"
+            short = float(own.loc[y, "shortfall_median"]) if y in own.index else 0.0
+            cells.append(cost + (f" (over by {_money(short)})" if short > 0 else ""))
+        rows.append(
+            [
+                _esc(r["scenario"]),
+                _money(r["annual_budget"]) if has_budget else "none set",
+                *cells,
+                _number(r["budget_breach_years_median"], 1) if has_budget else "-",
+                _money(r["budget_shortfall_total_median"]) if has_budget else "-",
+                _money(r["budget_shortfall_total_p95"]) if has_budget else "-",
+            ]
+        )
+    return (
+        "<h2>Budget, year by year</h2>"
+        f"<p>Median undiscounted cost in each year of the run ({currency}), as it would be "
+        "spent, against the scenario's annual envelope (<code>costs.annual_budget</code>); "
+        "where the median year is over the envelope, by how much. The shortfall over the "
+        "run is the sum of every year's cost above the envelope (median over replicates, "
+        "and the amount 95 % of replicates stay within).</p>" + _table(header, rows)
     )
 
 
@@ -384,11 +484,17 @@ def _over_time_section(table: pd.DataFrame) -> str:
 
 def _figures_section(images: dict[str, bytes]) -> str:
     captions = {
+        "frontier": "The efficiency frontier. Each option at its mean effect and mean "
+        "discounted cost; the line joins the options on the frontier (its slope is the extra "
+        "cost per extra point); grey options are dominated.",
+        "acceptability": "The acceptability curve: for each willingness to pay per QoC "
+        "point, the share of replicates in which the option has the highest net benefit. "
+        "The dashed line is the stated willingness to pay.",
         "qoc_over_time": "Quality of care over time. Lines: median of replicates; bands: 5 % "
         "to 95 % of replicates.",
         "cost_effect": "The cost-effect plane. Each large dot is a scenario's mean paired "
-        "gain and extra cost against the baseline; small dots are single replicates. Right "
-        "and down is better and cheaper.",
+        "gain in final QoC and extra cost against the baseline; small dots are single "
+        "replicates. Right and down is better and cheaper.",
         "loss_ledger": "The loss ledger: why lessons learned in facilities were lost, as a "
         "share of all lessons lost.",
     }
@@ -485,13 +591,9 @@ def _ledger_section(table: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- whole
-def render_report(
-    comparison: Comparison,
-    data: Sequence[ScenarioData],
-    table: pd.DataFrame,
-    images: dict[str, bytes],
-) -> str:
+def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
     """The decision brief as one HTML document (nothing in it is fetched from elsewhere)."""
+    comparison, data, table = results.comparison, results.data, results.table
     title = f"Decision brief: {len(data)} scenarios against {comparison.baseline}"
     body = "".join(
         [
@@ -500,6 +602,8 @@ def render_report(
             "<code>lhsim report FOLDER</code>.</p>",
             _summary_section(table, comparison),
             _over_time_section(table),
+            _final_section(table),
+            _budget_section(table, results.budget),
             _figures_section(images),
             _ledger_section(table),
             _changes_section(data, comparison.baseline),
@@ -514,14 +618,9 @@ def render_report(
     )
 
 
-def write_report(
-    comparison: Comparison,
-    data: Sequence[ScenarioData],
-    table: pd.DataFrame,
-    images: dict[str, bytes],
-) -> Path:
+def write_report(results: ComparisonResults, images: dict[str, bytes]) -> Path:
     """Write ``report.html`` into the comparison folder and return its path."""
-    text = render_report(comparison, data, table, images)
-    path = Path(comparison.folder) / REPORT_FILE
+    text = render_report(results, images)
+    path = Path(results.comparison.folder) / REPORT_FILE
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path
