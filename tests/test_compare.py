@@ -285,3 +285,33 @@ def test_report_reads_the_economics_at_another_willingness_to_pay(compared, caps
     code = main(["report", str(compared), "--wtp", "-5"])
     assert code == 2 and "willingness to pay" in capsys.readouterr().err
     assert main(["report", str(compared)]) == 0, "back to the comparison's own reading"
+
+
+def test_the_brief_opens_with_the_bottom_line_then_the_frontier(compared):
+    text = (compared / "report.html").read_text(encoding="utf-8")
+    body = text[text.index("<body>") :]
+    line = body.index("class='bottomline'")
+    frontier = body.index('alt="frontier"')
+    detail = body.index("What each scenario buys")
+    assert line < frontier < detail, "bottom line, then the frontier figure, then detail"
+    sentence = re.search(r"class='bottomline'>(.*?)</p>", body).group(1)
+    assert "per QoC point" in sentence and "replicates" in sentence, sentence
+    table = pd.read_csv(compared / "comparison.csv").set_index("scenario")
+    best = table.index[table["best_buy"]][0]
+    assert f"{best}" in sentence
+    assert "@media print" in text
+    assert "What the loops changed" in text or "what the loops changed" in text
+    assert text.count("During the runs.") == 3, "one loop summary per scenario"
+    loops = pd.read_csv(compared / "loop_changes.csv").set_index("scenario")
+    assert (loops.loc["base"] == loops.loc["the twin"]).all(), "identical runs, same changes"
+
+
+def test_the_python_example_in_the_planners_guide(compared, monkeypatch):
+    import doctest
+    from pathlib import Path
+
+    guide = Path(__file__).resolve().parents[1] / "docs" / "planners.md"
+    monkeypatch.chdir(compared.parent)
+    result = doctest.testfile(str(guide), module_relative=False, verbose=False)
+    assert result.attempted >= 8 and result.failed == 0, result
+    assert (compared.parent / "planner" / "report.html").is_file()

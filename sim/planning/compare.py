@@ -17,6 +17,7 @@ A comparison folder looks like this::
         costs.csv              cost per scenario, replicate, year and activity
         budget.csv             cost and shortfall per scenario and year (:func:`budget_table`)
         acceptability.csv      the acceptability curve (:func:`acceptability_table`)
+        loop_changes.csv       what the learning loops changed during the runs
         figures/               frontier, acceptability, QoC bands, cost-effect plane, ledger
         report.html            the decision brief (:mod:`sim.planning.brief`)
 
@@ -56,6 +57,7 @@ from sim.planning.economics import (
     reading,
     wtp_grid,
 )
+from sim.planning.loop_changes import loop_changes
 from sim.planning.outcomes import outcomes_over_time
 from sim.runs.results import ResultsError, atomic_write, read_manifest, read_results
 
@@ -72,6 +74,7 @@ __all__ = [
     "analyse",
     "budget_table",
     "build_outputs",
+    "compare",
     "comparison_table",
     "load_comparison",
     "load_inputs",
@@ -245,6 +248,95 @@ def run_comparison(
         sim.runs.results.ResultsError: A scenario folder holds results of another scenario.
         sim.errors.RunError: A replicate failed.
     """
+    comparison = _run_scenarios(
+        files,
+        baseline=baseline,
+        replicates=replicates,
+        out_dir=out_dir,
+        seed=seed,
+        workers=workers,
+        force=force,
+        progress=progress,
+        command=command,
+        wtp=wtp,
+        effect=effect,
+    )
+    build_outputs(out_dir)
+    return comparison
+
+
+def compare(
+    files: Sequence[Path | str],
+    *,
+    out_dir: Path | str,
+    baseline: str | None = None,
+    replicates: int = 10,
+    seed: int | None = None,
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = False,
+    wtp: float = DEFAULT_WTP_PER_POINT,
+    effect: str = DEFAULT_EFFECT,
+) -> ComparisonResults:
+    """Compare scenarios as ``lhsim compare`` does, and return the comparison's tables.
+
+    Runs (or resumes) every scenario with common random numbers into ``out_dir``,
+    writes the same files as the command, and returns the tables as DataFrames.
+
+    Args:
+        files: Scenario YAML files.
+        out_dir: The comparison folder.
+        baseline: A scenario's name or its file's stem; ``None`` takes the first file.
+        replicates: Replicates of every scenario.
+        seed: Root seed of every scenario (default: the baseline's).
+        workers: Worker processes; results do not depend on it.
+        force: Replace results already in ``out_dir`` instead of resuming them.
+        progress: Show progress bars.
+        wtp: Willingness to pay per QoC point, in the costs' currency.
+        effect: The effect costs are weighed against, a key of :data:`EFFECTS`.
+
+    Returns:
+        The comparison with its tables (``table``, ``costs``, ``budget``,
+        ``acceptability``, ``loops``), its ``best`` buy and the ``files`` written.
+
+    Raises:
+        ScenarioError: An input is invalid; nothing has run.
+        sim.runs.results.ResultsError: A scenario folder holds results of another scenario.
+        sim.errors.RunError: A replicate failed.
+    """
+    comparison = _run_scenarios(
+        [Path(f) for f in files],
+        baseline=baseline,
+        replicates=replicates,
+        out_dir=Path(out_dir),
+        seed=seed,
+        workers=workers,
+        force=force,
+        progress=progress,
+        command=None,
+        wtp=wtp,
+        effect=effect,
+    )
+    results = analyse(comparison.folder)
+    write_outputs(results)
+    return results
+
+
+def _run_scenarios(
+    files: Sequence[Path],
+    *,
+    baseline: str | None,
+    replicates: int,
+    out_dir: Path,
+    seed: int | None,
+    workers: int,
+    force: bool,
+    progress: bool,
+    command: Sequence[str] | None,
+    wtp: float,
+    effect: str,
+) -> Comparison:
+    """Run every scenario of a comparison and write ``comparison.json``; no outputs yet."""
     from sim.config.scenario import with_seed
     from sim.runs.runner import run_scenario
 
@@ -276,7 +368,6 @@ def run_comparison(
             progress=progress,
             command=command,
         )
-    build_outputs(out_dir)
     return comparison
 
 
@@ -684,7 +775,11 @@ class ComparisonResults:
             ``budget.csv``.
         acceptability: The acceptability curve (:func:`acceptability_table`);
             ``acceptability.csv``.
-        files: The files written, by name (empty until written).
+        loops: What the learning loops changed during the runs, per scenario
+            (:func:`sim.planning.loop_changes.loop_changes`); ``loop_changes.csv``.
+        files: The files written, by name (empty until written): each table by its own
+            name (``comparison``, ``costs``, ...), each figure as ``<name>_figure``, and
+            ``report``.
     """
 
     comparison: Comparison
@@ -693,6 +788,7 @@ class ComparisonResults:
     costs: pd.DataFrame
     budget: pd.DataFrame
     acceptability: pd.DataFrame
+    loops: pd.DataFrame
     files: dict[str, Path]
 
     @property
@@ -741,6 +837,7 @@ def analyse(
         acceptability=acceptability_table(
             data, table, wtp=comparison.wtp, effect=comparison.effect
         ),
+        loops=loop_changes(data, replicates),
         files={},
     )
 
@@ -761,6 +858,7 @@ def write_outputs(results: ComparisonResults) -> dict[str, Path]:
         ("costs", results.costs),
         ("budget", results.budget),
         ("acceptability", results.acceptability),
+        ("loop_changes", results.loops),
     )
     for name, frame in tables:
         path = folder / f"{name}.csv"
@@ -773,7 +871,7 @@ def write_outputs(results: ComparisonResults) -> dict[str, Path]:
         images[name] = png
         path = folder / "figures" / f"{name}.png"
         _write_bytes(path, png)
-        written[name] = path
+        written[f"{name}_figure"] = path
     written["report"] = write_report(results, images)
     results.files.update(written)
     return written
@@ -785,7 +883,8 @@ def build_outputs(
     """Write every table, figure and ``report.html`` of a comparison folder.
 
     :func:`analyse`, then :func:`write_outputs`: ``comparison.csv``, ``costs.csv``,
-    ``budget.csv``, ``acceptability.csv``, ``figures/`` and ``report.html``.
+    ``budget.csv``, ``acceptability.csv``, ``loop_changes.csv``, ``figures/`` and
+    ``report.html``.
 
     Reads only results on disk, so it can be run again at any time.
 
