@@ -204,7 +204,7 @@ def _comparison_text(
     ]
     header = (
         f"  {'scenario':<16} {'effect':>7} {'gain':>6} {'paired 90 %':>14} {'cost':>12} "
-        f"{'vs baseline':<21} {'frontier':<21} {'per point vs next':>22} {'P(best)':>7}"
+        f"{'vs baseline':<22} {'frontier':<21} {'per point vs next':>22} {'P(best)':>7}"
     )
     lines.append(header)
     for _, r in table.iterrows():
@@ -215,7 +215,7 @@ def _comparison_text(
         lines.append(
             f"  {str(r['scenario'])[:16]:<16} {r['effect_points_mean']:>7.2f} "
             f"{r['effect_gain_points_mean']:>6.2f} {interval:>14} {r['cost_total_mean']:>12,.0f} "
-            f"{str(r['reading_vs_baseline'])[:21]:<21} {status[:21]:<21} {per_next[:22]:>22} "
+            f"{str(r['reading_vs_baseline'])[:22]:<22} {status[:21]:<21} {per_next[:22]:>22} "
             f"{r['p_most_cost_effective']:>7.2f}"
         )
     lines.append("")

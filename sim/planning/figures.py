@@ -261,8 +261,9 @@ def acceptability_figure(
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel(f"Willingness to pay per QoC point ({currency})", fontsize=11)
     axes.set_ylabel("Share of replicates with the highest net benefit", fontsize=11)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     axes.grid(alpha=0.3)
-    axes.legend(loc="center right", fontsize=10)
+    axes.legend(loc="best", fontsize=10)
     return figure
 
 
