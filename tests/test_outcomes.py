@@ -57,7 +57,8 @@ def test_sustainment_without_an_end_reads_the_last_twelve_months():
 
 
 def test_sustainment_reads_a_programme_end_when_there_is_one():
-    scenario = SimpleNamespace(programmes={"coaching": SimpleNamespace(end_month=24)})
+    programme = SimpleNamespace(name="coaching", start=1, end=24)
+    scenario = SimpleNamespace(countries=[SimpleNamespace(programmes=[programme])])
     end = support_end_month(scenario)
     window = sustainment_window(36, end)
     assert window == SustainmentWindow(peak_until=24, kept_from=25, support_end=24)

@@ -95,26 +95,37 @@ class SustainmentWindow:
 
 
 def support_end_month(scenario: Scenario) -> int | None:
-    """The month support ends: the latest ``end_month`` of the scenario's programmes.
+    """The month support ends: the latest ``end`` of the programmes of every country.
 
-    A scenario whose levers are on for the whole run (no ``programmes`` section, or no
-    programme with an end) has no end of support, and ``None`` is returned.
+    A programme (``countries[].programmes[]``) runs from its ``start`` to its ``end``
+    month; one without an ``end`` runs to the end of the run. Support therefore ends
+    before the run does only when every programme has an ``end``; a scenario whose
+    levers are on for the whole run (no programmes) has no end of support, and ``None``
+    is returned then.
 
     Examples:
         >>> from types import SimpleNamespace as Namespace
-        >>> support_end_month(Namespace(programmes=[Namespace(end_month=24),
-        ...     Namespace(end_month=36), Namespace(end_month=None)]))
+        >>> def country(*ends):
+        ...     return Namespace(programmes=[Namespace(end=end) for end in ends])
+        >>> support_end_month(Namespace(countries=[country(24, 36), country(30)]))
         36
-        >>> support_end_month(Namespace()) is None
+        >>> support_end_month(Namespace(countries=[country(24, None)])) is None
+        True
+        >>> support_end_month(Namespace(countries=[Namespace()])) is None
         True
     """
-    programmes: Any = getattr(scenario, "programmes", None)
+    programmes: list[Any] = []
+    for country in getattr(scenario, "countries", ()):
+        programmes.extend(getattr(country, "programmes", None) or ())
     if not programmes:
         return None
-    items = programmes.values() if isinstance(programmes, dict) else programmes
-    ends = [getattr(item, "end_month", None) for item in items]
-    found = [int(end) for end in ends if end is not None]
-    return max(found) if found else None
+    ends: list[int] = []
+    for programme in programmes:
+        end = getattr(programme, "end", None)
+        if end is None:
+            return None
+        ends.append(int(end))
+    return max(ends)
 
 
 def sustainment_window(months: int, support_end: int | None) -> SustainmentWindow:
