@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.planning.economics import DEFAULT_EFFECT, DEFAULT_WTP_PER_POINT, EFFECTS
+
 __all__ = ["add_planner_commands"]
 
 EXIT_OK = 0
@@ -29,8 +31,9 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         parents=[common],
         help="compare scenarios with common random numbers and write a decision brief",
         description="Run every scenario with the same seed, so replicate r of each sees the "
-        "same random numbers, then write comparison.csv, costs.csv, figures and report.html "
-        "to DIR. A scenario folder already in DIR is resumed (use --force to start again).",
+        "same random numbers, then write comparison.csv, costs.csv, budget.csv, "
+        "acceptability.csv, figures and report.html to DIR. A scenario folder already in "
+        "DIR is resumed (use --force to start again).",
     )
     compare.add_argument("files", nargs="+", metavar="FILE", type=Path, help="scenario YAML")
     compare.add_argument(
@@ -63,6 +66,7 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
     )
     compare.add_argument("--force", action="store_true", help="replace results already in DIR")
     compare.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_reading_options(compare, DEFAULT_WTP_PER_POINT, DEFAULT_EFFECT)
     compare.set_defaults(handler=_compare)
 
     report = commands.add_parser(
@@ -74,6 +78,7 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         "anything.",
     )
     report.add_argument("folder", metavar="RESULTS_DIR", type=Path, help="results folder")
+    _add_reading_options(report, None, None)
     report.set_defaults(handler=_report)
 
     figure1 = commands.add_parser(
@@ -105,6 +110,33 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
     figure1.set_defaults(handler=_figure1)
 
 
+def _add_reading_options(
+    parser: argparse.ArgumentParser, wtp: float | None, effect: str | None
+) -> None:
+    """``--wtp`` and ``--effect``: how the comparison's economics are read."""
+    default_wtp = (
+        f"default {wtp:,.0f}, illustrative"
+        if wtp is not None
+        else ("default: the comparison's own")
+    )
+    parser.add_argument(
+        "--wtp",
+        type=float,
+        default=wtp,
+        metavar="AMOUNT",
+        help="willingness to pay per QoC point (0.01 of the QoC index), in the costs' "
+        f"currency, for net benefit and the best buy ({default_wtp})",
+    )
+    meanings = "; ".join(f"{key}: {meaning}" for key, (_, meaning) in EFFECTS.items())
+    default_effect = f"default {effect}" if effect is not None else "default: the comparison's own"
+    parser.add_argument(
+        "--effect",
+        choices=sorted(EFFECTS),
+        default=effect,
+        help=f"the effect costs are weighed against ({meanings}; {default_effect})",
+    )
+
+
 def _compare(arguments: argparse.Namespace) -> int:
     from sim.planning.compare import run_comparison
 
@@ -119,6 +151,8 @@ def _compare(arguments: argparse.Namespace) -> int:
         force=arguments.force,
         progress=not arguments.quiet,
         command=["lhsim", *arguments.argv],
+        wtp=arguments.wtp,
+        effect=arguments.effect,
     )
     elapsed = time.perf_counter() - started
     table = pd.read_csv(Path(arguments.out) / "comparison.csv")
@@ -129,7 +163,7 @@ def _compare(arguments: argparse.Namespace) -> int:
 def _report(arguments: argparse.Namespace) -> int:
     from sim.planning.compare import build_outputs, load_comparison
 
-    written = build_outputs(arguments.folder)
+    written = build_outputs(arguments.folder, wtp=arguments.wtp, effect=arguments.effect)
     comparison = load_comparison(arguments.folder)
     table = pd.read_csv(written["comparison"])
     print(_comparison_text(table, comparison.baseline, arguments.folder, None))
@@ -153,27 +187,39 @@ def _figure1(arguments: argparse.Namespace) -> int:
 
 
 def _fmt(value: float, digits: int = 3) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+    return "-" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
 
 
 def _comparison_text(
     table: pd.DataFrame, baseline: str, folder: Path, elapsed: float | None
 ) -> str:
-    lines = [f"Comparison against {baseline!r} in {folder}/", ""]
+    measure = str(table["effect_measure"].iloc[0])
+    currency = str(table["currency"].iloc[0])
+    wtp = float(table["wtp_per_point"].iloc[0])
+    lines = [
+        f"Comparison against {baseline!r} in {folder}/",
+        f"effect: {measure}, in QoC points; costs in {currency}, discounted; "
+        f"net benefit at {wtp:,.0f} per point",
+        "",
+    ]
     header = (
-        f"  {'scenario':<16} {'QoC final':>9} {'gain (pts)':>10} {'paired 90 %':>16} "
-        f"{'P(better)':>9} {'cost':>12} {'per point':>10}"
+        f"  {'scenario':<16} {'effect':>7} {'gain':>6} {'paired 90 %':>14} {'cost':>12} "
+        f"{'vs baseline':<22} {'frontier':<21} {'per point vs next':>22} {'P(best)':>7}"
     )
     lines.append(header)
     for _, r in table.iterrows():
-        interval = f"{100 * r['diff_vs_baseline_p05']:.2f}..{100 * r['diff_vs_baseline_p95']:.2f}"
+        interval = f"{r['effect_gain_points_p05']:.2f}..{r['effect_gain_points_p95']:.2f}"
+        nxt = r["frontier_next"] if isinstance(r["frontier_next"], str) else ""
+        per_next = f"{_fmt(r['icer_vs_next'], 0)} vs {nxt}" if nxt else "-"
+        status = str(r["frontier_status"]) + (" *" if r["best_buy"] else "")
         lines.append(
-            f"  {str(r['scenario'])[:16]:<16} {r['qoc_final_median']:>9.3f} "
-            f"{100 * r['diff_vs_baseline_median']:>10.2f} {interval:>16} "
-            f"{r['p_better_than_baseline']:>9.2f} {r['cost_total_median']:>12,.0f} "
-            f"{_fmt(r['icer_vs_baseline'], 0):>10}"
+            f"  {str(r['scenario'])[:16]:<16} {r['effect_points_mean']:>7.2f} "
+            f"{r['effect_gain_points_mean']:>6.2f} {interval:>14} {r['cost_total_mean']:>12,.0f} "
+            f"{str(r['reading_vs_baseline'])[:22]:<22} {status[:21]:<21} {per_next[:22]:>22} "
+            f"{r['p_most_cost_effective']:>7.2f}"
         )
     lines.append("")
+    lines.append("  * best buy: the highest mean net benefit at the stated willingness to pay")
     lines.append(f"  report: {Path(folder) / 'report.html'}")
     if elapsed is not None:
         lines.append(f"  took {elapsed:.1f} s")

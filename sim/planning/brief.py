@@ -22,13 +22,21 @@ import pandas as pd
 
 from sim.metrics.costs import COST_ITEMS
 from sim.model.schema import Costs
+from sim.planning.loop_changes import describe_loop_changes
 from sim.reporting.plots import LOSS_CAUSES
 from sim.runs.results import atomic_write
 
 if TYPE_CHECKING:
-    from sim.planning.compare import Comparison, ScenarioData
+    from sim.planning.compare import Comparison, ComparisonResults, ScenarioData
 
-__all__ = ["KEY_QUESTIONS", "KeyQuestion", "render_report", "scenario_changes", "write_report"]
+__all__ = [
+    "KEY_QUESTIONS",
+    "KeyQuestion",
+    "bottom_line",
+    "render_report",
+    "scenario_changes",
+    "write_report",
+]
 
 REPORT_FILE = "report.html"
 
@@ -43,6 +51,13 @@ td.text,th.text{text-align:left}
 tr.baseline{background:#f2f2f2}
 img{max-width:100%;height:auto;border:1px solid #eee}
 .note{color:#555;font-size:.9em}
+.bottomline{font-size:1.25em;border-left:.35em solid #1f5fa8;background:#eef4fb;
+padding:.6em .9em;margin:1em 0}
+.caption{font-size:.9em;color:#333;margin-bottom:.2em}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}
+img{max-width:100%;page-break-inside:avoid;border:none}
+h2,h3,.caption{page-break-after:avoid}tr{page-break-inside:avoid}
+.bottomline{background:none}}
 """
 
 
@@ -199,6 +214,22 @@ KEY_QUESTIONS: tuple[KeyQuestion, ...] = (
     ),
 )
 
+_CAPTIONS = {
+    "frontier": "The efficiency frontier. Each option at its mean effect and mean "
+    "discounted cost; the line joins the options on the frontier (its slope is the extra "
+    "cost per extra point); grey options are dominated.",
+    "acceptability": "The acceptability curve: for each willingness to pay per QoC "
+    "point, the share of replicates in which the option has the highest net benefit. "
+    "The dashed line is the stated willingness to pay.",
+    "qoc_over_time": "Quality of care over time. Lines: median of replicates; bands: 5 % "
+    "to 95 % of replicates.",
+    "cost_effect": "The cost-effect plane. Each large dot is a scenario's mean paired "
+    "gain in final QoC and extra cost against the baseline; small dots are single "
+    "replicates. Right and down is better and cheaper.",
+    "loss_ledger": "The loss ledger: why lessons learned in facilities were lost, as a "
+    "share of all lessons lost.",
+}
+
 _LEVELS = {
     "facility": "Facility level",
     "district": "District level",
@@ -277,38 +308,137 @@ def _image(png: bytes, alt: str) -> str:
 
 
 # --------------------------------------------------------------------------- sections
+def _money(value: Any) -> str:
+    """A sum of money: whole units with thousands separators, '-' when absent."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{float(value):,.0f}"
+
+
+def _status(r: pd.Series) -> str:
+    status = str(r["frontier_status"])
+    by = r["frontier_by"] if isinstance(r["frontier_by"], str) else ""
+    if status == "strongly dominated" and by:
+        return f"strongly dominated by {_esc(by)}"
+    if status == "extendedly dominated" and by:
+        return f"extendedly dominated (a mix of {_esc(by)} does better)"
+    return _esc(status)
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def bottom_line(table: pd.DataFrame, baseline: str) -> str:
+    """The brief's first sentence: which option, at what cost per QoC point, how sure.
+
+    Plain text, read from the comparison table alone (:func:`comparison_table`).
+    """
+    rows = table.set_index("scenario", drop=False)
+    best = rows[rows["best_buy"]].iloc[0]
+    name = str(best["scenario"])
+    currency = str(best["currency"])
+    wtp = _money(best["wtp_per_point"])
+    measure = str(best["effect_measure"])
+    same = table.loc[table["same_as"].fillna("") == name, "scenario"].astype(str).tolist()
+    twins = f" ({', '.join(same)} give the same results)" if same else ""
+    replicates = int(best["replicates"])
+    sure = (
+        f"it is the best buy in {_percent(best['p_most_cost_effective'])} of {replicates} "
+        "paired replicates"
+    )
+    start = f"At {wtp} {currency} per QoC point, "
+    if name == baseline or best["same_as"] == baseline:
+        step = rows[(rows["frontier_next"] == name) & rows["icer_vs_next"].notna()]
+        nearest = (
+            f"; the next step up, {step['scenario'].iloc[0]}, would cost "
+            f"{_money(step['icer_vs_next'].iloc[0])} {currency} per point"
+            if len(step)
+            else ""
+        )
+        return (
+            f"{start}keep {name}{twins}: no option adds enough QoC ({measure}) for its "
+            f"cost{nearest}; {sure}."
+        )
+    gain = float(best["effect_gain_points_mean"])
+    extra = float(best["cost_diff_vs_baseline_mean"])
+    better = f"it does better than {baseline} in {_percent(best['p_effect_gain_positive'])}"
+    if gain > 0 and extra <= 0:
+        what = (
+            f"it is cheaper and better than {baseline}: {gain:.1f} QoC points more ({measure}) "
+            f"for {_money(-extra)} {currency} less"
+        )
+    elif gain > 0:
+        what = (
+            f"it adds {gain:.1f} QoC points ({measure}) over {baseline} for "
+            f"{_money(extra)} {currency} more"
+        )
+        nxt = best["frontier_next"] if isinstance(best["frontier_next"], str) else ""
+        if nxt and not pd.isna(best["icer_vs_next"]):
+            what += (
+                f", {_money(best['icer_vs_next'])} {currency} per point against {nxt}, the "
+                "next cheaper option on the frontier"
+            )
+    else:
+        what = (
+            f"it saves {_money(-extra)} {currency} against {baseline} for "
+            f"{-gain:.1f} QoC points fewer ({measure}), less than the points are worth"
+        )
+    return f"{start}{name}{twins} is the best buy: {what}; {sure}, and {better}."
+
+
+def _bottom_line_section(table: pd.DataFrame, baseline: str, images: dict[str, bytes]) -> str:
+    parts = [f"<p class='bottomline'>{_esc(bottom_line(table, baseline))}</p>"]
+    if "frontier" in images:
+        parts.append(
+            f"<p class='caption'>{_esc(_CAPTIONS['frontier'])}</p>"
+            + _image(images["frontier"], "frontier")
+        )
+    return "".join(parts)
+
+
 def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
-    currency = str(table["currency"].iloc[0]) if "currency" in table.columns else ""
+    currency = _esc(table["currency"].iloc[0])
+    measure = _esc(table["effect_measure"].iloc[0])
+    wtp = float(table["wtp_per_point"].iloc[0])
     header = [
         "scenario",
-        "final QoC, median",
-        "90 % of replicates",
-        "gain vs baseline, median (points)",
+        f"effect: {measure} (points)",
+        "gain vs baseline (points)",
         "paired 90 % interval",
-        "P(better than baseline)",
-        f"cost, median ({currency}, discounted)",
-        f"{currency} per QoC point",
-        "dominated",
-        "budget breached",
+        f"cost ({currency}, discounted)",
+        "vs baseline",
+        f"{currency} per point vs baseline",
+        "on the frontier?",
+        f"{currency} per point vs next option on the frontier",
+        f"net benefit over {_esc(comparison.baseline)} at {_money(wtp)} per point ({currency})",
+        "P(best buy)",
     ]
     rows = []
     for _, r in table.iterrows():
         name = _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
+        if r["same_as"]:
+            name += f" (same results as {_esc(r['same_as'])})"
+        next_option = r["frontier_next"] if isinstance(r["frontier_next"], str) else ""
+        icer_next = (
+            f"{_money(r['icer_vs_next'])} vs {_esc(next_option)}"
+            if next_option and not pd.isna(r["icer_vs_next"])
+            else "-"
+        )
         rows.append(
             [
-                name,
-                _number(r["qoc_final_median"]),
-                f"{_number(r['qoc_final_p05'])} to {_number(r['qoc_final_p95'])}",
-                _number(100 * r["diff_vs_baseline_median"], 2),
-                f"{_number(100 * r['diff_vs_baseline_p05'], 2)} to "
-                f"{_number(100 * r['diff_vs_baseline_p95'], 2)}",
-                _number(r["p_better_than_baseline"], 2),
-                _number(r["cost_total_median"], 0),
-                _number(r["icer_vs_baseline"], 0),
-                _number(bool(r["dominated"])),
-                _number(r["budget_breach_share"], 2)
-                if r["annual_budget"] is not None and not pd.isna(r["annual_budget"])
-                else "no budget set",
+                name + (" <b>best buy</b>" if r["best_buy"] else ""),
+                _number(r["effect_points_mean"], 2),
+                _number(r["effect_gain_points_mean"], 2),
+                f"{_number(r['effect_gain_points_p05'], 2)} to "
+                f"{_number(r['effect_gain_points_p95'], 2)}",
+                _money(r["cost_total_mean"]),
+                _esc(r["reading_vs_baseline"]),
+                _money(r["icer_vs_baseline"]),
+                _status(r),
+                icer_next,
+                _money(r["inmb_vs_baseline_mean"]),
+                _number(r["p_most_cost_effective"], 2),
             ]
         )
     return (
@@ -316,56 +446,194 @@ def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
         f"<p>{len(table)} scenarios, {int(table['replicates'].iloc[0])} replicates each, "
         f"baseline <b>{_esc(comparison.baseline)}</b>, root seed {comparison.seed}. Replicate "
         "r of every scenario shares its random numbers (common random numbers), so a gain is "
-        "measured replicate by replicate. QoC is an index from 0 to 1; a point is 0.01. "
-        "Cost per QoC point is the mean extra discounted cost over the mean paired gain; it "
-        "is left empty where QoC does not rise. A scenario is dominated when another costs "
-        "no more and gives no less QoC on average. Budget breached: the share of replicates "
-        "with a year over the annual envelope.</p>"
+        f"measured replicate by replicate. The effect is the {measure}, in QoC points (QoC is "
+        "an index from 0 to 1; a point is 0.01). Costs and effects are means over "
+        "replicates; costs are discounted. A cost per point is given only where an option "
+        "costs more and does better; otherwise the comparison is said in words. An option "
+        "is strongly dominated when another costs no more and does no worse, extendedly "
+        "dominated when a mix of two frontier options would do better for the money; the "
+        "frontier is what is left, and each frontier option's cost per point is against "
+        "the next cheaper frontier option. Net benefit over the baseline: willingness to pay "
+        "per point times the gain, minus the extra cost (the best buy has the highest). "
+        "P(best buy): share of replicates in which the option "
+        "has the highest net benefit.</p>"
         + _table(header, rows)
-        + "<p class='note'>The full table, with unpaired intervals and the loss-ledger shares, "
-        "is in <code>comparison.csv</code>; costs by scenario, replicate, year and activity "
-        "are in <code>costs.csv</code>.</p>"
+        + "<p class='note'>Everything here, in the same units, is in <code>comparison.csv"
+        "</code>; costs by scenario, replicate, year and activity are in <code>costs.csv"
+        "</code>, costs and shortfalls by year in <code>budget.csv</code>, the "
+        "acceptability curve in <code>acceptability.csv</code>.</p>"
+    )
+
+
+def _final_section(table: pd.DataFrame) -> str:
+    header = [
+        "scenario",
+        "final QoC, median",
+        "90 % of replicates",
+        "gain in final QoC vs baseline, median (points)",
+        "paired 90 % interval",
+        "P(final QoC better than baseline)",
+    ]
+    rows = [
+        [
+            _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else ""),
+            _number(r["qoc_final_median"]),
+            f"{_number(r['qoc_final_p05'])} to {_number(r['qoc_final_p95'])}",
+            _number(r["gain_final_points_median"], 2),
+            f"{_number(r['gain_final_points_p05'], 2)} to {_number(r['gain_final_points_p95'], 2)}",
+            _number(r["p_better_than_baseline"], 2),
+        ]
+        for _, r in table.iterrows()
+    ]
+    return (
+        "<h2>Quality of care in the last month</h2><p>QoC index (0-1) in the last month "
+        "and its gain over the baseline in points, paired replicate by replicate.</p>"
+        + _table(header, rows)
+    )
+
+
+def _budget_section(table: pd.DataFrame, budget: pd.DataFrame) -> str:
+    currency = _esc(table["currency"].iloc[0])
+    years = sorted(budget["year"].unique())
+    header = [
+        "scenario",
+        f"annual budget ({currency})",
+        *(f"year {int(y) + 1}" for y in years),
+        "years over budget, median",
+        f"shortfall over the run ({currency}), median",
+        "90 % of replicates up to",
+    ]
+    rows = []
+    for _, r in table.iterrows():
+        own = budget[budget["scenario"] == r["scenario"]].set_index("year")
+        has_budget = r["annual_budget"] is not None and not pd.isna(r["annual_budget"])
+        cells = []
+        for y in years:
+            cost = _money(own.loc[y, "cost_median"]) if y in own.index else "-"
+            short = float(own.loc[y, "shortfall_median"]) if y in own.index else 0.0
+            cells.append(cost + (f" (over by {_money(short)})" if short > 0 else ""))
+        rows.append(
+            [
+                _esc(r["scenario"]),
+                _money(r["annual_budget"]) if has_budget else "none set",
+                *cells,
+                _number(r["budget_breach_years_median"], 1) if has_budget else "-",
+                _money(r["budget_shortfall_total_median"]) if has_budget else "-",
+                _money(r["budget_shortfall_total_p95"]) if has_budget else "-",
+            ]
+        )
+    return (
+        "<h2>Budget, year by year</h2>"
+        f"<p>Median undiscounted cost in each year of the run ({currency}), as it would be "
+        "spent, against the scenario's annual envelope (<code>costs.annual_budget</code>); "
+        "where the median year is over the envelope, by how much. The shortfall over the "
+        "run is the sum of every year's cost above the envelope (median over replicates, "
+        "and the amount 95 % of replicates stay within).</p>" + _table(header, rows)
+    )
+
+
+def _over_time_section(table: pd.DataFrame) -> str:
+    header = [
+        "scenario",
+        "mean QoC over the run, median",
+        "QoC point-months gained vs baseline, mean",
+        "paired 90 % interval",
+        "months to 50 % coverage",
+        "months to 80 % coverage",
+        "effective practices reaching 80 %",
+        "ineffective practices in use per facility",
+        "harmful practices in use per facility",
+        "duplicated trials",
+        "share of peak QoC kept",
+    ]
+
+    def months(value: Any) -> str:
+        return "not reached" if pd.isna(value) else _number(value, 0)
+
+    rows = []
+    for _, r in table.iterrows():
+        name = _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
+        rows.append(
+            [
+                name,
+                _number(r["qoc_mean_median"]),
+                _number(r["qoc_point_months_gained_mean"], 0),
+                f"{_number(r['qoc_point_months_gained_p05'], 0)} to "
+                f"{_number(r['qoc_point_months_gained_p95'], 0)}",
+                months(r["months_to_50_median"]),
+                months(r["months_to_80_median"]),
+                _number(r["practices_reaching_80_share_median"], 2),
+                _number(r["ineffective_in_use_per_facility"], 2),
+                _number(r["harmful_in_use_per_facility"], 2),
+                _number(r["duplicated_trials_median"], 0),
+                _number(r["qoc_kept_share_median"], 2),
+            ]
+        )
+    windows = sorted(set(table["sustainment_window"]))
+    return (
+        "<h2>Outcomes over time</h2>"
+        "<p>The final month hides how soon and how steadily care improved. QoC point-months "
+        "gained: the area between the scenario's and the baseline's QoC curves, replicate by "
+        "replicate (one point for one month is 1; 5 points for 12 months is 60). Months to "
+        "50 % (80 %) coverage: the month by which the median effective practice is in use "
+        'at half (four fifths) of facilities; "not reached" when it is not within the run. '
+        "Ineffective and harmful practices in use per facility: averaged over the months of "
+        "the run. Duplicated trials: trials of a practice already known elsewhere to fail. "
+        "Share of peak QoC kept (sustainment): "
+        + _esc("; ".join(windows))
+        + ". Medians over replicates unless said.</p>"
+        + _table(header, rows)
     )
 
 
 def _figures_section(images: dict[str, bytes]) -> str:
-    captions = {
-        "qoc_over_time": "Quality of care over time. Lines: median of replicates; bands: 5 % "
-        "to 95 % of replicates.",
-        "cost_effect": "The cost-effect plane. Each large dot is a scenario's mean paired "
-        "gain and extra cost against the baseline; small dots are single replicates. Right "
-        "and down is better and cheaper.",
-        "loss_ledger": "The loss ledger: why lessons learned in facilities were lost, as a "
-        "share of all lessons lost.",
-    }
-    parts = ["<h2>Figures</h2>"]
+    parts = ["<h2>More figures</h2>"]
     for name, png in images.items():
-        parts.append(f"<p>{_esc(captions.get(name, name))}</p>" + _image(png, name))
+        if name == "frontier":
+            continue
+        parts.append(f"<p class='caption'>{_esc(_CAPTIONS.get(name, name))}</p>")
+        parts.append(_image(png, name))
     return "".join(parts)
 
 
-def _changes_section(data: Sequence[ScenarioData], baseline: str) -> str:
+def _changes_section(data: Sequence[ScenarioData], baseline: str, loops: pd.DataFrame) -> str:
     base = next(d for d in data if d.name == baseline)
     base_doc = base.scenario.model_dump(mode="json")
+    by_name = loops.set_index("scenario")
     parts = [
-        "<h2>What each scenario changes relative to the baseline</h2>",
-        "<p>Every parameter whose value differs from the baseline's.</p>",
+        "<h2>What each scenario changes, and what the loops changed</h2>",
+        "<p>Every setting whose value differs from the baseline's, then what the learning "
+        "loops changed while the runs went on (first month against last, replicate by "
+        "replicate; the organisations' reasons are not kept in the results).</p>",
     ]
     for d in data:
-        if d.name == baseline:
-            continue
-        changes = scenario_changes(base_doc, d.scenario.model_dump(mode="json"))
-        parts.append(f"<h3>{_esc(d.name)}</h3>")
-        if not changes:
-            parts.append("<p>No parameter differs from the baseline.</p>")
-            continue
-        rows = [[_esc(k), _esc(a), _esc(b)] for k, a, b in changes]
-        parts.append(_table(["parameter", baseline, d.name], rows, text_columns=3))
+        parts.append(f"<h3>{_esc(d.name)}{' (baseline)' if d.name == baseline else ''}</h3>")
+        if d.name != baseline:
+            changes = scenario_changes(base_doc, d.scenario.model_dump(mode="json"))
+            if changes:
+                rows = [[_esc(k), _esc(a), _esc(b)] for k, a, b in changes]
+                parts.append(_table(["setting", baseline, d.name], rows, text_columns=3))
+            else:
+                parts.append("<p>No setting differs from the baseline.</p>")
+        row = by_name.loc[d.name] if d.name in by_name.index else None
+        if isinstance(row, pd.Series):
+            text = describe_loop_changes(row)
+            parts.append(f"<p><i>During the runs.</i> {_esc(text)}</p>")
     return "".join(parts)
 
 
-def _assumptions_section(data: Sequence[ScenarioData]) -> str:
-    parts = ["<h2>Assumptions</h2>", "<h3>Scenarios, in their own words</h3>"]
+def _assumptions_section(data: Sequence[ScenarioData], table: pd.DataFrame) -> str:
+    wtp = _money(table["wtp_per_point"].iloc[0])
+    currency = _esc(table["currency"].iloc[0])
+    parts = [
+        "<h2>Assumptions</h2>",
+        "<h3>How the options are weighed</h3>",
+        f"<p>Effect: the {_esc(table['effect_measure'].iloc[0])}, in QoC points. "
+        f"Willingness to pay: {wtp} {currency} per QoC point; like the default unit costs it "
+        "is illustrative: state your own with <code>lhsim report FOLDER --wtp AMOUNT</code> "
+        "(the acceptability curve shows how the best buy changes with it).</p>",
+        "<h3>Scenarios, in their own words</h3>",
+    ]
     for d in data:
         text = d.scenario.description.strip() or "(no description given)"
         parts.append(f"<p><b>{_esc(d.name)}.</b> {_esc(text)}</p>")
@@ -431,25 +699,25 @@ def _ledger_section(table: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- whole
-def render_report(
-    comparison: Comparison,
-    data: Sequence[ScenarioData],
-    table: pd.DataFrame,
-    images: dict[str, bytes],
-) -> str:
+def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
     """The decision brief as one HTML document (nothing in it is fetched from elsewhere)."""
+    comparison, data, table = results.comparison, results.data, results.table
     title = f"Decision brief: {len(data)} scenarios against {comparison.baseline}"
     body = "".join(
         [
             f"<h1>{_esc(title)}</h1>",
-            "<p>Built by lhsim from the results in this folder; rebuild it with "
+            "<p class='note'>Built by lhsim from the results in this folder; rebuild it with "
             "<code>lhsim report FOLDER</code>.</p>",
+            _bottom_line_section(table, comparison.baseline, images),
             _summary_section(table, comparison),
+            _over_time_section(table),
+            _budget_section(table, results.budget),
+            _changes_section(data, comparison.baseline, results.loops),
+            _final_section(table),
             _figures_section(images),
             _ledger_section(table),
-            _changes_section(data, comparison.baseline),
             _questions_section(data),
-            _assumptions_section(data),
+            _assumptions_section(data, table),
         ]
     )
     return (
@@ -459,14 +727,9 @@ def render_report(
     )
 
 
-def write_report(
-    comparison: Comparison,
-    data: Sequence[ScenarioData],
-    table: pd.DataFrame,
-    images: dict[str, bytes],
-) -> Path:
+def write_report(results: ComparisonResults, images: dict[str, bytes]) -> Path:
     """Write ``report.html`` into the comparison folder and return its path."""
-    text = render_report(comparison, data, table, images)
-    path = Path(comparison.folder) / REPORT_FILE
+    text = render_report(results, images)
+    path = Path(results.comparison.folder) / REPORT_FILE
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path

@@ -1,4 +1,4 @@
-"""Figures of a scenario comparison: QoC bands, the cost-effect plane, the loss ledger.
+"""Figures of a comparison: frontier, acceptability, QoC bands, cost-effect plane, ledger.
 
 Each function takes tables read from disk and returns a
 :class:`matplotlib.figure.Figure` drawn on the Agg canvas; nothing is shown.
@@ -7,7 +7,6 @@ Each function takes tables read from disk and returns a
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,16 +14,19 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from sim.reporting.plots import LOSS_CAUSES
 
 if TYPE_CHECKING:
-    from sim.planning.compare import ScenarioData
+    from sim.planning.compare import ComparisonResults
 
 __all__ = [
+    "acceptability_figure",
     "comparison_figures",
     "cost_effect_figure",
     "figure_png",
+    "frontier_figure",
     "loss_ledger_comparison_figure",
     "qoc_bands_figure",
 ]
@@ -130,22 +132,161 @@ def loss_ledger_comparison_figure(table: pd.DataFrame) -> Figure:
     return figure
 
 
-def comparison_figures(
-    data: Sequence[ScenarioData], table: pd.DataFrame, baseline: str
-) -> dict[str, Figure]:
-    """Every figure of a comparison, by file name (without ``.png``)."""
-    from sim.planning.compare import paired_differences
+def frontier_figure(table: pd.DataFrame, currency: str) -> Figure:
+    """The efficiency frontier: every option's mean effect and mean cost.
 
-    common = table["replicates"].min()
-    replicates = sorted(set.intersection(*(set(d.summary.index) for d in data)))[: int(common)]
-    qoc = pd.DataFrame({d.name: d.summary.loc[replicates, "qoc_final"] for d in data})
-    cost = pd.DataFrame({d.name: d.totals.loc[replicates, "cost_total"] for d in data})
+    Frontier options are joined by a line (its slope between two options is the ICER of
+    the more effective one); dominated options are grey, strongly dominated as crosses,
+    extendedly dominated as open circles. Options with identical results share one label.
+
+    Args:
+        table: The comparison table (``scenario``, ``effect_points_mean``,
+            ``cost_total_mean``, ``frontier_status``, ``same_as``, ``effect_measure``,
+            ``best_buy``).
+        currency: The currency of the costs.
+    """
+    from sim.planning.economics import EXTENDED, FRONTIER, STRONG
+
+    figure = _new_figure(8.5, 5.5)
+    axes = figure.add_subplot()
+    measure = str(table["effect_measure"].iloc[0])
+    axes.set_title(f"Efficiency frontier ({measure})", fontsize=13)
+    first = table[table["same_as"].fillna("") == ""]
+    labels = {
+        name: " = ".join(
+            [name, *table.loc[table["same_as"].fillna("") == name, "scenario"].astype(str)]
+        )
+        for name in first["scenario"]
+    }
+    on = first[first["frontier_status"] == FRONTIER].sort_values("cost_total_mean")
+    axes.plot(
+        on["effect_points_mean"],
+        on["cost_total_mean"],
+        "-",
+        color="#1f5fa8",
+        linewidth=2,
+        label="frontier",
+        zorder=2,
+    )
+    styles = {
+        FRONTIER: {"marker": "o", "color": "#1f5fa8", "label": "on the frontier"},
+        STRONG: {"marker": "x", "color": "#777777", "label": "strongly dominated"},
+        EXTENDED: {"marker": "o", "color": "#777777", "label": "extendedly dominated"},
+    }
+    for status, style in styles.items():
+        rows = first[first["frontier_status"] == status]
+        if rows.empty:
+            continue
+        face = "none" if status == EXTENDED else style["color"]
+        axes.scatter(
+            rows["effect_points_mean"],
+            rows["cost_total_mean"],
+            s=70,
+            marker=style["marker"],
+            facecolors=face if style["marker"] != "x" else None,
+            edgecolors=style["color"] if style["marker"] != "x" else None,
+            color=style["color"] if style["marker"] == "x" else None,
+            label=style["label"],
+            zorder=3,
+        )
+    x_span = float(np.ptp(first["effect_points_mean"])) or 1.0
+    y_span = float(np.ptp(first["cost_total_mean"])) or 1.0
+    placed: list[tuple[float, float]] = []
+    for _, r in first.sort_values(["cost_total_mean", "effect_points_mean"]).iterrows():
+        x, y = float(r["effect_points_mean"]), float(r["cost_total_mean"])
+        near = sum(
+            1 for px, py in placed if abs(px - x) < 0.04 * x_span and abs(py - y) < 0.04 * y_span
+        )
+        placed.append((x, y))
+        best = " (best buy)" if bool(r["best_buy"]) else ""
+        axes.annotate(
+            labels[str(r["scenario"])] + best,
+            (x, y),
+            textcoords="offset points",
+            xytext=(7, -4 - 14 * near),
+            fontsize=11,
+            fontweight="bold" if best else "normal",
+        )
+    axes.set_xlabel(f"Effect: {measure} (QoC points)", fontsize=11)
+    axes.set_ylabel(f"Discounted total cost ({currency}, mean of replicates)", fontsize=11)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize=10)
+    return figure
+
+
+def acceptability_figure(
+    curve: pd.DataFrame, wtp: float, currency: str, same_as: dict[str, str] | None = None
+) -> Figure:
+    """The cost-effectiveness acceptability curve, with the stated willingness to pay.
+
+    Args:
+        curve: ``wtp``, ``scenario``, ``probability``
+            (:func:`sim.planning.economics.acceptability`).
+        wtp: The stated willingness to pay per QoC point (a vertical line).
+        currency: The currency.
+        same_as: Options identical to an earlier one, mapped to it: drawn as one line.
+    """
+    twins = {k: v for k, v in (same_as or {}).items() if v}
+    figure = _new_figure(8.5, 5.0)
+    axes = figure.add_subplot()
+    axes.set_title("Chance each option is the best buy, by willingness to pay", fontsize=13)
+    names = [n for n in dict.fromkeys(curve["scenario"]) if n not in twins]
+    shown = [n for n in names if curve.loc[curve["scenario"] == n, "probability"].max() > 0]
+    for colour, name in zip(_colours(len(names)), names, strict=True):
+        if name not in shown:
+            continue
+        rows = curve[curve["scenario"] == name]
+        label = " = ".join([name, *(k for k, v in twins.items() if v == name)])
+        axes.plot(rows["wtp"], rows["probability"], "-", color=colour, linewidth=2, label=label)
+    axes.axvline(wtp, color="black", linestyle="--", linewidth=1)
+    axes.annotate(
+        f"stated: {wtp:,.0f}",
+        (wtp, 1.0),
+        textcoords="offset points",
+        xytext=(4, -14),
+        fontsize=10,
+    )
+    never = [n for n in names if n not in shown]
+    if never:
+        axes.text(
+            0.99,
+            0.02,
+            "never the best buy: " + ", ".join(never),
+            transform=axes.transAxes,
+            ha="right",
+            fontsize=10,
+            color="#555555",
+        )
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel(f"Willingness to pay per QoC point ({currency})", fontsize=11)
+    axes.set_ylabel("Share of replicates with the highest net benefit", fontsize=11)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best", fontsize=10)
+    return figure
+
+
+def comparison_figures(results: ComparisonResults) -> dict[str, Figure]:
+    """Every figure of a comparison, by file name (without ``.png``), in reading order."""
+    from sim.planning.compare import paired_differences, paired_values
+
+    data, table = results.data, results.table
+    baseline = results.comparison.baseline
+    values = paired_values(data, results.comparison.effect)
     currency = data[0].scenario.costs.currency
     return {
+        "frontier": frontier_figure(table, currency),
+        "acceptability": acceptability_figure(
+            results.acceptability,
+            results.comparison.wtp,
+            currency,
+            dict(zip(table["scenario"], table["same_as"].fillna(""), strict=True)),
+        ),
         "qoc_over_time": qoc_bands_figure({d.name: d.timeseries for d in data}, baseline),
         "cost_effect": cost_effect_figure(
-            paired_differences(qoc, baseline),
-            paired_differences(cost, baseline),
+            paired_differences(values.qoc_final, baseline),
+            paired_differences(values.cost, baseline),
             baseline,
             currency,
         ),
