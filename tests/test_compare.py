@@ -9,7 +9,8 @@ import yaml
 
 from sim.cli.main import main
 from sim.model.model import LearningHealthSystem
-from sim.planning.compare import build_outputs, run_comparison
+from sim.planning.analysis import build_outputs
+from sim.planning.compare import run_comparison
 
 from builders import small
 

@@ -161,7 +161,8 @@ def _compare(arguments: argparse.Namespace) -> int:
 
 
 def _report(arguments: argparse.Namespace) -> int:
-    from sim.planning.compare import build_outputs, load_comparison
+    from sim.planning.analysis import build_outputs
+    from sim.planning.comparison import load_comparison
 
     written = build_outputs(arguments.folder, wtp=arguments.wtp, effect=arguments.effect)
     comparison = load_comparison(arguments.folder)

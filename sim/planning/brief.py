@@ -1,6 +1,6 @@
 """The decision brief: one self-contained HTML file a planner can open offline.
 
-Built from results on disk (:mod:`sim.planning.compare`), never from a live model: the
+Built from results on disk (:mod:`sim.planning.analysis`), never from a live model: the
 comparison table, the figures (embedded as base64 PNG data URIs; no external CSS,
 scripts or fonts), what each scenario changes relative to the baseline, the
 assumptions, and the key questions of the framework's Table 3 (internal, horizontal
@@ -10,11 +10,7 @@ flows counted in the simulation.
 
 from __future__ import annotations
 
-import base64
-import html
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +18,15 @@ import pandas as pd
 
 from sim.metrics.costs import COST_ITEMS
 from sim.model.schema import Costs
+from sim.planning.html import esc, html_table, image, money, number, percent
+from sim.planning.key_questions import KEY_QUESTIONS, KeyQuestion, questions_section
 from sim.planning.loop_changes import describe_loop_changes
 from sim.reporting.plots import LOSS_CAUSES
 from sim.runs.results import atomic_write
 
 if TYPE_CHECKING:
-    from sim.planning.compare import Comparison, ComparisonResults, ScenarioData
+    from sim.planning.analysis import ComparisonResults
+    from sim.planning.comparison import Comparison, ScenarioData
 
 __all__ = [
     "KEY_QUESTIONS",
@@ -61,159 +60,6 @@ h2,h3,.caption{page-break-after:avoid}tr{page-break-inside:avoid}
 """
 
 
-@dataclass(frozen=True)
-class KeyQuestion:
-    """One key question of the framework's Table 3 and how the simulation answers it.
-
-    Attributes:
-        level: ``facility``, ``district`` or ``national``.
-        kind: ``internal``, ``horizontal`` or ``vertical`` learning.
-        question: The question, in the framework's words.
-        measure: What the number shown counts.
-        value: Computes the number for one replicate's summary row.
-    """
-
-    level: str
-    kind: str
-    question: str
-    measure: str
-    value: Callable[[pd.DataFrame], pd.Series]
-
-
-def _col(*names: str) -> Callable[[pd.DataFrame], pd.Series]:
-    def total(summary: pd.DataFrame) -> pd.Series:
-        present = [n for n in names if n in summary.columns]
-        return summary[present].astype(float).sum(axis=1) if present else summary.iloc[:, 0] * 0
-
-    return total
-
-
-def _qoc_gain(summary: pd.DataFrame) -> pd.Series:
-    return (summary["qoc_final"] - summary["qoc_initial"]) * 100.0
-
-
-#: The framework's key questions (Table 3), answered from the simulated flows.
-KEY_QUESTIONS: tuple[KeyQuestion, ...] = (
-    KeyQuestion(
-        "facility",
-        "internal",
-        "What activities did we conduct?",
-        "trials of practices started by facilities",
-        _col("trials_started_total"),
-    ),
-    KeyQuestion(
-        "facility",
-        "internal",
-        "How did we conduct them?",
-        "trials started on the facility's own initiative (QI-team innovation)",
-        _col("innovations_total"),
-    ),
-    KeyQuestion(
-        "facility",
-        "internal",
-        "What was the effect on patient care?",
-        "change in QoC from month 1 to the end (points)",
-        _qoc_gain,
-    ),
-    KeyQuestion(
-        "facility",
-        "horizontal",
-        "What did other facilities do to improve care?",
-        "practices that first reached a facility from other facilities (peer contact, "
-        "sessions, messaging, exchange visits)",
-        _col(
-            "reached_by_peer_network",
-            "reached_by_learning_sessions",
-            "reached_by_messaging_group",
-            "reached_by_exchange_visits",
-        ),
-    ),
-    KeyQuestion(
-        "facility",
-        "horizontal",
-        "What did other facilities find does not work?",
-        "trials of practices already known elsewhere to fail (duplication waste; lower is better)",
-        _col("duplication_waste"),
-    ),
-    KeyQuestion(
-        "facility",
-        "vertical",
-        "How effective was the guidance and support from the district?",
-        "practices that first reached a facility through district coaching",
-        _col("reached_by_coaching"),
-    ),
-    KeyQuestion(
-        "facility",
-        "vertical",
-        "What other guidance and support is required from the district?",
-        "implementations that failed for want of a how-to story",
-        _col("implementation_failures_no_story_total"),
-    ),
-    KeyQuestion(
-        "district",
-        "internal",
-        "What support did we provide to facilities, and with what activities?",
-        "facility attendances at learning sessions + coaching visits + messaging-group months",
-        _col("session_attendees_total", "coaching_visits_total", "group_months_total"),
-    ),
-    KeyQuestion(
-        "district",
-        "internal",
-        "How did these activities change provider behaviour and patient care?",
-        "double-loop reviews that moved effort towards the support that worked",
-        _col("double_loop_shifts_total"),
-    ),
-    KeyQuestion(
-        "district",
-        "horizontal",
-        "What did other districts do to support facilities to improve care?",
-        "district-to-district exchanges held",
-        _col("district_meetings_total"),
-    ),
-    KeyQuestion(
-        "district",
-        "vertical",
-        "How effective was the guidance and support from the national level?",
-        "practices that first reached a facility through national guidance",
-        _col("reached_by_guidance"),
-    ),
-    KeyQuestion(
-        "district",
-        "vertical",
-        "What other guidance and support is required from the national level?",
-        "lessons lost in the national queue (bottleneck) or to national blame",
-        _col("lost_bottleneck", "lost_blame"),
-    ),
-    KeyQuestion(
-        "national",
-        "internal",
-        "What support did we provide to districts and facilities?",
-        "guidance items issued",
-        _col("guidance_issued_total"),
-    ),
-    KeyQuestion(
-        "national",
-        "internal",
-        "How did these activities change district or provider behaviour and patient care?",
-        "guidance withdrawn after failing in implementation (double loop)",
-        _col("guidance_withdrawn_total"),
-    ),
-    KeyQuestion(
-        "national",
-        "horizontal",
-        "What did other countries do to support districts and facilities?",
-        "guidance exchanges with linked countries",
-        _col("global_exchanges_total"),
-    ),
-    KeyQuestion(
-        "national",
-        "vertical",
-        "What learning reached the national level?",
-        "lesson reports processed by the national body and learning centres",
-        _col("national_items_processed_total", "centre_items_processed_total"),
-    ),
-)
-
 _CAPTIONS = {
     "frontier": "The efficiency frontier. Each option at its mean effect and mean "
     "discounted cost; the line joins the options on the frontier (its slope is the extra "
@@ -230,40 +76,8 @@ _CAPTIONS = {
     "share of all lessons lost.",
 }
 
-_LEVELS = {
-    "facility": "Facility level",
-    "district": "District level",
-    "national": "National level",
-}
-
 
 # --------------------------------------------------------------------------- pieces
-def _esc(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _number(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
-    return _esc(value)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
-    def cell(tag: str, index: int, content: str) -> str:
-        kind = ' class="text"' if index < text_columns else ""
-        return f"<{tag}{kind}>{content}</{tag}>"
-
-    head = "".join(cell("th", i, _esc(h)) for i, h in enumerate(header))
-    body = "".join(
-        "<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -302,31 +116,17 @@ def scenario_changes(baseline: dict[str, Any], other: dict[str, Any]) -> list[tu
     return changes
 
 
-def _image(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<p><img alt="{_esc(alt)}" src="data:image/png;base64,{data}"></p>'
-
-
 # --------------------------------------------------------------------------- sections
-def _money(value: Any) -> str:
-    """A sum of money: whole units with thousands separators, '-' when absent."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{float(value):,.0f}"
 
 
 def _status(r: pd.Series) -> str:
     status = str(r["frontier_status"])
     by = r["frontier_by"] if isinstance(r["frontier_by"], str) else ""
     if status == "strongly dominated" and by:
-        return f"strongly dominated by {_esc(by)}"
+        return f"strongly dominated by {esc(by)}"
     if status == "extendedly dominated" and by:
-        return f"extendedly dominated (a mix of {_esc(by)} does better)"
-    return _esc(status)
-
-
-def _percent(share: float) -> str:
-    return f"{100 * share:.0f} %"
+        return f"extendedly dominated (a mix of {esc(by)} does better)"
+    return esc(status)
 
 
 def bottom_line(table: pd.DataFrame, baseline: str) -> str:
@@ -338,13 +138,13 @@ def bottom_line(table: pd.DataFrame, baseline: str) -> str:
     best = rows[rows["best_buy"]].iloc[0]
     name = str(best["scenario"])
     currency = str(best["currency"])
-    wtp = _money(best["wtp_per_point"])
+    wtp = money(best["wtp_per_point"])
     measure = str(best["effect_measure"])
     same = table.loc[table["same_as"].fillna("") == name, "scenario"].astype(str).tolist()
     twins = f" ({', '.join(same)} give the same results)" if same else ""
     replicates = int(best["replicates"])
     sure = (
-        f"it is the best buy in {_percent(best['p_most_cost_effective'])} of {replicates} "
+        f"it is the best buy in {percent(best['p_most_cost_effective'])} of {replicates} "
         "paired replicates"
     )
     start = f"At {wtp} {currency} per QoC point, "
@@ -352,7 +152,7 @@ def bottom_line(table: pd.DataFrame, baseline: str) -> str:
         step = rows[(rows["frontier_next"] == name) & rows["icer_vs_next"].notna()]
         nearest = (
             f"; the next step up, {step['scenario'].iloc[0]}, would cost "
-            f"{_money(step['icer_vs_next'].iloc[0])} {currency} per point"
+            f"{money(step['icer_vs_next'].iloc[0])} {currency} per point"
             if len(step)
             else ""
         )
@@ -362,44 +162,44 @@ def bottom_line(table: pd.DataFrame, baseline: str) -> str:
         )
     gain = float(best["effect_gain_points_mean"])
     extra = float(best["cost_diff_vs_baseline_mean"])
-    better = f"it does better than {baseline} in {_percent(best['p_effect_gain_positive'])}"
+    better = f"it does better than {baseline} in {percent(best['p_effect_gain_positive'])}"
     if gain > 0 and extra <= 0:
         what = (
             f"it is cheaper and better than {baseline}: {gain:.1f} QoC points more ({measure}) "
-            f"for {_money(-extra)} {currency} less"
+            f"for {money(-extra)} {currency} less"
         )
     elif gain > 0:
         what = (
             f"it adds {gain:.1f} QoC points ({measure}) over {baseline} for "
-            f"{_money(extra)} {currency} more"
+            f"{money(extra)} {currency} more"
         )
         nxt = best["frontier_next"] if isinstance(best["frontier_next"], str) else ""
         if nxt and not pd.isna(best["icer_vs_next"]):
             what += (
-                f", {_money(best['icer_vs_next'])} {currency} per point against {nxt}, the "
+                f", {money(best['icer_vs_next'])} {currency} per point against {nxt}, the "
                 "next cheaper option on the frontier"
             )
     else:
         what = (
-            f"it saves {_money(-extra)} {currency} against {baseline} for "
+            f"it saves {money(-extra)} {currency} against {baseline} for "
             f"{-gain:.1f} QoC points fewer ({measure}), less than the points are worth"
         )
     return f"{start}{name}{twins} is the best buy: {what}; {sure}, and {better}."
 
 
 def _bottom_line_section(table: pd.DataFrame, baseline: str, images: dict[str, bytes]) -> str:
-    parts = [f"<p class='bottomline'>{_esc(bottom_line(table, baseline))}</p>"]
+    parts = [f"<p class='bottomline'>{esc(bottom_line(table, baseline))}</p>"]
     if "frontier" in images:
         parts.append(
-            f"<p class='caption'>{_esc(_CAPTIONS['frontier'])}</p>"
-            + _image(images["frontier"], "frontier")
+            f"<p class='caption'>{esc(_CAPTIONS['frontier'])}</p>"
+            + image(images["frontier"], "frontier")
         )
     return "".join(parts)
 
 
 def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
-    currency = _esc(table["currency"].iloc[0])
-    measure = _esc(table["effect_measure"].iloc[0])
+    currency = esc(table["currency"].iloc[0])
+    measure = esc(table["effect_measure"].iloc[0])
     wtp = float(table["wtp_per_point"].iloc[0])
     header = [
         "scenario",
@@ -411,40 +211,40 @@ def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
         f"{currency} per point vs baseline",
         "on the frontier?",
         f"{currency} per point vs next option on the frontier",
-        f"net benefit over {_esc(comparison.baseline)} at {_money(wtp)} per point ({currency})",
+        f"net benefit over {esc(comparison.baseline)} at {money(wtp)} per point ({currency})",
         "P(best buy)",
     ]
     rows = []
     for _, r in table.iterrows():
-        name = _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
+        name = esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
         if r["same_as"]:
-            name += f" (same results as {_esc(r['same_as'])})"
+            name += f" (same results as {esc(r['same_as'])})"
         next_option = r["frontier_next"] if isinstance(r["frontier_next"], str) else ""
         icer_next = (
-            f"{_money(r['icer_vs_next'])} vs {_esc(next_option)}"
+            f"{money(r['icer_vs_next'])} vs {esc(next_option)}"
             if next_option and not pd.isna(r["icer_vs_next"])
             else "-"
         )
         rows.append(
             [
                 name + (" <b>best buy</b>" if r["best_buy"] else ""),
-                _number(r["effect_points_mean"], 2),
-                _number(r["effect_gain_points_mean"], 2),
-                f"{_number(r['effect_gain_points_p05'], 2)} to "
-                f"{_number(r['effect_gain_points_p95'], 2)}",
-                _money(r["cost_total_mean"]),
-                _esc(r["reading_vs_baseline"]),
-                _money(r["icer_vs_baseline"]),
+                number(r["effect_points_mean"], 2),
+                number(r["effect_gain_points_mean"], 2),
+                f"{number(r['effect_gain_points_p05'], 2)} to "
+                f"{number(r['effect_gain_points_p95'], 2)}",
+                money(r["cost_total_mean"]),
+                esc(r["reading_vs_baseline"]),
+                money(r["icer_vs_baseline"]),
                 _status(r),
                 icer_next,
-                _money(r["inmb_vs_baseline_mean"]),
-                _number(r["p_most_cost_effective"], 2),
+                money(r["inmb_vs_baseline_mean"]),
+                number(r["p_most_cost_effective"], 2),
             ]
         )
     return (
         "<h2>What each scenario buys</h2>"
         f"<p>{len(table)} scenarios, {int(table['replicates'].iloc[0])} replicates each, "
-        f"baseline <b>{_esc(comparison.baseline)}</b>, root seed {comparison.seed}. Replicate "
+        f"baseline <b>{esc(comparison.baseline)}</b>, root seed {comparison.seed}. Replicate "
         "r of every scenario shares its random numbers (common random numbers), so a gain is "
         f"measured replicate by replicate. The effect is the {measure}, in QoC points (QoC is "
         "an index from 0 to 1; a point is 0.01). Costs and effects are means over "
@@ -457,7 +257,7 @@ def _summary_section(table: pd.DataFrame, comparison: Comparison) -> str:
         "per point times the gain, minus the extra cost (the best buy has the highest). "
         "P(best buy): share of replicates in which the option "
         "has the highest net benefit.</p>"
-        + _table(header, rows)
+        + html_table(header, rows)
         + "<p class='note'>Everything here, in the same units, is in <code>comparison.csv"
         "</code>; costs by scenario, replicate, year and activity are in <code>costs.csv"
         "</code>, costs and shortfalls by year in <code>budget.csv</code>, the "
@@ -476,24 +276,24 @@ def _final_section(table: pd.DataFrame) -> str:
     ]
     rows = [
         [
-            _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else ""),
-            _number(r["qoc_final_median"]),
-            f"{_number(r['qoc_final_p05'])} to {_number(r['qoc_final_p95'])}",
-            _number(r["gain_final_points_median"], 2),
-            f"{_number(r['gain_final_points_p05'], 2)} to {_number(r['gain_final_points_p95'], 2)}",
-            _number(r["p_better_than_baseline"], 2),
+            esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else ""),
+            number(r["qoc_final_median"]),
+            f"{number(r['qoc_final_p05'])} to {number(r['qoc_final_p95'])}",
+            number(r["gain_final_points_median"], 2),
+            f"{number(r['gain_final_points_p05'], 2)} to {number(r['gain_final_points_p95'], 2)}",
+            number(r["p_better_than_baseline"], 2),
         ]
         for _, r in table.iterrows()
     ]
     return (
         "<h2>Quality of care in the last month</h2><p>QoC index (0-1) in the last month "
         "and its gain over the baseline in points, paired replicate by replicate.</p>"
-        + _table(header, rows)
+        + html_table(header, rows)
     )
 
 
 def _budget_section(table: pd.DataFrame, budget: pd.DataFrame) -> str:
-    currency = _esc(table["currency"].iloc[0])
+    currency = esc(table["currency"].iloc[0])
     years = sorted(budget["year"].unique())
     header = [
         "scenario",
@@ -509,17 +309,17 @@ def _budget_section(table: pd.DataFrame, budget: pd.DataFrame) -> str:
         has_budget = r["annual_budget"] is not None and not pd.isna(r["annual_budget"])
         cells = []
         for y in years:
-            cost = _money(own.loc[y, "cost_median"]) if y in own.index else "-"
+            cost = money(own.loc[y, "cost_median"]) if y in own.index else "-"
             short = float(own.loc[y, "shortfall_median"]) if y in own.index else 0.0
-            cells.append(cost + (f" (over by {_money(short)})" if short > 0 else ""))
+            cells.append(cost + (f" (over by {money(short)})" if short > 0 else ""))
         rows.append(
             [
-                _esc(r["scenario"]),
-                _money(r["annual_budget"]) if has_budget else "none set",
+                esc(r["scenario"]),
+                money(r["annual_budget"]) if has_budget else "none set",
                 *cells,
-                _number(r["budget_breach_years_median"], 1) if has_budget else "-",
-                _money(r["budget_shortfall_total_median"]) if has_budget else "-",
-                _money(r["budget_shortfall_total_p95"]) if has_budget else "-",
+                number(r["budget_breach_years_median"], 1) if has_budget else "-",
+                money(r["budget_shortfall_total_median"]) if has_budget else "-",
+                money(r["budget_shortfall_total_p95"]) if has_budget else "-",
             ]
         )
     return (
@@ -528,7 +328,7 @@ def _budget_section(table: pd.DataFrame, budget: pd.DataFrame) -> str:
         "spent, against the scenario's annual envelope (<code>costs.annual_budget</code>); "
         "where the median year is over the envelope, by how much. The shortfall over the "
         "run is the sum of every year's cost above the envelope (median over replicates, "
-        "and the amount 95 % of replicates stay within).</p>" + _table(header, rows)
+        "and the amount 95 % of replicates stay within).</p>" + html_table(header, rows)
     )
 
 
@@ -548,25 +348,25 @@ def _over_time_section(table: pd.DataFrame) -> str:
     ]
 
     def months(value: Any) -> str:
-        return "not reached" if pd.isna(value) else _number(value, 0)
+        return "not reached" if pd.isna(value) else number(value, 0)
 
     rows = []
     for _, r in table.iterrows():
-        name = _esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
+        name = esc(r["scenario"]) + (" (baseline)" if r["is_baseline"] else "")
         rows.append(
             [
                 name,
-                _number(r["qoc_mean_median"]),
-                _number(r["qoc_point_months_gained_mean"], 0),
-                f"{_number(r['qoc_point_months_gained_p05'], 0)} to "
-                f"{_number(r['qoc_point_months_gained_p95'], 0)}",
+                number(r["qoc_mean_median"]),
+                number(r["qoc_point_months_gained_mean"], 0),
+                f"{number(r['qoc_point_months_gained_p05'], 0)} to "
+                f"{number(r['qoc_point_months_gained_p95'], 0)}",
                 months(r["months_to_50_median"]),
                 months(r["months_to_80_median"]),
-                _number(r["practices_reaching_80_share_median"], 2),
-                _number(r["ineffective_in_use_per_facility"], 2),
-                _number(r["harmful_in_use_per_facility"], 2),
-                _number(r["duplicated_trials_median"], 0),
-                _number(r["qoc_kept_share_median"], 2),
+                number(r["practices_reaching_80_share_median"], 2),
+                number(r["ineffective_in_use_per_facility"], 2),
+                number(r["harmful_in_use_per_facility"], 2),
+                number(r["duplicated_trials_median"], 0),
+                number(r["qoc_kept_share_median"], 2),
             ]
         )
     windows = sorted(set(table["sustainment_window"]))
@@ -580,9 +380,9 @@ def _over_time_section(table: pd.DataFrame) -> str:
         "Ineffective and harmful practices in use per facility: averaged over the months of "
         "the run. Duplicated trials: trials of a practice already known elsewhere to fail. "
         "Share of peak QoC kept (sustainment): "
-        + _esc("; ".join(windows))
+        + esc("; ".join(windows))
         + ". Medians over replicates unless said.</p>"
-        + _table(header, rows)
+        + html_table(header, rows)
     )
 
 
@@ -591,8 +391,8 @@ def _figures_section(images: dict[str, bytes]) -> str:
     for name, png in images.items():
         if name == "frontier":
             continue
-        parts.append(f"<p class='caption'>{_esc(_CAPTIONS.get(name, name))}</p>")
-        parts.append(_image(png, name))
+        parts.append(f"<p class='caption'>{esc(_CAPTIONS.get(name, name))}</p>")
+        parts.append(image(png, name))
     return "".join(parts)
 
 
@@ -607,28 +407,28 @@ def _changes_section(data: Sequence[ScenarioData], baseline: str, loops: pd.Data
         "replicate; the organisations' reasons are not kept in the results).</p>",
     ]
     for d in data:
-        parts.append(f"<h3>{_esc(d.name)}{' (baseline)' if d.name == baseline else ''}</h3>")
+        parts.append(f"<h3>{esc(d.name)}{' (baseline)' if d.name == baseline else ''}</h3>")
         if d.name != baseline:
             changes = scenario_changes(base_doc, d.scenario.model_dump(mode="json"))
             if changes:
-                rows = [[_esc(k), _esc(a), _esc(b)] for k, a, b in changes]
-                parts.append(_table(["setting", baseline, d.name], rows, text_columns=3))
+                rows = [[esc(k), esc(a), esc(b)] for k, a, b in changes]
+                parts.append(html_table(["setting", baseline, d.name], rows, text_columns=3))
             else:
                 parts.append("<p>No setting differs from the baseline.</p>")
         row = by_name.loc[d.name] if d.name in by_name.index else None
         if isinstance(row, pd.Series):
             text = describe_loop_changes(row)
-            parts.append(f"<p><i>During the runs.</i> {_esc(text)}</p>")
+            parts.append(f"<p><i>During the runs.</i> {esc(text)}</p>")
     return "".join(parts)
 
 
 def _assumptions_section(data: Sequence[ScenarioData], table: pd.DataFrame) -> str:
-    wtp = _money(table["wtp_per_point"].iloc[0])
-    currency = _esc(table["currency"].iloc[0])
+    wtp = money(table["wtp_per_point"].iloc[0])
+    currency = esc(table["currency"].iloc[0])
     parts = [
         "<h2>Assumptions</h2>",
         "<h3>How the options are weighed</h3>",
-        f"<p>Effect: the {_esc(table['effect_measure'].iloc[0])}, in QoC points. "
+        f"<p>Effect: the {esc(table['effect_measure'].iloc[0])}, in QoC points. "
         f"Willingness to pay: {wtp} {currency} per QoC point; like the default unit costs it "
         "is illustrative: state your own with <code>lhsim report FOLDER --wtp AMOUNT</code> "
         "(the acceptability curve shows how the best buy changes with it).</p>",
@@ -636,28 +436,28 @@ def _assumptions_section(data: Sequence[ScenarioData], table: pd.DataFrame) -> s
     ]
     for d in data:
         text = d.scenario.description.strip() or "(no description given)"
-        parts.append(f"<p><b>{_esc(d.name)}.</b> {_esc(text)}</p>")
+        parts.append(f"<p><b>{esc(d.name)}.</b> {esc(text)}</p>")
     costs = data[0].scenario.costs
     rows = []
     for item in COST_ITEMS:
         field = Costs.model_fields[item.name]
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        prices = {_number(getattr(d.scenario.costs, item.name), 2) for d in data}
+        prices = {number(getattr(d.scenario.costs, item.name), 2) for d in data}
         rows.append(
             [
-                _esc(item.label),
+                esc(item.label),
                 " / ".join(sorted(prices)),
-                _esc(extra.get("unit", "")),
-                _esc(extra.get("source", "")),
+                esc(extra.get("unit", "")),
+                esc(extra.get("source", "")),
             ]
         )
     parts.append("<h3>Unit costs</h3>")
     parts.append(
-        f"<p>Currency {_esc(costs.currency)}; discount rate "
+        f"<p>Currency {esc(costs.currency)}; discount rate "
         f"{costs.discount_rate:.1%} a year (costs in year y, from 0, divided by (1 + r)^y). "
         "Costs are counted from the monthly activity recorded in each run.</p>"
     )
-    parts.append(_table(["activity", "unit cost", "per", "source"], rows, text_columns=4))
+    parts.append(html_table(["activity", "unit cost", "per", "source"], rows, text_columns=4))
     parts.append(
         "<h3>The model</h3><p>An agent-based model of how quality-of-care practices are "
         "discovered, tested, shared, scaled and lost (see <code>docs/model.md</code>). Every "
@@ -668,33 +468,15 @@ def _assumptions_section(data: Sequence[ScenarioData], table: pd.DataFrame) -> s
     return "".join(parts)
 
 
-def _questions_section(data: Sequence[ScenarioData]) -> str:
-    parts = [
-        "<h2>Key questions at each level of the health system</h2>",
-        "<p>The framework's key questions for learning about quality of care (its Table 3: "
-        "internal, horizontal and vertical learning), each answered by a flow counted in the "
-        "simulation. Numbers are medians over replicates, totals over the whole run.</p>",
-    ]
-    names = [d.name for d in data]
-    for level, title in _LEVELS.items():
-        rows = []
-        for q in (q for q in KEY_QUESTIONS if q.level == level):
-            values = [_number(float(q.value(d.summary).median()), 1) for d in data]
-            rows.append([_esc(q.kind), _esc(q.question), _esc(q.measure), *values])
-        parts.append(f"<h3>{_esc(title)}</h3>")
-        parts.append(_table(["learning", "question", "answered by", *names], rows, text_columns=3))
-    return "".join(parts)
-
-
 def _ledger_section(table: pd.DataFrame) -> str:
     header = ["scenario", *LOSS_CAUSES.values()]
     rows = [
-        [_esc(r["scenario"]), *(_number(r[f"{c}_share"], 2) for c in LOSS_CAUSES)]
+        [esc(r["scenario"]), *(number(r[f"{c}_share"], 2) for c in LOSS_CAUSES)]
         for _, r in table.iterrows()
     ]
     return (
         "<h2>Where learning was lost</h2><p>Share of all lessons lost, by cause (every lesson "
-        "lost is counted once, under one cause).</p>" + _table(header, rows)
+        "lost is counted once, under one cause).</p>" + html_table(header, rows)
     )
 
 
@@ -705,7 +487,7 @@ def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
     title = f"Decision brief: {len(data)} scenarios against {comparison.baseline}"
     body = "".join(
         [
-            f"<h1>{_esc(title)}</h1>",
+            f"<h1>{esc(title)}</h1>",
             "<p class='note'>Built by lhsim from the results in this folder; rebuild it with "
             "<code>lhsim report FOLDER</code>.</p>",
             _bottom_line_section(table, comparison.baseline, images),
@@ -716,13 +498,13 @@ def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
             _final_section(table),
             _figures_section(images),
             _ledger_section(table),
-            _questions_section(data),
+            questions_section(data),
             _assumptions_section(data, table),
         ]
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head>"
+        f"<title>{esc(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )
 

@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter
 from sim.reporting.plots import LOSS_CAUSES
 
 if TYPE_CHECKING:
-    from sim.planning.compare import ComparisonResults
+    from sim.planning.analysis import ComparisonResults
 
 __all__ = [
     "acceptability_figure",
@@ -269,7 +269,7 @@ def acceptability_figure(
 
 def comparison_figures(results: ComparisonResults) -> dict[str, Figure]:
     """Every figure of a comparison, by file name (without ``.png``), in reading order."""
-    from sim.planning.compare import paired_differences, paired_values
+    from sim.planning.comparison import paired_differences, paired_values
 
     data, table = results.data, results.table
     baseline = results.comparison.baseline

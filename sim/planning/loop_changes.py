@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from sim.planning.compare import ScenarioData
+    from sim.planning.comparison import ScenarioData
 
 __all__ = ["STATES", "describe_loop_changes", "loop_changes"]
 

@@ -46,7 +46,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from sim.model.schema import Scenario
-    from sim.planning.compare import ScenarioData
+    from sim.planning.comparison import ScenarioData
 
 __all__ = [
     "SUSTAINMENT_MONTHS",
