@@ -64,6 +64,13 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         metavar="N",
         help="worker processes (default 1); results do not depend on it",
     )
+    compare.add_argument(
+        "--uncertainty",
+        metavar="FILE",
+        type=Path,
+        help="YAML of uncertain country parameters and their plausible distributions: each "
+        "replicate draws them once, the same draw for every scenario (docs/planners.md)",
+    )
     compare.add_argument("--force", action="store_true", help="replace results already in DIR")
     compare.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     _add_reading_options(compare, DEFAULT_WTP_PER_POINT, DEFAULT_EFFECT)
@@ -153,6 +160,7 @@ def _compare(arguments: argparse.Namespace) -> int:
         command=["lhsim", *arguments.argv],
         wtp=arguments.wtp,
         effect=arguments.effect,
+        uncertainty=arguments.uncertainty,
     )
     elapsed = time.perf_counter() - started
     table = pd.read_csv(Path(arguments.out) / "comparison.csv")

@@ -19,9 +19,10 @@ from pydantic.fields import FieldInfo
 
 from sim.config.sources import COUNTRY_DEFAULTS, EXTENDS, Document, dotted, lookup, plain
 from sim.errors import Problem
-from sim.model.schema import Scenario
+from sim.model.schema import Country, Scenario
 
 __all__ = [
+    "country_field",
     "cross_reference_problems",
     "describe",
     "model_in",
@@ -421,3 +422,31 @@ def unique(problems: list[Problem]) -> list[Problem]:
             seen.add(identity)
             result.append(problem)
     return result
+
+
+def country_field(key: str) -> tuple[Any, str]:
+    """The pydantic field of a dotted country key, or ``(None, reason)``.
+
+    Examples:
+        >>> field, _ = country_field("channels.guidance.reach")
+        >>> field.description.startswith("Chance a facility")
+        True
+        >>> country_field("channels.guidance.rech")[1]
+        "did you mean 'reach'?"
+    """
+    model: type[BaseModel] = Country
+    parts = key.split(".")
+    for index, part in enumerate(parts):
+        field = model.model_fields.get(part)
+        if field is None:
+            close = difflib.get_close_matches(part, list(model.model_fields), n=1)
+            return None, f"did you mean {close[0]!r}?" if close else "not a country parameter"
+        inner = model_in(field.annotation)
+        if index == len(parts) - 1:
+            if inner is not None:
+                return None, "names a section, not a parameter"
+            return field, ""
+        if inner is None:
+            return None, f"{part!r} has no keys below it"
+        model = inner
+    return None, "empty key"

@@ -28,18 +28,16 @@ A calibration file is YAML with these keys (see ``docs/calibration.md``):
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.config.explain import model_in, schema_problems
+from sim.config.explain import country_field, schema_problems
 from sim.config.sources import read_yaml
 from sim.errors import Problem, ScenarioError
 from sim.model.parameters import FolderName
-from sim.model.schema import Country
 
 __all__ = [
     "TIME_UNIT_MONTHS",
@@ -190,34 +188,6 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
     if problems or spec is None:
         raise ScenarioError(problems)
     return spec
-
-
-def country_field(key: str) -> tuple[Any, str]:
-    """The pydantic field of a dotted country key, or ``(None, reason)``.
-
-    Examples:
-        >>> field, _ = country_field("channels.guidance.reach")
-        >>> field.description.startswith("Chance a facility")
-        True
-        >>> country_field("channels.guidance.rech")[1]
-        "did you mean 'reach'?"
-    """
-    model: type[BaseModel] = Country
-    parts = key.split(".")
-    for index, part in enumerate(parts):
-        field = model.model_fields.get(part)
-        if field is None:
-            close = difflib.get_close_matches(part, list(model.model_fields), n=1)
-            return None, f"did you mean {close[0]!r}?" if close else "not a country parameter"
-        inner = model_in(field.annotation)
-        if index == len(parts) - 1:
-            if inner is not None:
-                return None, "names a section, not a parameter"
-            return field, ""
-        if inner is None:
-            return None, f"{part!r} has no keys below it"
-        model = inner
-    return None, "empty key"
 
 
 def _parameter_problems(spec: CalibrationSpec, file: str) -> list[Problem]:

@@ -8,7 +8,7 @@ decision brief; :func:`build_outputs` (``lhsim report``) does both.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from sim.planning.economics import (
 )
 from sim.planning.loop_changes import loop_changes
 from sim.planning.outcomes import outcomes_over_time
+from sim.planning.uncertainty import SAMPLES_FILE, value_of_information
 from sim.runs.results import atomic_write
 
 __all__ = [
@@ -278,6 +279,11 @@ class ComparisonResults:
             ``acceptability.csv``.
         loops: What the learning loops changed during the runs, per scenario
             (:func:`sim.planning.loop_changes.loop_changes`); ``loop_changes.csv``.
+        information: With parameter uncertainty: one row per uncertain parameter and its
+            rank correlation with the best buy's margin (``value_of_information.csv``);
+            else empty.
+        evpi: With parameter uncertainty: the expected value of perfect information per
+            replicate (:func:`sim.planning.uncertainty.value_of_information`); else None.
         files: The files written, by name (empty until written): each table by its own
             name (``comparison``, ``costs``, ...), each figure as ``<name>_figure``, and
             ``report``.
@@ -291,6 +297,8 @@ class ComparisonResults:
     acceptability: pd.DataFrame
     loops: pd.DataFrame
     files: dict[str, Path]
+    information: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evpi: float | None = None
 
     @property
     def best(self) -> str:
@@ -328,7 +336,9 @@ def analyse(
     costs = pd.concat([d.costs.assign(scenario=d.name) for d in data], ignore_index=True)[
         ["scenario", "replicate", "year", "activity", "units", "cost", "cost_discounted"]
     ]
-    replicates = paired_values(data, comparison.effect).replicates
+    values = paired_values(data, comparison.effect)
+    replicates = values.replicates
+    information, evpi = _information(comparison, data, values, table)
     return ComparisonResults(
         comparison=comparison,
         data=data,
@@ -340,7 +350,28 @@ def analyse(
         ),
         loops=loop_changes(data, replicates),
         files={},
+        information=information,
+        evpi=evpi,
     )
+
+
+def _information(
+    comparison: Comparison,
+    data: Sequence[ScenarioData],
+    values: PairedValues,
+    table: pd.DataFrame,
+) -> tuple[pd.DataFrame, float | None]:
+    """Value of information, where the comparison drew uncertain parameters."""
+    samples = Path(comparison.folder) / SAMPLES_FILE
+    baseline = next(d for d in data if d.name == comparison.baseline)
+    if not samples.is_file() or "posterior_row" not in baseline.summary:
+        return pd.DataFrame(columns=["parameter", "spearman"]), None
+    rows = baseline.summary.loc[values.replicates, "posterior_row"].astype(int)
+    draws = pd.read_csv(samples).iloc[rows.to_numpy()].set_index(rows.index)
+    benefit = net_benefit(values.effect, values.cost, comparison.wtp)
+    best = str(table.loc[table["best_buy"], "scenario"].iloc[0])
+    evpi, information = value_of_information(benefit, draws, best)
+    return information, evpi
 
 
 def write_outputs(results: ComparisonResults) -> dict[str, Path]:
@@ -354,13 +385,15 @@ def write_outputs(results: ComparisonResults) -> dict[str, Path]:
 
     folder = Path(results.comparison.folder)
     written: dict[str, Path] = {}
-    tables = (
+    tables: list[tuple[str, pd.DataFrame]] = [
         ("comparison", results.table),
         ("costs", results.costs),
         ("budget", results.budget),
         ("acceptability", results.acceptability),
         ("loop_changes", results.loops),
-    )
+    ]
+    if results.evpi is not None:
+        tables.append(("value_of_information", results.information))
     for name, frame in tables:
         path = folder / f"{name}.csv"
         _write_csv(path, frame)

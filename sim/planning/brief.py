@@ -481,6 +481,36 @@ def _ledger_section(table: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- whole
+def _uncertainty_section(results: ComparisonResults) -> str:
+    """What we do not know: the value of perfect information, the parameters that matter."""
+    if results.evpi is None:
+        return (
+            "<h2>What we do not know</h2><p class='note'>Only chance varies between "
+            "replicates here: every parameter is fixed at its scenario value. "
+            "<code>lhsim compare --uncertainty FILE</code> draws uncertain parameters too.</p>"
+        )
+    currency = str(results.table["currency"].iloc[0])
+    information = results.information
+    rows = [
+        [esc(name), number(float(rho), 2)]
+        for name, rho in zip(
+            information["parameter"], information["spearman"].astype(float), strict=True
+        )
+    ]
+    return (
+        "<h2>What we do not know</h2>"
+        "<p>Each replicate drew the uncertain parameters once, the same draw for every "
+        "scenario, so the intervals and chances above carry what we do not know about them "
+        "as well as chance. The expected value of perfect information is "
+        f"<b>{money(results.evpi)} {esc(currency)}</b> (per replicate: an upper bound on "
+        "what learning the parameters, and removing chance, is worth for this decision). "
+        f"The decision between {esc(results.best)} and the next best option depends most "
+        "on the parameters at the top of this table (rank correlation of each parameter "
+        "with the best buy's margin in net benefit; near 0: the decision does not hinge "
+        "on it):</p>" + html_table(["parameter", "rank correlation"], rows)
+    )
+
+
 def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
     """The decision brief as one HTML document (nothing in it is fetched from elsewhere)."""
     comparison, data, table = results.comparison, results.data, results.table
@@ -494,6 +524,7 @@ def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
             _summary_section(table, comparison),
             _over_time_section(table),
             _budget_section(table, results.budget),
+            _uncertainty_section(results),
             _changes_section(data, comparison.baseline, results.loops),
             _final_section(table),
             _figures_section(images),

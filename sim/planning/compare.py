@@ -51,7 +51,9 @@ from sim.planning.economics import (
     DEFAULT_EFFECT,
     DEFAULT_WTP_PER_POINT,
 )
+from sim.planning.uncertainty import SAMPLES_FILE, attach, draw_samples, load_uncertainty
 from sim.runs.folders import make_folder
+from sim.runs.results import atomic_write
 
 __all__ = [
     "compare",
@@ -164,6 +166,7 @@ def run_comparison(
     command: Sequence[str] | None = None,
     wtp: float = DEFAULT_WTP_PER_POINT,
     effect: str = DEFAULT_EFFECT,
+    uncertainty: Path | None = None,
 ) -> Comparison:
     """Run every scenario with common random numbers, then build the outputs.
 
@@ -171,7 +174,9 @@ def run_comparison(
     ``out_dir/scenarios/<name>/``. Without ``force`` a folder already there is resumed,
     so an interrupted comparison continues where it stopped. ``wtp`` (willingness to pay
     per QoC point) and ``effect`` (a key of :data:`EFFECTS`) set the economic reading and
-    are kept in ``comparison.json``, so ``lhsim report`` reads it the same way.
+    are kept in ``comparison.json``, so ``lhsim report`` reads it the same way. With
+    ``uncertainty``, the uncertain parameters are drawn once per replicate, the same draw
+    for every scenario (:mod:`sim.planning.uncertainty`).
 
     Returns:
         The comparison, whose outputs are in ``out_dir``.
@@ -193,6 +198,7 @@ def run_comparison(
         command=command,
         wtp=wtp,
         effect=effect,
+        uncertainty=uncertainty,
     )
     build_outputs(out_dir)
     return comparison
@@ -210,6 +216,7 @@ def compare(
     progress: bool = False,
     wtp: float = DEFAULT_WTP_PER_POINT,
     effect: str = DEFAULT_EFFECT,
+    uncertainty: Path | str | None = None,
 ) -> ComparisonResults:
     """Compare scenarios as ``lhsim compare`` does, and return the comparison's tables.
 
@@ -227,6 +234,9 @@ def compare(
         progress: Show progress bars.
         wtp: Willingness to pay per QoC point, in the costs' currency.
         effect: The effect costs are weighed against, a key of :data:`EFFECTS`.
+        uncertainty: A file of uncertain parameters and their plausible distributions
+            (:mod:`sim.planning.uncertainty`): each replicate of every scenario takes the
+            same draw of them.
 
     Returns:
         The comparison with its tables (``table``, ``costs``, ``budget``,
@@ -249,6 +259,7 @@ def compare(
         command=None,
         wtp=wtp,
         effect=effect,
+        uncertainty=None if uncertainty is None else Path(uncertainty),
     )
     results = analyse(comparison.folder)
     write_outputs(results)
@@ -268,12 +279,14 @@ def _run_scenarios(
     command: Sequence[str] | None,
     wtp: float,
     effect: str,
+    uncertainty: Path | None,
 ) -> Comparison:
     """Run every scenario of a comparison and write ``comparison.json``; no outputs yet."""
     from sim.config.scenario import with_seed
     from sim.runs.runner import run_scenario
 
     check_reading(wtp, effect)
+    spec = None if uncertainty is None else load_uncertainty(uncertainty)
     loaded, baseline_name = load_inputs(files, baseline)
     root_seed = (
         seed if seed is not None else next(s.seed for _, s in loaded if s.name == baseline_name)
@@ -288,6 +301,13 @@ def _run_scenarios(
         out_dir, entries, baseline_name, root_seed, replicates, float(wtp), effect
     )
     make_folder(out_dir)  # a clear error if --out names a file
+    samples = out_dir / SAMPLES_FILE
+    if spec is not None:
+        table = draw_samples(spec, root_seed)
+        atomic_write(samples, lambda tmp: table.to_csv(tmp, index=False))
+        runs = [(path, attach(s, samples, spec, str(path))) for path, s in runs]
+    elif samples.exists():
+        samples.unlink()  # a comparison without --uncertainty reads no draws
     write_comparison_file(comparison)
     for entry, (_, scenario) in zip(entries, runs, strict=True):
         resume = not force and entry.folder.is_dir() and any(entry.folder.iterdir())
