@@ -159,3 +159,19 @@ def test_a_programme_for_a_channel_already_on_everywhere_is_noted(tmp_path: Path
     assert [key for key, _ in setting_notes(inert)] == ["countries.0.programmes.0"]
     useful = load_scenario(write(tmp_path, "      - {name: a, lever: coaching}\n"))
     assert setting_notes(useful) == []
+
+
+def test_settings_that_can_change_nothing_are_noted_only_when_set_on_purpose() -> None:
+    from sim.model.schema import Scenario
+
+    quiet = Scenario(name="s", countries=[{"name": "A"}])
+    assert setting_notes(quiet) == [], "defaults are not the user's doing"
+    loud = Scenario(
+        name="s",
+        global_learning={"enabled": True},
+        countries=[{"name": "A", "channels": {"community_of_practice": {"enabled": True}}}],
+    )
+    assert [key for key, _ in setting_notes(loud)] == [
+        "countries.0.channels.community_of_practice.enabled",
+        "global_learning.enabled",
+    ]

@@ -277,6 +277,31 @@ def setting_notes(scenario: Scenario) -> list[tuple[str, str]]:
     for c, country in enumerate(scenario.countries):
         for p, reason in inert_programmes(country):
             notes.append((f"countries.{c}.programmes.{p}", reason))
+        practice = country.channels.community_of_practice
+        if (
+            "enabled" in practice.model_fields_set
+            and practice.enabled
+            and not country.learning_centres.count
+        ):
+            notes.append(
+                (
+                    f"countries.{c}.channels.community_of_practice.enabled",
+                    "the community of practice meets around a learning centre, and "
+                    f"{country.name} has none (learning_centres.count is 0)",
+                )
+            )
+    global_learning = scenario.global_learning
+    if (
+        "enabled" in global_learning.model_fields_set
+        and global_learning.enabled
+        and not scenario.global_links
+    ):
+        notes.append(
+            (
+                "global_learning.enabled",
+                "national bodies learn only along global_links, and the scenario lists none",
+            )
+        )
     return notes
 
 
