@@ -9,6 +9,7 @@ import pytest
 import solara
 
 from sim.trainer import app
+from sim.trainer.levers import levers
 from sim.trainer.workshop import SideBySide, Workshop, scenario_files
 
 SMALL = """
@@ -78,8 +79,8 @@ def test_side_by_side_steps_both_copies(scenario_folder: Path) -> None:
     workshop = Workshop(scenario_folder / "tiny.yaml")
     workshop.set_side_by_side(SideBySide("channels.coaching.enabled", False))
     assert [run.label for run in workshop.runs] == [
-        "coaching enabled = True",
-        "coaching enabled = False",
+        "District coaching visits: on",
+        "District coaching visits: off",
     ]
     for _ in range(4):
         assert workshop.step()
@@ -104,20 +105,72 @@ def test_a_model_that_fails_to_build_is_a_message(
 def test_moving_a_slider_restarts_the_run_with_the_new_value(scenario_folder: Path) -> None:
     workshop = Workshop(scenario_folder / "tiny.yaml")
     workshop.step()
-    playing, tick = solara.reactive(False), solara.reactive(0)
+    playing, tick, moves = solara.reactive(False), solara.reactive(0), solara.reactive(0)
     _, rc = solara.render(
-        app.Settings(workshop, scenario_folder, playing, tick), handle_error=False
+        app.Settings(workshop, scenario_folder, playing, tick, moves), handle_error=False
     )
-    slider = rc.find(v.Slider, label="turnover: annual: 0.4 per year").widget
+    slider = rc.find(v.Slider, label="Staff who leave each year: 0.4 per year").widget
     slider.v_model = 0.2
-    rc.find(v.Slider, label="turnover: annual: 0.2 per year").assert_single()
+    rc.find(v.Slider, label="Staff who leave each year: 0.2 per year").assert_single()
     assert workshop.month == 0, "a lever restarts the run"
     assert workshop.runs[0].scenario.countries[0].turnover.annual == 0.2
     assert tick.value > 0, "the view is redrawn"
-    assert rc.find(v.Switch, label="coaching: enabled").widget.v_model is True
+    assert rc.find(v.Switch, label="District coaching visits: on").widget.v_model is True
     side = rc.find(v.Select, label="side by side: lever taught").widget
-    side.v_model = "blame: facility"
+    side.v_model = "Blame culture in facilities"
     assert workshop.side_by_side is not None and workshop.side_by_side.lever == "blame.facility"
     assert len(workshop.runs) == 2
     second = rc.find(v.Slider, label="second copy").widget
     assert second.v_model == workshop.side_by_side.value != 0.5, "a contrasting value"
+
+
+LOOPING = """
+name: looping
+seed: 5
+months: 12
+practices: {count: 8}
+loops: {review_interval_months: 3, loss_share_trigger: 0.1}
+countries:
+  - name: A
+    districts: 4
+    facilities: 80
+    blame: {facility: 0.8}
+"""
+
+
+def test_a_lever_the_model_moves_shows_its_new_value_and_why(tmp_path: Path) -> None:
+    path = tmp_path / "looping.yaml"
+    path.write_text(LOOPING)
+    workshop = Workshop(path)
+    workshop.set_lever("turnover.annual", 0.3)
+    while workshop.moved("blame.facility") is None and workshop.step():
+        pass
+    moved = workshop.moved("blame.facility")
+    assert moved is not None, "blame losses dominate: the review must ease blame"
+    system = workshop.runs[0].model.system
+    assert workshop.value("blame.facility") == pytest.approx(system.blame_facility[0])
+    assert workshop.value("blame.facility") < 0.8 == workshop.setting("blame.facility")
+    lines = [event.text for _, event in workshop.events() if event.kind == "lever"]
+    assert any("Blame culture in facilities 0.8 -> 0.75, because" in t for t in lines), lines
+    playing, tick, moves = (solara.reactive(v) for v in (False, 0, workshop.revision))
+    _, rc = solara.render(
+        app.Settings(workshop, tmp_path, playing, tick, moves), handle_error=False
+    )
+    label = f"Blame culture in facilities: 0.75 (moved by the model in month {moved.month})"
+    rc.find(v.Slider, label=label).assert_single()
+    workshop.reset()
+    assert workshop.month == 0 and workshop.changes == {}, "reset undoes the trainer's moves"
+    assert workshop.value("blame.facility") == 0.8 and workshop.value("turnover.annual") == 0.15
+    assert workshop.moved("blame.facility") is None
+
+
+def test_back_to_defaults_sets_every_lever_to_its_documented_default(tmp_path: Path) -> None:
+    path = tmp_path / "looping.yaml"
+    path.write_text(LOOPING)
+    workshop = Workshop(path)
+    workshop.step()
+    workshop.back_to_defaults()
+    assert workshop.month == 0
+    for lever in levers():
+        assert workshop.value(lever.path) == lever.default, lever.path
+    assert workshop.runs[0].scenario.countries[0].blame.facility == 0.5

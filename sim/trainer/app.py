@@ -20,8 +20,8 @@ from typing import Any
 import solara
 import solara.lab
 
-from sim.trainer.levers import Lever, levers
-from sim.trainer.narration import practice_label
+from sim.trainer.levers import Lever, format_value, levers
+from sim.trainer.narration import Event, practice_label
 from sim.trainer.workshop import SideBySide, Workshop, default_scenario_folder, scenario_files
 
 __all__ = ["Page", "serve"]
@@ -66,48 +66,65 @@ def _log_html(workshop: Workshop) -> str:
     return "\n".join(rows) or "<div>Press play or step: events will appear here.</div>"
 
 
+def _lever_label(lever: Lever, value: Any, moved: Event | None) -> str:
+    """``Staff who leave each year: 0.4 per year``, and who moved it, if the model did."""
+    unit = f" {lever.unit}" if lever.unit and value is not None else ""
+    label = f"{lever.label}: {format_value(value)}{unit}"
+    if moved is not None:
+        label += f" (moved by the model in month {moved.month})"
+    return label
+
+
 @solara.component
 def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -> None:
-    """One slider, switch or choice, generated from the lever's parameter."""
+    """One slider, switch or choice, generated from the lever's parameter.
+
+    It shows the value the lever has now in the run, so a lever the model moved (a
+    triple-loop review) shows the new value and says when it moved; its tooltip is the
+    parameter's description.
+    """
 
     def set_value(new: Any) -> None:
         workshop.set_lever(lever.path, new)
         on_change()
 
-    unit = f" {lever.unit}" if lever.unit else ""
-    shown = f"{value:g}" if isinstance(value, float) else str(value)
-    label = f"{lever.label}: {shown}{unit}"
-    if lever.kind == "bool":
-        solara.Switch(label=lever.label, value=bool(value), on_value=set_value)
-    elif lever.kind == "choice":
-        solara.Select(
-            label=lever.label, values=list(lever.choices), value=value, on_value=set_value
-        )
-    elif lever.kind == "int":
-        if lever.optional:
-            solara.Switch(
-                label=f"{lever.label}: unlimited",
-                value=value is None,
-                on_value=lambda on: set_value(None if on else lever.default),
-            )
-        if value is not None:
-            solara.SliderInt(
+    label = _lever_label(lever, value, workshop.moved(lever.path))
+    with solara.Tooltip(lever.tooltip):
+        if lever.kind == "bool":
+            solara.Switch(label=label, value=bool(value), on_value=set_value)
+        elif lever.kind == "choice":
+            words = {format_value(c): c for c in lever.choices}
+            solara.Select(
                 label=label,
-                value=int(value),
-                min=int(lever.low or 0),
-                max=int(lever.high or 100),
-                step=int(lever.step),
+                values=list(words),
+                value=format_value(value),
+                on_value=lambda chosen: set_value(words[chosen]),
+            )
+        elif lever.kind == "int":
+            if lever.optional:
+                solara.Switch(
+                    label=f"{lever.label}: unlimited",
+                    value=value is None,
+                    on_value=lambda on: set_value(None if on else lever.default),
+                )
+            if value is not None:
+                solara.SliderInt(
+                    label=label,
+                    value=int(value),
+                    min=int(lever.low or 0),
+                    max=int(lever.high or 100),
+                    step=int(lever.step),
+                    on_value=set_value,
+                )
+        else:
+            solara.SliderFloat(
+                label=label,
+                value=float(value),
+                min=float(lever.low or 0.0),
+                max=float(lever.high or 1.0),
+                step=lever.step,
                 on_value=set_value,
             )
-    else:
-        solara.SliderFloat(
-            label=label,
-            value=float(value),
-            min=float(lever.low or 0.0),
-            max=float(lever.high or 1.0),
-            step=lever.step,
-            on_value=set_value,
-        )
 
 
 @solara.component
@@ -165,7 +182,7 @@ def SideBySideControl(current: SideBySide | None, workshop: Workshop, on_change:
 
 def _contrast(lever: Lever, workshop: Workshop) -> Any:
     """A second value that differs clearly from the current one."""
-    value = workshop.value(lever.path)
+    value = workshop.setting(lever.path)
     if lever.kind == "bool":
         return not value
     if lever.kind == "choice":
@@ -178,17 +195,22 @@ def _contrast(lever: Lever, workshop: Workshop) -> Any:
 
 
 @solara.component
-def Controls(workshop: Workshop, playing: Any, tick: Any) -> None:
-    """Play, step and reset, with the month and the speed."""
+def Controls(workshop: Workshop, playing: Any, tick: Any, moves: Any) -> None:
+    """Play, step, restart, reset and back to defaults, with the month and the speed."""
 
     def step() -> None:
         workshop.step()
+        moves.value = workshop.revision
         tick.value += 1
 
-    def reset() -> None:
-        playing.value = False
-        workshop.reset()
-        tick.value += 1
+    def again(action: Any) -> Any:
+        def run() -> None:
+            playing.value = False
+            action()
+            moves.value = workshop.revision
+            tick.value += 1
+
+        return run
 
     _ = tick.value
     with solara.Row():
@@ -205,7 +227,16 @@ def Controls(workshop: Workshop, playing: Any, tick: Any) -> None:
             disabled=playing.value or workshop.finished,
             classes=["lhsim-step"],
         )
-        solara.Button("Reset", on_click=reset, classes=["lhsim-reset"])
+        with solara.Tooltip("Month 0 again, with the levers as they are set now"):
+            solara.Button("Restart", on_click=again(workshop.restart), classes=["lhsim-restart"])
+        with solara.Tooltip("Month 0 again, with the scenario's own lever values"):
+            solara.Button("Reset", on_click=again(workshop.reset), classes=["lhsim-reset"])
+        with solara.Tooltip("Month 0 again, with every lever at its documented default"):
+            solara.Button(
+                "Back to defaults",
+                on_click=again(workshop.back_to_defaults),
+                classes=["lhsim-defaults"],
+            )
         months = workshop.scenario.months if workshop.scenario else 0
         speed = workshop.months_per_second()
         solara.Text(
@@ -229,9 +260,14 @@ def LiveView(workshop: Workshop, tick: Any) -> None:
 
 
 @solara.component
-def Settings(workshop: Workshop, folder: Path, playing: Any, tick: Any) -> None:
-    """The sidebar: scenario picker, side-by-side choice and the teaching levers."""
+def Settings(workshop: Workshop, folder: Path, playing: Any, tick: Any, moves: Any) -> None:
+    """The sidebar: scenario picker, side-by-side choice and the teaching levers.
+
+    It is drawn again when the model moves a lever or the runs restart
+    (``moves`` follows :attr:`Workshop.revision`), not every month.
+    """
     changed = solara.use_reactive(0)
+    _ = moves.value
     path_text = solara.use_reactive(str(workshop.path or ""))
 
     def redraw() -> None:
@@ -266,12 +302,14 @@ def Page() -> None:
     folder = solara.use_memo(_folder, [])
     workshop = solara.use_memo(lambda: Workshop(_first_scenario(folder)), [])
     tick = solara.use_reactive(0)
+    moves = solara.use_reactive(0)
     playing = solara.use_reactive(False)
 
     def play_loop() -> None:
         while playing.value:
             if not workshop.step():
                 playing.value = False
+            moves.value = workshop.revision  # the sidebar is redrawn only when this changes
             tick.value += 1
             time.sleep(0.001)
 
@@ -280,9 +318,9 @@ def Page() -> None:
     solara.Style(CSS)
     solara.Title("lhsim: why learning is lost between facilities")
     with solara.Sidebar():
-        Settings(workshop, folder, playing, tick)
+        Settings(workshop, folder, playing, tick, moves)
     with solara.Column(style={"padding": "8px"}):
-        Controls(workshop, playing, tick)
+        Controls(workshop, playing, tick, moves)
         LiveView(workshop, tick)
 
 

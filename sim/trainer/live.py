@@ -21,7 +21,7 @@ from sim.model.ledger import CAUSES
 from sim.model.model import LearningHealthSystem
 from sim.model.schema import Scenario
 from sim.model.state import Source, Stage, in_use
-from sim.trainer.levers import apply_levers
+from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value
 from sim.trainer.narration import Event, Narrator
 
 __all__ = ["Flows", "LiveRun", "Lockstep", "default_practice"]
@@ -93,6 +93,9 @@ class LiveRun:
         self.flows = Flows()
         self.qoc: list[float] = [float(self.model.recorder.facility_qoc().mean())]
         self.lost: dict[str, list[int]] = {cause: [0] for cause in CAUSES}
+        #: The latest move of each lever by the model, by (country index, key path).
+        self.moved: dict[tuple[int, str], Event] = {}
+        self.lever_moves = 0
 
     @property
     def month(self) -> int:
@@ -111,7 +114,12 @@ class LiveRun:
         source_before = pop.first_source[:, k].copy()
         stage_before = pop.stage[:, k].copy()
         self.model.step()
-        self.events.extend(self.narrator.after_step())
+        events = self.narrator.after_step()
+        self.events.extend(events)
+        for event in events:
+            if event.kind == "lever":
+                self.moved[(event.country, event.lever)] = event
+                self.lever_moves += 1
         self.flows = self._flows(source_before, stage_before)
         row = self.model.recorder.rows[-1]
         self.qoc.append(float(row["qoc"]))
@@ -135,6 +143,10 @@ class LiveRun:
                 peer[i] = tied[0]
         lost = np.flatnonzero(in_use(stage_before) & (pop.stage[:, k] == int(Stage.LOST)))
         return Flows(news, source, peer, lost)
+
+    def lever_now(self, path: str, country: int = 0) -> Any:
+        """The value lever ``path`` has now in ``country``, after any move by the model."""
+        return self.narrator.levers.value(path, country)
 
     def set_practice(self, practice: int) -> None:
         """Show another practice from the next month on."""
@@ -164,7 +176,7 @@ class Lockstep:
         >>> pair = Lockstep(s, "turnover.annual", (0.05, 0.4))
         >>> pair.step()
         >>> [run.month for run in pair.runs], [run.label for run in pair.runs]
-        ([1, 1], ['turnover annual = 0.05', 'turnover annual = 0.4'])
+        ([1, 1], ['Staff who leave each year: 0.05', 'Staff who leave each year: 0.4'])
     """
 
     def __init__(
@@ -177,12 +189,11 @@ class Lockstep:
     ) -> None:
         self.lever = lever
         self.values = values
-        words = lever.replace("channels.", "").replace("_", " ").replace(".", " ")
         self.runs = [
             LiveRun(
                 apply_levers(scenario, {lever: value}, countries),
                 replicate,
-                label=f"{words} = {value}",
+                label=f"{LEVER_LABELS[lever]}: {format_value(value)}",
             )
             for value in values
         ]

@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
+from sim.trainer.levers import LEVER_LABELS, LOOP_LEVERS, LeverReader, format_value
 
 if TYPE_CHECKING:
     from sim.model.model import LearningHealthSystem
@@ -59,12 +60,16 @@ class Event:
         kind: A short key (``lost``, ``adopted``, ``trial_failed``, ``losses`` ...).
         text: The sentence shown to people.
         facility: The facility concerned, or -1 for system-level events.
+        lever: For a lever the model moved (kind ``lever``), its key path.
+        country: The country concerned (index), or -1.
     """
 
     month: int
     kind: str
     text: str
     facility: int = -1
+    lever: str = ""
+    country: int = -1
 
 
 def district_label(model: LearningHealthSystem, district: int) -> str:
@@ -107,14 +112,11 @@ class _Snapshot:
     guidance: np.ndarray
     withdrawn: np.ndarray
     package: np.ndarray
-    session_interval: np.ndarray
-    routing_free: np.ndarray
-    messaging_on: np.ndarray
-    blame_facility: np.ndarray
+    levers: list[dict[str, object]]
     lost: np.ndarray
 
 
-def _snapshot(model: LearningHealthSystem) -> _Snapshot:
+def _snapshot(model: LearningHealthSystem, reader: LeverReader) -> _Snapshot:
     pop, k = model.population, model.knowledge
     return _Snapshot(
         stage=pop.stage.copy(),
@@ -123,10 +125,7 @@ def _snapshot(model: LearningHealthSystem) -> _Snapshot:
         guidance=k.guidance.copy(),
         withdrawn=k.withdrawn.copy(),
         package=k.package.copy(),
-        session_interval=model.system.session_interval.copy(),
-        routing_free=model.system.routing_free.copy(),
-        messaging_on=model.system.messaging_on.copy(),
-        blame_facility=model.system.blame_facility.copy(),
+        levers=[reader.values(c) for c in range(model.world.n_countries)],
         lost=model.ledger.lost.copy(),
     )
 
@@ -156,15 +155,39 @@ class Narrator:
     def __init__(self, model: LearningHealthSystem, per_kind: int = 4) -> None:
         self.model = model
         self.per_kind = per_kind
-        self._before = _snapshot(model)
+        self.levers = LeverReader(model)
+        self._before = _snapshot(model, self.levers)
+        self._decisions_seen = len(model.decisions)
 
     def after_step(self) -> list[Event]:
         """The events of the month just simulated (call once after each step)."""
-        before, now = self._before, _snapshot(self.model)
+        before, now = self._before, _snapshot(self.model, self.levers)
         self._before = now
         events = self._losses(before, now)
         events += self._facility_events(before, now)
         events += self._system_events(before, now)
+        events += self._lever_moves(before, now)
+        return events
+
+    def _lever_moves(self, before: _Snapshot, now: _Snapshot) -> list[Event]:
+        """A line for each lever a decision of the month moved, with the decision's reason."""
+        m = self.model
+        decisions = m.decisions[self._decisions_seen :]
+        self._decisions_seen = len(m.decisions)
+        names = list(m.world.country_names)
+        events = []
+        for decision in decisions:
+            c = names.index(decision.country)
+            where = f"{decision.country}: " if len(names) > 1 else ""
+            for path in decision.levers:
+                old, new = before.levers[c].get(path), now.levers[c].get(path)
+                if path not in LOOP_LEVERS or old == new:
+                    continue
+                text = (
+                    f"{where}The {decision.agent} moved a lever: {LEVER_LABELS[path]} "
+                    f"{format_value(old)} -> {format_value(new)}, because {decision.reason}"
+                )
+                events.append(Event(m.month, "lever", text, lever=path, country=c))
         return events
 
     # ------------------------------------------------------------------ parts
@@ -258,22 +281,4 @@ class Narrator:
             for c, k in zip(*np.nonzero(fresh), strict=True):
                 what = practice_label(m, int(k))
                 events.append(Event(month, "system", f"{country(int(c))}{label} {what}"))
-        for c in np.flatnonzero(now.session_interval < before.session_interval):
-            events.append(
-                Event(
-                    month,
-                    "loop",
-                    f"{country(int(c))}review: learning sessions now every "
-                    f"{int(now.session_interval[c])} months, to save stories",
-                )
-            )
-        for c in np.flatnonzero(now.routing_free & ~before.routing_free):
-            text = "review: districts now exchange directly (free routing), around the queue"
-            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
-        for c in np.flatnonzero(now.messaging_on & ~before.messaging_on):
-            text = "review: districts start a messaging group"
-            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
-        for c in np.flatnonzero(now.blame_facility < before.blame_facility):
-            text = f"review: blame culture eased to {float(now.blame_facility[c]):.2f}"
-            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
         return events

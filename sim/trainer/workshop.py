@@ -22,7 +22,7 @@ from typing import Any
 from sim.config.scenario import load_scenario
 from sim.errors import SimError
 from sim.model.schema import Scenario
-from sim.trainer.levers import apply_levers, lever_value
+from sim.trainer.levers import LOOP_LEVERS, apply_levers, lever_value, levers
 from sim.trainer.live import LiveRun, Lockstep
 from sim.trainer.narration import Event
 from sim.trainer.view import TrainerView
@@ -92,6 +92,7 @@ class Workshop:
         self.pair: Lockstep | None = None
         self.view: TrainerView | None = None
         self._step_times: deque[float] = deque(maxlen=30)
+        self._restarts = 0
         # the page steps in a background thread while people move levers
         self.lock = threading.RLock()
         if scenario is not None:
@@ -112,41 +113,76 @@ class Workshop:
                 self.runs, self.view, self.pair = [], None, None
                 self.error = str(error)
                 return
-            self.reset()
+            self.restart()
 
     def set_lever(self, path: str, value: Any) -> None:
         """Move a lever (for the chosen countries) and start again from month 0."""
         with self.lock:
             self.changes[path] = value
-            self.reset()
+            self.restart()
 
     def set_countries(self, names: list[str] | None) -> None:
         """Apply the levers to these countries only (``None``: every country)."""
         with self.lock:
             self.countries = names
-            self.reset()
+            self.restart()
 
     def set_side_by_side(self, choice: SideBySide | None) -> None:
         """Switch side-by-side mode on (with the lever taught) or off."""
         with self.lock:
             self.side_by_side = choice
-            self.reset()
+            self.restart()
 
-    def value(self, path: str) -> Any:
-        """The value a lever has now (its change, or the scenario's first country)."""
+    def _country(self) -> int:
+        """Index of the country whose lever values the controls show."""
+        if self.scenario is None or not self.countries:
+            return 0
+        names = [c.name for c in self.scenario.countries]
+        return names.index(self.countries[0])
+
+    def setting(self, path: str) -> Any:
+        """The value a lever is set to (the trainer's change, or the scenario's value)."""
         if path in self.changes:
             return self.changes[path]
         if self.scenario is None:
             return None
-        first = 0
-        if self.countries:
-            names = [c.name for c in self.scenario.countries]
-            first = names.index(self.countries[0])
-        return lever_value(self.scenario, path, first)
+        return lever_value(self.scenario, path, self._country())
+
+    def value(self, path: str) -> Any:
+        """The value a lever has now in the (first) run: its setting, or where the model put it."""
+        with self.lock:
+            if self.runs and path in LOOP_LEVERS:
+                return self.runs[0].lever_now(path, self._country())
+            return self.setting(path)
+
+    def moved(self, path: str) -> Event | None:
+        """The model's latest move of lever ``path`` in the (first) run, if any."""
+        with self.lock:
+            if not self.runs:
+                return None
+            return self.runs[0].moved.get((self._country(), path))
+
+    @property
+    def revision(self) -> int:
+        """Grows whenever the runs restart or the model moves a lever (the controls redraw)."""
+        return self._restarts * 1_000_000 + sum(run.lever_moves for run in self.runs)
 
     def reset(self) -> None:
+        """Back to month 0 with the scenario's own lever values (the trainer's changes undone)."""
+        with self.lock:
+            self.changes = {}
+            self.restart()
+
+    def back_to_defaults(self) -> None:
+        """Back to month 0 with every lever at the parameter's documented default."""
+        with self.lock:
+            self.changes = {lever.path: lever.default for lever in levers()}
+            self.restart()
+
+    def restart(self) -> None:
         """Build the runs again from month 0 with the current levers."""
         with self.lock:
+            self._restarts += 1
             self.runs, self.view, self.pair = [], None, None
             self._step_times.clear()
             if self.scenario is None:
@@ -156,7 +192,7 @@ class Workshop:
                 if self.side_by_side is None:
                     self.runs = [LiveRun(scenario)]
                 else:
-                    base = self.value(self.side_by_side.lever)
+                    base = self.setting(self.side_by_side.lever)
                     self.pair = Lockstep(
                         scenario,
                         self.side_by_side.lever,
