@@ -50,6 +50,9 @@ def test_the_page_steps_the_model_and_shows_its_month(scenario_folder: Path) -> 
     assert _text(rc, "lhsim-qoc").startswith("QoC at month 3")
     log = rc.find(attributes={"class": "lhsim-log"}).widget.unsafe_innerHTML
     assert "Press play" not in log and 'class="month">month ' in log, log[:300]
+    ledger = rc.find(attributes={"class": "lhsim-ledger"}).widget.unsafe_innerHTML
+    assert "lessons created" in ledger, ledger[:300]
+    assert ("per 100 created" in ledger) or ("Absent so far" in ledger), ledger[:300]
     rc.find(v.Btn, class_="lhsim-reset").widget.click()
     assert _text(rc, "lhsim-status").startswith("month 0 of 12")
 

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
+from sim.reporting.palette import CAUSE_COLOURS
 from sim.runs.results import Results, atomic_write
 
 __all__ = [
@@ -129,7 +130,7 @@ def loss_ledger_figure(summary: pd.DataFrame) -> Figure:
         median,
         yerr=np.vstack([median - low, high - median]),
         capsize=6,
-        color="#c0504d",
+        color=[CAUSE_COLOURS[column.removeprefix("lost_")] for column in LOSS_CAUSES],
         label=f"median of {_runs(summary)} runs",
     )
     axes.set_xticks(positions, list(LOSS_CAUSES.values()))

@@ -38,6 +38,11 @@ CSS = """
              border: 1px solid #ddd; padding: 4px 8px; background: #fafafa; }
 .lhsim-log .loss { color: #b30000; }
 .lhsim-log .month { color: #777; }
+.lhsim-ledger table { border-collapse: collapse; font-size: 14px; margin-bottom: 6px; }
+.lhsim-ledger td, .lhsim-ledger th { padding: 2px 8px; text-align: left; }
+.lhsim-ledger td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.lhsim-ledger .swatch { display: inline-block; width: 14px; height: 14px;
+                        vertical-align: middle; border: 1px solid #333; }
 """
 
 
@@ -73,6 +78,41 @@ def _lever_label(lever: Lever, value: Any, moved: Event | None) -> str:
     if moved is not None:
         label += f" (moved by the model in month {moved.month})"
     return label
+
+
+def _ledger_html(workshop: Workshop) -> str:
+    """The loss ledger of each run as a table: counts, rates and what each cause means."""
+    parts = []
+    for run in workshop.runs:
+        lines = run.ledger()
+        created = run.created[-1]
+        title = f"{html.escape(run.label)}: " if len(workshop.runs) > 1 else ""
+        parts.append(
+            f"<div><b>{title}lessons lost so far</b> (of {created:,} lessons created, "
+            f"{run.model.catalogue.size} practices)</div>"
+        )
+        rows = [
+            f'<tr><td><span class="swatch" style="background:{line.colour}"></span> '
+            f"{html.escape(line.words)}</td>"
+            f'<td class="number">{line.lost:,}</td>'
+            f'<td class="number">{line.per_100_created:.1f}</td>'
+            f'<td class="number">{line.per_practice:.1f}</td>'
+            f"<td>{html.escape(line.explanation)}</td></tr>"
+            for line in lines
+            if not line.absent
+        ]
+        if rows:
+            parts.append(
+                "<table><tr><th>cause</th><th>lost</th><th>per 100 created</th>"
+                "<th>per practice</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
+            )
+        absent = [line.words for line in lines if line.absent]
+        if absent:
+            parts.append(
+                f'<div class="absent">Absent so far (no lesson lost to it): '
+                f"{html.escape(', '.join(absent))}</div>"
+            )
+    return "\n".join(parts)
 
 
 @solara.component
@@ -255,6 +295,7 @@ def LiveView(workshop: Workshop, tick: Any) -> None:
         solara.Image(workshop.frame(), format="jpeg", classes=["lhsim-view"])
         qoc = " · ".join(f"{run.label}: {run.qoc[-1]:.3f}" for run in workshop.runs)
         solara.Text(f"QoC at month {workshop.month}: {qoc}", classes=["lhsim-qoc"])
+        solara.HTML(unsafe_innerHTML=_ledger_html(workshop), classes=["lhsim-ledger"])
     solara.HTML(tag="h4", unsafe_innerHTML="What happened")
     solara.HTML(unsafe_innerHTML=_log_html(workshop), classes=["lhsim-log"])
 

@@ -21,10 +21,11 @@ from sim.model.ledger import CAUSES
 from sim.model.model import LearningHealthSystem
 from sim.model.schema import Scenario
 from sim.model.state import Source, Stage, in_use
+from sim.reporting.palette import CAUSE_COLOURS, CAUSE_EXPLANATIONS, CAUSE_WORDS
 from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value
 from sim.trainer.narration import Event, Narrator
 
-__all__ = ["Flows", "LiveRun", "Lockstep", "default_practice"]
+__all__ = ["Flows", "LedgerLine", "LiveRun", "Lockstep", "default_practice"]
 
 #: Events kept in a run's log (the newest last).
 LOG_LENGTH = 400
@@ -49,6 +50,34 @@ class Flows:
     source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     peer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     lost: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One cause of the loss ledger as a room reads it.
+
+    Attributes:
+        cause: The cause's key (:data:`~sim.model.ledger.CAUSES`).
+        words: The cause in words.
+        explanation: One line on what a loss to this cause means.
+        colour: The cause's fixed colour (:mod:`sim.reporting.palette`).
+        lost: Lessons lost to it so far.
+        per_100_created: Lessons lost to it per 100 lessons created so far.
+        per_practice: Lessons lost to it per practice of the catalogue.
+    """
+
+    cause: str
+    words: str
+    explanation: str
+    colour: str
+    lost: int
+    per_100_created: float
+    per_practice: float
+
+    @property
+    def absent(self) -> bool:
+        """Whether no lesson has been lost to this cause."""
+        return self.lost == 0
 
 
 def default_practice(model: LearningHealthSystem) -> int:
@@ -93,6 +122,8 @@ class LiveRun:
         self.flows = Flows()
         self.qoc: list[float] = [float(self.model.recorder.facility_qoc().mean())]
         self.lost: dict[str, list[int]] = {cause: [0] for cause in CAUSES}
+        #: Lessons created so far (trials finished), by month.
+        self.created: list[int] = [0]
         #: The latest move of each lever by the model, by (country index, key path).
         self.moved: dict[tuple[int, str], Event] = {}
         self.lever_moves = 0
@@ -125,6 +156,31 @@ class LiveRun:
         self.qoc.append(float(row["qoc"]))
         for cause in CAUSES:
             self.lost[cause].append(int(row[f"lost_{cause}"]))
+        self.created.append(int(row["lessons_generated"]))
+
+    def ledger(self) -> list[LedgerLine]:
+        """The loss ledger so far, one line per cause, in :data:`CAUSES` order.
+
+        Rates put causes on a common footing: a run where more lessons move loses more
+        of them in absolute numbers, but not necessarily a larger share.
+        """
+        created = self.created[-1]
+        practices = self.model.catalogue.size
+        lines = []
+        for cause in CAUSES:
+            lost = self.lost[cause][-1]
+            lines.append(
+                LedgerLine(
+                    cause=cause,
+                    words=CAUSE_WORDS[cause],
+                    explanation=CAUSE_EXPLANATIONS[cause],
+                    colour=CAUSE_COLOURS[cause],
+                    lost=lost,
+                    per_100_created=100.0 * lost / created if created else 0.0,
+                    per_practice=lost / practices,
+                )
+            )
+        return lines
 
     def _flows(self, source_before: np.ndarray, stage_before: np.ndarray) -> Flows:
         pop, ties = self.model.population, self.model.world.ties

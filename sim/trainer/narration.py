@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
+from sim.reporting.palette import CAUSE_WORDS
 from sim.trainer.levers import LEVER_LABELS, LOOP_LEVERS, LeverReader, format_value
 
 if TYPE_CHECKING:
@@ -40,14 +41,6 @@ SOURCE_WORDS = {
     Source.EXCHANGE_VISITS: "an exchange visit",
     Source.COACHING: "a district coach",
     Source.GUIDANCE: "national guidance",
-}
-
-CAUSE_WORDS = {
-    "turnover": "staff turnover",
-    "bottleneck": "the national bottleneck",
-    "blame": "blame culture",
-    "no_story": "no how-to story",
-    "no_channel": "no channel",
 }
 
 

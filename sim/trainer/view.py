@@ -21,15 +21,25 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
 from PIL import Image
 
 from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
+from sim.reporting.palette import CAUSE_COLOURS, CAUSE_WORDS
 from sim.trainer.live import LiveRun
-from sim.trainer.narration import CAUSE_WORDS, district_label, practice_label
+from sim.trainer.narration import district_label, practice_label
 
-__all__ = ["CHANNEL_COLOURS", "STAGE_COLOURS", "MapLayout", "TrainerView", "map_layout"]
+__all__ = [
+    "CHANNEL_COLOURS",
+    "INK",
+    "STAGE_COLOURS",
+    "MapLayout",
+    "TrainerView",
+    "map_layout",
+    "view_colours",
+]
 
 #: Colour of each practice stage on the map.
 STAGE_COLOURS: dict[Stage, str] = {
@@ -52,9 +62,26 @@ CHANNEL_COLOURS: dict[Source, str] = {
     Source.GUIDANCE: "#7570b3",
 }
 
-_STAGE_RGBA = to_rgba_array([STAGE_COLOURS[Stage(code)] for code in range(len(Stage))])
+#: Every other colour the view draws with (hubs, outlines, marks, lines, text).
+INK: dict[str, str] = {
+    "hub": "#525252",
+    "outline": "#969696",
+    "national": "#7570b3",
+    "lost mark": "#b30000",
+    "qoc": "#08519c",
+    "text": "#222222",
+}
 
-CAUSE_COLOURS = ("#e6550d", "#756bb1", "#de2d26", "#fd8d3c", "#636363")
+
+def view_colours() -> list[str]:
+    """Every colour the view draws with: stages, channels, causes and ink."""
+    return [
+        *STAGE_COLOURS.values(), *CHANNEL_COLOURS.values(), *CAUSE_COLOURS.values(),
+        *INK.values(),
+    ]  # fmt: skip
+
+
+_STAGE_RGBA = to_rgba_array([STAGE_COLOURS[Stage(code)] for code in range(len(Stage))])
 
 #: Most facilities drawn per district (large scenarios show a sample of each district).
 MAP_LIMIT = 4000
@@ -209,7 +236,7 @@ class TrainerView:
         self.dpi = dpi
         self.blit = blit
         self._background: object | None = None
-        self._loss_high = 0.0
+        self.text_scale = 1.0
         n = len(self.runs)
         self.figure = Figure(figsize=(width, 6.2 if n == 1 else 7.6), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
@@ -231,6 +258,9 @@ class TrainerView:
         self.update()
 
     # ------------------------------------------------------------------ set-up
+    def _font(self, size: float) -> float:
+        return size * self.text_scale
+
     def _build_maps(self) -> None:
         self.dots, self.flow_lines, self.loss_marks, self.titles = [], [], [], []
         for run, layout, ax in zip(self.runs, self.layouts, self.map_axes, strict=True):
@@ -244,18 +274,18 @@ class TrainerView:
             if layout.hulls:
                 ax.add_collection(
                     PolyCollection(
-                        layout.hulls, facecolors="none", edgecolors="#969696", linewidths=0.5,
+                        layout.hulls, facecolors="none", edgecolors=INK["outline"], linewidths=0.5,
                         zorder=0,
                     )
                 )  # fmt: skip
             small = len(layout.hub) <= (12 if layout.hulls else 40)  # room for the names
-            ax.plot(*layout.hub.T, "s", color="#525252", markersize=3, zorder=3)
+            ax.plot(*layout.hub.T, "s", color=INK["hub"], markersize=3, zorder=3)
             for d, (x, y) in enumerate(layout.hub if small else []):
                 ax.text(
                     x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
-                    fontsize=6, color="#525252",
+                    fontsize=6, color=INK["hub"],
                 )  # fmt: skip
-            ax.plot(*layout.national, marker="*", color="#7570b3", markersize=10, zorder=3)
+            ax.plot(*layout.national, marker="*", color=INK["national"], markersize=10, zorder=3)
             x, y = layout.national
             ax.text(x + 0.2, y, "national body", fontsize=7, va="center")
             size = max(2.0, min(18.0, 9000.0 / max(layout.shown.size, 1)))
@@ -266,7 +296,9 @@ class TrainerView:
             ax.add_collection(lines)
             self.flow_lines.append(lines)
             self.loss_marks.append(
-                ax.scatter([], [], s=size * 4, marker="x", color="#b30000", linewidths=1, zorder=4)
+                ax.scatter(
+                    [], [], s=size * 4, marker="x", color=INK["lost mark"], linewidths=1, zorder=4
+                )
             )
             self.titles.append(ax.set_title("", fontsize=9))
 
@@ -275,7 +307,7 @@ class TrainerView:
         months = self.months
         self.qoc_lines = []
         for run, style in zip(self.runs, styles, strict=False):
-            (line,) = self.qoc_axes.plot([], [], style, color="#08519c", label=run.label)
+            (line,) = self.qoc_axes.plot([], [], style, color=INK["qoc"], label=run.label)
             self.qoc_lines.append(line)
         self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=9)
         self.qoc_axes.set_xlim(0, months)
@@ -284,22 +316,57 @@ class TrainerView:
         self.qoc_axes.tick_params(labelsize=7)
         if len(self.runs) > 1:
             self.qoc_axes.legend(fontsize=7, loc="upper left")
-        self.loss_lines: list[dict[str, Line2D]] = []
-        for _, style in zip(self.runs, styles, strict=False):
-            lines = {}
-            for cause, colour in zip(CAUSES, CAUSE_COLOURS, strict=True):
-                (lines[cause],) = self.loss_axes.plot([], [], style, color=colour)
-            self.loss_lines.append(lines)
-        pair = " (solid: first copy, dashed: second)" if len(self.runs) > 1 else ""
-        self.loss_axes.set_title(f"Lessons lost, by cause (loss ledger){pair}", fontsize=9)
-        self.loss_axes.set_xlim(0, months)
-        self.loss_axes.set_xlabel("month", fontsize=8)
-        self.loss_axes.tick_params(labelsize=7)
-        handles = [
-            Line2D([], [], color=c, label=CAUSE_WORDS[cause])
-            for cause, c in zip(CAUSES, CAUSE_COLOURS, strict=True)
-        ]
-        self.loss_axes.legend(handles=handles, fontsize=6, loc="upper left", ncol=2)
+        self._build_ledger()
+
+    def _build_ledger(self) -> None:
+        """The loss ledger: one row per cause that has happened, a bar per run.
+
+        Bars show lessons lost per 100 lessons created (count in brackets); causes that
+        have not happened are named below the chart, not drawn as empty bars.
+        """
+        ax = self.loss_axes
+        n = len(self.runs)
+        self.loss_bars: list[dict[str, Rectangle]] = []
+        self.loss_texts: list[dict[str, Text]] = []
+        height = 0.8 / n
+        for i in range(n):
+            bars, texts = {}, {}
+            for cause in CAUSES:
+                colour = CAUSE_COLOURS[cause]
+                bar = Rectangle(
+                    (0, 0), 0, height, facecolor=colour if i == 0 else "white",
+                    edgecolor=colour, hatch=None if i == 0 else "///", linewidth=1.2,
+                    visible=False,
+                )  # fmt: skip
+                ax.add_patch(bar)
+                bars[cause] = bar
+                texts[cause] = ax.text(
+                    0, 0, "", va="center", fontsize=self._font(7), visible=False, clip_on=False
+                )
+            self.loss_bars.append(bars)
+            self.loss_texts.append(texts)
+        pair = f" (solid: {self.runs[0].label}; hatched: {self.runs[1].label})" if n > 1 else ""
+        ax.set_title(
+            f"Lessons lost per 100 lessons created, by cause (count){pair}",
+            fontsize=self._font(9),
+            wrap=True,
+        )
+        ax.tick_params(labelsize=self._font(7))
+        ax.set_yticks([])
+        self.cause_names = {
+            cause: ax.text(
+                0,
+                0,
+                CAUSE_WORDS[cause],
+                fontsize=self._font(7.5),
+                va="bottom",
+                color=INK["text"],
+                visible=False,
+            )  # fmt: skip
+            for cause in CAUSES
+        }
+        self._present: tuple[str, ...] | None = None
+        self._rate_high = 0.0
 
     def _legend(self) -> None:
         stages = [
@@ -309,7 +376,9 @@ class TrainerView:
             Line2D([], [], color=c, label=f"news: {s.name.lower().replace('_', ' ')}")
             for s, c in CHANNEL_COLOURS.items()
         ]
-        lost = Line2D([], [], marker="x", color="#b30000", linestyle="", label="lost to turnover")
+        lost = Line2D(
+            [], [], marker="x", color=INK["lost mark"], linestyle="", label="lost to turnover"
+        )
         self.figure.legend(
             handles=[*stages, lost, *news], loc="lower center", ncol=7, fontsize=7, frameon=False
         )
@@ -336,24 +405,58 @@ class TrainerView:
             if title != self.titles[i].get_text():
                 self.titles[i].set_text(title)
                 self._background = None
-        top_loss = 10.0
         for i, run in enumerate(self.runs):
-            months = np.arange(len(run.qoc))
-            self.qoc_lines[i].set_data(months, run.qoc)
-            for cause, line in self.loss_lines[i].items():
-                line.set_data(months, run.lost[cause])
-                top_loss = max(top_loss, run.lost[cause][-1])
-        # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps,
-        # and only then is the background redrawn
-        if top_loss > self._loss_high:
-            self._loss_high = _nice_ceiling(top_loss * 3.0)
-            self.loss_axes.set_ylim(0, self._loss_high)
+            self.qoc_lines[i].set_data(np.arange(len(run.qoc)), run.qoc)
+        self._update_ledger()
+
+    def _update_ledger(self) -> None:
+        # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps
+        # and its rows change only when a cause first happens: only then is the
+        # background redrawn
+        ledgers = [run.ledger() for run in self.runs]
+        present = tuple(
+            cause for j, cause in enumerate(CAUSES) if any(not lg[j].absent for lg in ledgers)
+        )
+        top = max([line.per_100_created for lg in ledgers for line in lg] + [1.0])
+        if top > self._rate_high:
+            self._rate_high = min(100.0, _nice_ceiling(top * 1.6))
+            self.loss_axes.set_xlim(0, self._rate_high)
             self._background = None
+        n = len(self.runs)
+        height = 0.6 / n
+        if present != self._present:
+            self._present = present
+            ax = self.loss_axes
+            ax.set_ylim(len(present) - 0.5 if present else 0.5, -0.5)
+            for cause, name in self.cause_names.items():
+                name.set_visible(cause in present)
+                if cause in present:
+                    name.set_position((0, present.index(cause) - 0.3))
+            absent = [CAUSE_WORDS[c] for c in CAUSES if c not in present]
+            words = "lost per 100 lessons created"
+            if absent:
+                words += "\nabsent so far (no lesson lost to it): " + ", ".join(absent)
+            ax.set_xlabel(words, fontsize=self._font(8))
+            self._background = None
+        for i, ledger in enumerate(ledgers):
+            for line in ledger:
+                bar, text = self.loss_bars[i][line.cause], self.loss_texts[i][line.cause]
+                shown = line.cause in present
+                bar.set_visible(shown)
+                text.set_visible(shown)
+                if not shown:
+                    continue
+                y = present.index(line.cause) - 0.25 + i * height
+                bar.set_xy((0, y))
+                bar.set_width(line.per_100_created)
+                text.set_position((line.per_100_created + self._rate_high * 0.01, y + height / 2))
+                text.set_text(f"{line.per_100_created:.1f} ({line.lost:,})")
 
     def _changing(self) -> list[Artist]:
-        lines = [line for group in self.loss_lines for line in group.values()]
+        bars = [bar for group in self.loss_bars for bar in group.values()]
+        texts = [text for group in self.loss_texts for text in group.values()]
         return [
-            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *lines
+            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *bars, *texts
         ]  # fmt: skip
 
     def draw(self) -> None:
