@@ -177,3 +177,38 @@ def test_back_to_defaults_sets_every_lever_to_its_documented_default(tmp_path: P
     for lever in levers():
         assert workshop.value(lever.path) == lever.default, lever.path
     assert workshop.runs[0].scenario.countries[0].blame.facility == 0.5
+
+
+def test_the_log_keeps_the_whole_run_filters_it_and_exports_it(tmp_path: Path) -> None:
+    path = tmp_path / "busy.yaml"
+    path.write_text(SMALL.replace("facilities: 80", "facilities: 240").replace("12", "24"))
+    workshop = Workshop(path)
+    while workshop.step():
+        pass
+    run = workshop.runs[0]
+    everything = workshop.events()
+    assert len(everything) == len(run.events) and {e.month for _, e in everything} >= {1, 24}
+    assert len(everything) > 60, "more than the newest 60 events are kept"
+    turnover = workshop.events(cause="turnover")
+    assert turnover and all(e.cause == "turnover" for _, e in turnover)
+    district = next(e.district for _, e in everything if e.district >= 0)
+    here = workshop.events(district=district)
+    assert here and all(e.district == district for _, e in here)
+    practice = next(e.practice for _, e in everything if e.practice >= 0)
+    both = workshop.events(district=district, practice=practice)
+    assert all(e.district == district and e.practice == practice for _, e in both)
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(workshop.events_csv())))
+    assert len(rows) == len(everything)
+    assert [int(r["month"]) for r in rows] == sorted(int(r["month"]) for r in rows)
+    assert list(rows[0]) == [
+        "copy", "month", "kind", "cause", "country", "district", "facility", "practice", "text"
+    ]  # fmt: skip
+    named = [r for r in rows if r["facility"]]
+    assert named and all(r["text"].startswith(r["facility"]) for r in named)
+    filtered = list(csv.DictReader(io.StringIO(workshop.events_csv(cause="turnover"))))
+    assert len(filtered) == len(turnover) and {r["cause"] for r in filtered} == {"turnover"}
+    html_log = app._log_html(workshop, {"cause": "turnover"})
+    assert "lost this month to staff turnover" in html_log or "last trained" in html_log

@@ -15,13 +15,14 @@ import html
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import solara
 import solara.lab
 
+from sim.reporting.palette import CAUSE_WORDS
 from sim.trainer.levers import Lever, format_value, levers
-from sim.trainer.narration import Event, practice_label
+from sim.trainer.narration import Event, district_label, practice_label, practice_labels
 from sim.trainer.workshop import SideBySide, Workshop, default_scenario_folder, scenario_files
 
 __all__ = ["Page", "serve"]
@@ -59,15 +60,30 @@ def _first_scenario(folder: Path) -> Path | None:
     return (demo or files)[0] if files else None
 
 
-def _log_html(workshop: Workshop) -> str:
+#: Most events shown in the page's log (the export has them all).
+LOG_SHOWN = 200
+
+ALL = "all"
+
+
+def _log_html(workshop: Workshop, filters: dict[str, Any] | None = None) -> str:
+    filters = filters or {}
+    events = workshop.events(**filters)
     rows = []
-    for label, event in workshop.events():
+    if len(events) > LOG_SHOWN:
+        rows.append(
+            f'<div class="more">The newest {LOG_SHOWN} of {len(events):,} events; '
+            "export the log for all of them.</div>"
+        )
+    for label, event in events[:LOG_SHOWN]:
         css = "loss" if event.kind in ("losses", "lost") else ""
         prefix = f"[{html.escape(label)}] " if label else ""
         rows.append(
             f'<div class="event {css}"><span class="month">month {event.month}</span> '
             f"{prefix}{html.escape(event.text)}</div>"
         )
+    if not rows and filters:
+        return "<div>No event matches these filters yet.</div>"
     return "\n".join(rows) or "<div>Press play or step: events will appear here.</div>"
 
 
@@ -285,9 +301,64 @@ def Controls(workshop: Workshop, playing: Any, tick: Any, moves: Any) -> None:
         )
 
 
+def _filter_choices(workshop: Workshop) -> dict[str, dict[str, Any]]:
+    """The values each log filter offers, by its words: causes, districts, practices."""
+    causes = {ALL: None, **{words: cause for cause, words in CAUSE_WORDS.items()}}
+    if not workshop.runs:
+        return {"cause": causes, "district": {ALL: None}, "practice": {ALL: None}}
+    model = workshop.runs[0].model
+    districts = {district_label(model, d): d for d in range(model.world.n_districts)}
+    names = practice_labels(model.catalogue.names, model.catalogue.topics)
+    practices = {name: k for k, name in enumerate(names)}
+    return {
+        "cause": causes,
+        "district": {ALL: None, **districts},
+        "practice": {ALL: None, **practices},
+    }
+
+
+@solara.component
+def LogControls(workshop: Workshop, filters: Any, moves: Any) -> None:
+    """Filters of the event log (cause, district, practice) and its export to CSV."""
+    _ = moves.value
+    choices = _filter_choices(workshop)
+    chosen = filters.value
+    with solara.Row(classes=["lhsim-log-controls"]):
+        for key, label in (("cause", "cause"), ("district", "district"), ("practice", "practice")):
+            words = {v: k for k, v in choices[key].items()}
+
+            def choose(value: str, key: str = key) -> None:
+                picked = choices[key][value]
+                new = {k: v for k, v in filters.value.items() if k != key}
+                if picked is not None:
+                    new[key] = picked
+                filters.value = new
+
+            solara.Select(
+                label=f"log: {label}",
+                values=list(choices[key]),
+                value=words.get(chosen.get(key), ALL),
+                on_value=choose,
+                classes=[f"lhsim-filter-{key}"],
+            )
+        solara.FileDownload(
+            lambda: workshop.events_csv(**filters.value),
+            filename="lhsim-events.csv",
+            label="Export the log (CSV)",
+            mime_type="text/csv",
+        )
+
+
+@solara.component
+def LogView(workshop: Workshop, tick: Any, filters: Any) -> None:
+    """The event log, newest first, as filtered; redrawn every month."""
+    _ = tick.value
+    solara.HTML(unsafe_innerHTML=_log_html(workshop, filters.value), classes=["lhsim-log"])
+
+
 @solara.component
 def LiveView(workshop: Workshop, tick: Any) -> None:
-    """The maps and charts, and the event log; redrawn every month."""
+    """The maps and charts, the QoC reading and the ledger table; redrawn every month."""
     _ = tick.value
     if workshop.error:
         solara.Error(workshop.error, classes=["lhsim-error"], style="white-space: pre-wrap")
@@ -296,8 +367,6 @@ def LiveView(workshop: Workshop, tick: Any) -> None:
         qoc = " · ".join(f"{run.label}: {run.qoc[-1]:.3f}" for run in workshop.runs)
         solara.Text(f"QoC at month {workshop.month}: {qoc}", classes=["lhsim-qoc"])
         solara.HTML(unsafe_innerHTML=_ledger_html(workshop), classes=["lhsim-ledger"])
-    solara.HTML(tag="h4", unsafe_innerHTML="What happened")
-    solara.HTML(unsafe_innerHTML=_log_html(workshop), classes=["lhsim-log"])
 
 
 @solara.component
@@ -345,6 +414,7 @@ def Page() -> None:
     tick = solara.use_reactive(0)
     moves = solara.use_reactive(0)
     playing = solara.use_reactive(False)
+    filters = solara.use_reactive(cast(dict[str, Any], {}))
 
     def play_loop() -> None:
         while playing.value:
@@ -363,6 +433,9 @@ def Page() -> None:
     with solara.Column(style={"padding": "8px"}):
         Controls(workshop, playing, tick, moves)
         LiveView(workshop, tick)
+        solara.HTML(tag="h4", unsafe_innerHTML="What happened")
+        LogControls(workshop, filters, moves)
+        LogView(workshop, tick, filters)
 
 
 def _lever_controls(workshop: Workshop, redraw: Any) -> None:

@@ -11,7 +11,6 @@ every other draw the lever does not change (common random numbers).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +25,6 @@ from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value
 from sim.trainer.narration import Event, Narrator
 
 __all__ = ["Flows", "LedgerLine", "LiveRun", "Lockstep", "default_practice"]
-
-#: Events kept in a run's log (the newest last).
-LOG_LENGTH = 400
 
 #: Most flows kept for drawing per month.
 FLOW_LIMIT = 300
@@ -118,7 +114,8 @@ class LiveRun:
         self.model = LearningHealthSystem(scenario, replicate)
         self.practice = default_practice(self.model) if practice is None else practice
         self.narrator = Narrator(self.model)
-        self.events: deque[Event] = deque(maxlen=LOG_LENGTH)
+        #: Every event of the run so far, oldest first.
+        self.events: list[Event] = []
         self.flows = Flows()
         self.qoc: list[float] = [float(self.model.recorder.facility_qoc().mean())]
         self.lost: dict[str, list[int]] = {cause: [0] for cause in CAUSES}

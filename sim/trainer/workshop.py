@@ -11,6 +11,8 @@ Errors in a scenario file or a lever value never escape: they become
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import threading
 import time
@@ -24,7 +26,7 @@ from sim.errors import SimError
 from sim.model.schema import Scenario
 from sim.trainer.levers import LOOP_LEVERS, apply_levers, lever_value, levers
 from sim.trainer.live import LiveRun, Lockstep
-from sim.trainer.narration import Event
+from sim.trainer.narration import Event, district_label, facility_label, practice_labels
 from sim.trainer.view import TrainerView
 
 __all__ = ["SideBySide", "Workshop", "default_scenario_folder", "scenario_files"]
@@ -268,13 +270,66 @@ class Workshop:
         with self.lock:
             return self.view.jpeg() if self.view is not None else b""
 
-    def events(self, limit: int = 60) -> list[tuple[str, Event]]:
-        """The newest events, newest first, each with the label of its run."""
+    def events(
+        self,
+        limit: int | None = None,
+        *,
+        cause: str | None = None,
+        district: int | None = None,
+        practice: int | None = None,
+    ) -> list[tuple[str, Event]]:
+        """Events of the whole run, newest first, each with the label of its run.
+
+        Args:
+            limit: Most events returned (default: all).
+            cause: Only events that show this loss-ledger cause (``turnover`` ...).
+            district: Only events in this district (index).
+            practice: Only events about this practice (index).
+        """
         with self.lock:
+            many = len(self.runs) > 1
             merged = [
-                (run.label if len(self.runs) > 1 else "", event)
+                (run.label if many else "", event)
                 for run in self.runs
                 for event in run.events
+                if (cause is None or event.cause == cause)
+                and (district is None or event.district == district)
+                and (practice is None or event.practice == practice)
             ]
-            merged.sort(key=lambda item: item[1].month, reverse=True)
-            return merged[:limit]
+        merged.sort(key=lambda item: item[1].month, reverse=True)
+        return merged if limit is None else merged[:limit]
+
+    def events_csv(self, **filters: Any) -> str:
+        """The events of :meth:`events` (same filters) as CSV, oldest first.
+
+        Columns: copy, month, kind, cause, country, district, facility, practice, text;
+        places and practices by name, empty where an event has none.
+        """
+        with self.lock:
+            rows = list(reversed(self.events(**filters)))
+            model = self.runs[0].model if self.runs else None
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(
+                ["copy", "month", "kind", "cause", "country", "district", "facility",
+                 "practice", "text"]
+            )  # fmt: skip
+            practices = (
+                practice_labels(model.catalogue.names, model.catalogue.topics) if model else ()
+            )
+            for label, e in rows:
+                assert model is not None
+                writer.writerow(
+                    [
+                        label,
+                        e.month,
+                        e.kind,
+                        e.cause,
+                        model.world.country_names[e.country] if e.country >= 0 else "",
+                        district_label(model, e.district) if e.district >= 0 else "",
+                        facility_label(model, e.facility) if e.facility >= 0 else "",
+                        practices[e.practice] if e.practice >= 0 else "",
+                        e.text,
+                    ]
+                )
+            return buffer.getvalue()
