@@ -80,7 +80,7 @@ def test_a_lever_out_of_range_is_a_message_not_a_crash(scenario_folder: Path) ->
 
 def test_side_by_side_steps_both_copies(scenario_folder: Path) -> None:
     workshop = Workshop(scenario_folder / "tiny.yaml")
-    workshop.set_side_by_side(SideBySide("channels.coaching.enabled", False))
+    workshop.set_side_by_side(SideBySide({"channels.coaching.enabled": False}))
     assert [run.label for run in workshop.runs] == [
         "District coaching visits: on",
         "District coaching visits: off",
@@ -121,10 +121,11 @@ def test_moving_a_slider_restarts_the_run_with_the_new_value(scenario_folder: Pa
     assert rc.find(v.Switch, label="District coaching visits: on").widget.v_model is True
     side = rc.find(v.Select, label="side by side: lever taught").widget
     side.v_model = "Blame culture in facilities"
-    assert workshop.side_by_side is not None and workshop.side_by_side.lever == "blame.facility"
+    assert workshop.side_by_side is not None
+    assert workshop.side_by_side.levers == ["blame.facility"]
     assert len(workshop.runs) == 2
-    second = rc.find(v.Slider, label="second copy").widget
-    assert second.v_model == workshop.side_by_side.value != 0.5, "a contrasting value"
+    second = rc.find(v.Slider, label="second copy: Blame culture in facilities").widget
+    assert second.v_model == workshop.side_by_side.changes["blame.facility"] != 0.5
 
 
 LOOPING = """
@@ -212,3 +213,32 @@ def test_the_log_keeps_the_whole_run_filters_it_and_exports_it(tmp_path: Path) -
     assert len(filtered) == len(turnover) and {r["cause"] for r in filtered} == {"turnover"}
     html_log = app._log_html(workshop, {"cause": "turnover"})
     assert "lost this month to staff turnover" in html_log or "last trained" in html_log
+
+
+def test_side_by_side_copies_may_differ_in_several_levers(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.set_lever("blame.district", 0.3)
+    workshop.set_side_by_side(
+        SideBySide({"turnover.annual": 0.05, "facility_mix.documentation": 0.9})
+    )
+    a, b = (run.scenario.countries[0] for run in workshop.runs)
+    assert (a.turnover.annual, a.facility_mix.documentation) == (0.4, 0.4)
+    assert (b.turnover.annual, b.facility_mix.documentation) == (0.05, 0.9)
+    assert a.blame.district == b.blame.district == 0.3, "the trainer's levers apply to both"
+    assert workshop.runs[1].label == (
+        "Staff who leave each year: 0.05; Facilities writing down how they did it: 0.9"
+    )
+    for _ in range(6):
+        workshop.step()
+    html_ledger = app._ledger_html(workshop)
+    assert all(f"{run.label}: lessons lost so far" in html_ledger for run in workshop.runs)
+    qoc = [run.qoc for run in workshop.runs]
+    assert len(qoc[0]) == len(qoc[1]) == 7
+    playing, tick, moves = solara.reactive(False), solara.reactive(0), solara.reactive(0)
+    _, rc = solara.render(
+        app.Settings(workshop, scenario_folder, playing, tick, moves), handle_error=False
+    )
+    rc.find(v.Slider, label="second copy: Staff who leave each year").assert_single()
+    rc.find(v.Btn, class_="lhsim-remove").widgets[0].click()
+    assert workshop.side_by_side is not None
+    assert workshop.side_by_side.levers == ["facility_mix.documentation"]

@@ -21,7 +21,7 @@ def _same_state(a: LiveRun, b: LiveRun) -> bool:
 
 def test_two_identical_copies_stay_identical_month_by_month() -> None:
     scenario = small(months=12)
-    pair = Lockstep(scenario, "turnover.annual", (0.15, 0.15))
+    pair = Lockstep.lever(scenario, "turnover.annual", (0.15, 0.15))
     for _ in range(12):
         pair.step()
         a, b = pair.runs
@@ -31,7 +31,7 @@ def test_two_identical_copies_stay_identical_month_by_month() -> None:
 
 def test_copies_differing_in_one_lever_share_everything_else() -> None:
     scenario = small(months=12)
-    pair = Lockstep(scenario, "channels.learning_sessions.interval_months", (3, 1))
+    pair = Lockstep.lever(scenario, "channels.learning_sessions.interval_months", (3, 1))
     a, b = (run.model for run in pair.runs)
     assert np.array_equal(a.world.staff, b.world.staff)
     assert (a.world.ties != b.world.ties).nnz == 0

@@ -20,9 +20,11 @@ from typing import Any, cast
 import solara
 import solara.lab
 
+from sim.errors import SimError
 from sim.reporting.palette import CAUSE_WORDS
 from sim.trainer.levers import Lever, format_value, levers
 from sim.trainer.narration import Event, district_label, practice_label, practice_labels
+from sim.trainer.presets import Demonstration, default_presets_file, load_presets
 from sim.trainer.workshop import SideBySide, Workshop, default_scenario_folder, scenario_files
 
 __all__ = ["Page", "serve"]
@@ -39,12 +41,26 @@ CSS = """
              border: 1px solid #ddd; padding: 4px 8px; background: #fafafa; }
 .lhsim-log .loss { color: #b30000; }
 .lhsim-log .month { color: #777; }
+.lhsim-notice { font-size: 18px; margin: 4px 0; }
+.lhsim-explain { border: 3px solid #0072B2; background: #eef6fb; padding: 8px 12px;
+                 font-size: 18px; }
 .lhsim-ledger table { border-collapse: collapse; font-size: 14px; margin-bottom: 6px; }
 .lhsim-ledger td, .lhsim-ledger th { padding: 2px 8px; text-align: left; }
 .lhsim-ledger td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .lhsim-ledger .swatch { display: inline-block; width: 14px; height: 14px;
                         vertical-align: middle; border: 1px solid #333; }
 """
+
+
+def _demonstrations(folder: Path) -> tuple[list[Demonstration], str]:
+    """The presets of ``folder/presets/workshop.yaml``, or a message on what is wrong."""
+    path = default_presets_file(folder)
+    if not path.exists():
+        return [], ""
+    try:
+        return load_presets(path), ""
+    except SimError as error:
+        return [], str(error)
 
 
 def _folder() -> Path:
@@ -185,55 +201,66 @@ def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -
 
 @solara.component
 def SideBySideControl(current: SideBySide | None, workshop: Workshop, on_change: Any) -> None:
-    """Choose the lever taught side by side, and its value in the second copy."""
+    """Choose the levers in which a second copy differs, and its value of each."""
     choices = {lever.label: lever for lever in levers()}
-    chosen = next((k for k, v in choices.items() if current and v.path == current.lever), OFF)
+    changes = dict(current.changes) if current is not None else {}
 
-    def choose(label: str) -> None:
-        if label == OFF:
-            workshop.set_side_by_side(None)
-        else:
-            lever = choices[label]
-            workshop.set_side_by_side(SideBySide(lever.path, _contrast(lever, workshop)))
+    def set_changes(new: dict[str, Any]) -> None:
+        workshop.set_side_by_side(SideBySide(new) if new else None)
         on_change()
 
+    def add(label: str | None) -> None:
+        if label is None or label == OFF:
+            set_changes({})
+            return
+        lever = choices[label]
+        set_changes({**changes, lever.path: _contrast(lever, workshop)})
+
+    free = [label for label, lever in choices.items() if lever.path not in changes]
     solara.Select(
-        label="side by side: lever taught",
-        values=[OFF, *choices],
-        value=chosen,
-        on_value=choose,
+        label="side by side: lever taught" if not changes else "side by side: add a lever",
+        values=[OFF, *free],
+        value=None if changes else OFF,
+        on_value=add,
         classes=["lhsim-side-by-side"],
     )
-    if current is not None:
-        lever = choices[chosen]
+    by_path = {lever.path: lever for lever in levers()}
+    for path, value in changes.items():
+        lever = by_path[path]
 
-        def set_b(value: Any) -> None:
-            workshop.set_side_by_side(SideBySide(lever.path, value))
-            on_change()
+        def set_b(new: Any, path: str = path) -> None:
+            set_changes({**changes, path: new})
 
-        if lever.kind == "bool":
-            solara.Switch(label="second copy: on", value=bool(current.value), on_value=set_b)
-        elif lever.kind == "choice":
-            solara.Select(
-                label="second copy", values=list(lever.choices), value=current.value, on_value=set_b
-            )
-        elif lever.kind == "int" and current.value is not None:
-            solara.SliderInt(
-                label="second copy",
-                value=int(current.value),
-                min=int(lever.low or 0),
-                max=int(lever.high or 100),
-                on_value=set_b,
-            )
-        elif lever.kind == "float":
-            solara.SliderFloat(
-                label="second copy",
-                value=float(current.value),
-                min=float(lever.low or 0.0),
-                max=float(lever.high or 1.0),
-                step=lever.step,
-                on_value=set_b,
-            )
+        label = f"second copy: {lever.label}"
+        with solara.Row():
+            if lever.kind == "bool":
+                solara.Switch(label=f"{label}: {format_value(value)}", value=bool(value),
+                              on_value=set_b)  # fmt: skip
+            elif lever.kind == "choice":
+                words = {format_value(c): c for c in lever.choices}
+
+                def choose(chosen: str, set_b: Any = set_b, words: Any = words) -> None:
+                    set_b(words[chosen])
+
+                solara.Select(
+                    label=label, values=list(words), value=format_value(value), on_value=choose
+                )
+            elif lever.kind == "int" and value is not None:
+                solara.SliderInt(
+                    label=label, value=int(value), min=int(lever.low or 0),
+                    max=int(lever.high or 100), on_value=set_b,
+                )  # fmt: skip
+            elif lever.kind in ("float", "int"):
+                solara.SliderFloat(
+                    label=label, value=float(value if value is not None else lever.default or 0),
+                    min=float(lever.low or 0.0), max=float(lever.high or 1.0), step=lever.step,
+                    on_value=set_b,
+                )  # fmt: skip
+
+            def remove(path: str = path) -> None:
+                set_changes({k: v for k, v in changes.items() if k != path})
+
+            solara.Button("remove", on_click=remove, text=True, classes=["lhsim-remove"])
 
 
 def _contrast(lever: Lever, workshop: Workshop) -> Any:
@@ -350,6 +377,37 @@ def LogControls(workshop: Workshop, filters: Any, moves: Any) -> None:
 
 
 @solara.component
+def Explanation(workshop: Workshop, playing: Any, tick: Any) -> None:
+    """A demonstration's sentence, and its pause-and-explain when it comes."""
+    _ = tick.value
+    demonstration = workshop.demonstration
+    if demonstration is None:
+        return
+    solara.HTML(
+        unsafe_innerHTML=f"<b>{html.escape(demonstration.name)}.</b> "
+        f"What to notice: {html.escape(demonstration.preset.notice)}",
+        classes=["lhsim-notice"],
+    )
+    pause = workshop.pause
+    if pause is None or not workshop.waiting:
+        return
+
+    def carry_on() -> None:
+        workshop.dismiss_pause()
+        playing.value = True
+        tick.value += 1
+
+    why = f"<br>Why it is lost: {html.escape(pause.explanation)}." if pause.explanation else ""
+    with solara.Column(classes=["lhsim-explain"]):
+        solara.HTML(
+            unsafe_innerHTML=f"<b>Paused at month {pause.month}: here it is.</b> "
+            f"In <i>{html.escape(pause.copy_label)}</i>: {html.escape(pause.what)}.{why}"
+            f"<br>{html.escape(pause.notice)}"
+        )
+        solara.Button("Continue", on_click=carry_on, color="primary", classes=["lhsim-continue"])
+
+
+@solara.component
 def LogView(workshop: Workshop, tick: Any, filters: Any) -> None:
     """The event log, newest first, as filtered; redrawn every month."""
     _ = tick.value
@@ -393,6 +451,24 @@ def Settings(workshop: Workshop, folder: Path, playing: Any, tick: Any, moves: A
         redraw()
 
     _ = changed.value
+    demonstrations, problem = _demonstrations(folder)
+    names = {d.name: d for d in demonstrations}
+
+    def show_demonstration(name: str | None) -> None:
+        if name in names:
+            workshop.load_demonstration(names[name])
+            redraw()
+
+    solara.HTML(tag="h3", unsafe_innerHTML="Demonstrations")
+    if problem:
+        solara.Error(problem, style="white-space: pre-wrap")
+    solara.Select(
+        label="a ready contrast",
+        values=list(names),
+        value=workshop.demonstration.name if workshop.demonstration else None,
+        on_value=show_demonstration,
+        classes=["lhsim-demonstration"],
+    )
     files = [p.as_posix() for p in scenario_files(folder)]
     solara.HTML(tag="h3", unsafe_innerHTML="Scenario")
     solara.Select(
@@ -418,8 +494,8 @@ def Page() -> None:
 
     def play_loop() -> None:
         while playing.value:
-            if not workshop.step():
-                playing.value = False
+            if not workshop.step() or workshop.waiting:
+                playing.value = False  # finished, failed, or paused to explain
             moves.value = workshop.revision  # the sidebar is redrawn only when this changes
             tick.value += 1
             time.sleep(0.001)
@@ -432,6 +508,7 @@ def Page() -> None:
         Settings(workshop, folder, playing, tick, moves)
     with solara.Column(style={"padding": "8px"}):
         Controls(workshop, playing, tick, moves)
+        Explanation(workshop, playing, tick)
         LiveView(workshop, tick)
         solara.HTML(tag="h4", unsafe_innerHTML="What happened")
         LogControls(workshop, filters, moves)
@@ -470,7 +547,10 @@ def _lever_controls(workshop: Workshop, redraw: Any) -> None:
             on_value=choose,
         )
     solara.HTML(tag="h3", unsafe_innerHTML="Side by side")
-    SideBySideControl(workshop.side_by_side, workshop, redraw)
+    if workshop.demonstration is not None:
+        solara.Text("The demonstration sets the copies; the levers below apply to every copy.")
+    else:
+        SideBySideControl(workshop.side_by_side, workshop, redraw)
     solara.HTML(tag="h3", unsafe_innerHTML="Teaching levers")
     for lever in levers():
         LeverControl(lever, workshop.value(lever.path), workshop, redraw)

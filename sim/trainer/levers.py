@@ -278,6 +278,16 @@ def apply_levers(
             ]
         )
     data = scenario.model_dump()
+    known = {info.path for info in iter_parameters(Country)}
+    strange = [path for path in changes if path not in known]
+    if strange:
+        raise ScenarioError(
+            [
+                Problem(source, path, changes[path], "no such country parameter",
+                        "use a key path inside a country, e.g. turnover.annual")
+                for path in strange
+            ]
+        )  # fmt: skip
     for country in data["countries"]:
         if countries is not None and country["name"] not in countries:
             continue

@@ -2,8 +2,8 @@
 
 :class:`LiveRun` wraps one :class:`~sim.model.model.LearningHealthSystem` with what a viewer
 needs after each month: the narrated events, the month's learning flows of the
-practice on show, and the QoC and loss-ledger series. :class:`Lockstep` runs two
-copies of a scenario that differ in one lever, month by month together. Both draw
+practice on show, and the QoC and loss-ledger series. :class:`Lockstep` runs copies
+of a scenario that differ in any set of levers, month by month together. Both draw
 every random number from :mod:`sim.model.streams`, whose streams depend on the seed,
 replicate and mechanism only, so the two copies share the staff departures and
 every other draw the lever does not change (common random numbers).
@@ -11,6 +11,7 @@ every other draw the lever does not change (common random numbers).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,53 +211,58 @@ class LiveRun:
 
 
 class Lockstep:
-    """Two copies of a scenario that differ in one lever, stepped together.
+    """Copies of a scenario that differ in some levers (or files), stepped together.
 
     Args:
-        scenario: The scenario as loaded (with any other lever changes already made).
-        lever: Key path of the lever inside a country (``turnover.annual``).
-        values: The lever's value in copy A and in copy B.
-        countries: The countries whose lever changes (default: every country).
-        replicate: The replicate both copies use.
-
-    Raises:
-        ScenarioError: If either value is not valid for the lever.
+        copies: Each copy's label and scenario. The scenarios share seed, months and
+            world size, so every copy draws the same random numbers wherever its state is
+            the same (common random numbers).
+        replicate: The replicate every copy uses.
 
     Examples:
         >>> from sim.model.schema import Scenario
         >>> s = Scenario(name="t", countries=[{"name": "A", "facilities": 40,
         ...              "districts": 2}])
-        >>> pair = Lockstep(s, "turnover.annual", (0.05, 0.4))
+        >>> pair = Lockstep.lever(s, "turnover.annual", (0.05, 0.4))
         >>> pair.step()
         >>> [run.month for run in pair.runs], [run.label for run in pair.runs]
         ([1, 1], ['Staff who leave each year: 0.05', 'Staff who leave each year: 0.4'])
     """
 
-    def __init__(
-        self,
+    def __init__(self, copies: Sequence[tuple[str, Scenario]], replicate: int = 0) -> None:
+        self.runs = [LiveRun(scenario, replicate, label=label) for label, scenario in copies]
+        practice = self.runs[0].practice
+        for run in self.runs:
+            run.set_practice(practice)
+
+    @classmethod
+    def lever(
+        cls,
         scenario: Scenario,
         lever: str,
         values: tuple[Any, Any],
         countries: list[str] | None = None,
         replicate: int = 0,
-    ) -> None:
-        self.lever = lever
-        self.values = values
-        self.runs = [
-            LiveRun(
-                apply_levers(scenario, {lever: value}, countries),
-                replicate,
-                label=f"{LEVER_LABELS[lever]}: {format_value(value)}",
-            )
-            for value in values
-        ]
-        practice = self.runs[0].practice
-        for run in self.runs:
-            run.set_practice(practice)
+    ) -> Lockstep:
+        """Two copies that differ in one lever only.
+
+        Raises:
+            ScenarioError: If either value is not valid for the lever.
+        """
+        return cls(
+            [
+                (
+                    f"{LEVER_LABELS[lever]}: {format_value(value)}",
+                    apply_levers(scenario, {lever: value}, countries),
+                )
+                for value in values
+            ],
+            replicate,
+        )
 
     @property
     def month(self) -> int:
-        """Months simulated so far (the same for both copies)."""
+        """Months simulated so far (the same for every copy)."""
         return self.runs[0].month
 
     @property
@@ -265,11 +271,11 @@ class Lockstep:
         return self.runs[0].finished
 
     def step(self) -> None:
-        """Simulate one month in both copies."""
+        """Simulate one month in every copy."""
         for run in self.runs:
             run.step()
 
     def set_practice(self, practice: int) -> None:
-        """Show another practice in both copies."""
+        """Show another practice in every copy."""
         for run in self.runs:
             run.set_practice(practice)

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,11 @@ from typing import Any
 from sim.config.scenario import load_scenario
 from sim.errors import SimError
 from sim.model.schema import Scenario
-from sim.trainer.levers import LOOP_LEVERS, apply_levers, lever_value, levers
+from sim.reporting.palette import CAUSE_EXPLANATIONS
+from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value, lever_value, levers
 from sim.trainer.live import LiveRun, Lockstep
 from sim.trainer.narration import Event, district_label, facility_label, practice_labels
+from sim.trainer.presets import Demonstration, Pause, first_match
 from sim.trainer.view import TrainerView
 
 __all__ = ["SideBySide", "Workshop", "default_scenario_folder", "scenario_files"]
@@ -42,30 +45,51 @@ def default_scenario_folder() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios"
 
 
+#: Sub-folder of the scenario folder that holds demonstration presets, not scenarios.
+PRESETS_FOLDER = "presets"
+
+
 def scenario_files(folder: Path) -> list[Path]:
     """Every YAML file under ``folder`` (sub-folders included), sorted by path.
+
+    Files under ``presets/`` are demonstration presets (:mod:`sim.trainer.presets`),
+    not scenarios, and are left out.
 
     Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     _ = (Path(d) / "figure1").mkdir()
-        ...     for name in ("b.yaml", "figure1/a.yaml", "notes.txt"):
+        ...     _ = (Path(d) / "presets").mkdir()
+        ...     for name in ("b.yaml", "figure1/a.yaml", "notes.txt", "presets/p.yaml"):
         ...         _ = (Path(d) / name).write_text("")
         ...     [p.relative_to(d).as_posix() for p in scenario_files(Path(d))]
         ['b.yaml', 'figure1/a.yaml']
     """
     if not folder.is_dir():
         return []
-    found = [*folder.rglob("*.yaml"), *folder.rglob("*.yml")]
+    found = [
+        p
+        for p in [*folder.rglob("*.yaml"), *folder.rglob("*.yml")]
+        if p.relative_to(folder).parts[0] != PRESETS_FOLDER
+    ]
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
 @dataclass(frozen=True)
 class SideBySide:
-    """Side-by-side mode: the lever taught and its value in the second copy."""
+    """Side-by-side mode: the lever values in which the second copy differs.
 
-    lever: str
-    value: Any
+    Attributes:
+        changes: Lever values of the second copy, by key path inside a country; the
+            first copy has the levers as set.
+    """
+
+    changes: Mapping[str, Any]
+
+    @property
+    def levers(self) -> list[str]:
+        """The levers the copies differ in."""
+        return list(self.changes)
 
 
 class Workshop:
@@ -90,6 +114,11 @@ class Workshop:
         self.changes: dict[str, Any] = {}
         self.countries: list[str] | None = None
         self.side_by_side: SideBySide | None = None
+        self.demonstration: Demonstration | None = None
+        #: The latest pause-and-explain of a demonstration (at most one a run).
+        self.pause: Pause | None = None
+        #: Whether the pause is on screen and waiting for the trainer.
+        self.waiting = False
         self.runs: list[LiveRun] = []
         self.pair: Lockstep | None = None
         self.view: TrainerView | None = None
@@ -108,6 +137,7 @@ class Workshop:
             self.changes = {}
             self.countries = None
             self.side_by_side = None
+            self.demonstration = None
             try:
                 self.scenario = load_scenario(self.path)
             except (SimError, OSError) as error:
@@ -115,6 +145,18 @@ class Workshop:
                 self.runs, self.view, self.pair = [], None, None
                 self.error = str(error)
                 return
+            self.restart()
+
+    def load_demonstration(self, demonstration: Demonstration) -> None:
+        """Open a demonstration preset: its copies side by side, from month 0."""
+        with self.lock:
+            first = demonstration.copies[0]
+            self.path = None
+            self.scenario = first.scenario
+            self.changes = {}
+            self.countries = None
+            self.side_by_side = None
+            self.demonstration = demonstration
             self.restart()
 
     def set_lever(self, path: str, value: Any) -> None:
@@ -143,7 +185,7 @@ class Workshop:
         return names.index(self.countries[0])
 
     def setting(self, path: str) -> Any:
-        """The value a lever is set to (the trainer's change, or the scenario's value)."""
+        """The value a lever is set to in the first copy (the trainer's, else the scenario's)."""
         if path in self.changes:
             return self.changes[path]
         if self.scenario is None:
@@ -151,9 +193,9 @@ class Workshop:
         return lever_value(self.scenario, path, self._country())
 
     def value(self, path: str) -> Any:
-        """The value a lever has now in the (first) run: its setting, or where the model put it."""
+        """The value a lever has now in the first run: its setting, or where the model put it."""
         with self.lock:
-            if self.runs and path in LOOP_LEVERS:
+            if self.runs:
                 return self.runs[0].lever_now(path, self._country())
             return self.setting(path)
 
@@ -186,21 +228,16 @@ class Workshop:
         with self.lock:
             self._restarts += 1
             self.runs, self.view, self.pair = [], None, None
+            self.pause, self.waiting = None, False
             self._step_times.clear()
             if self.scenario is None:
                 return
             try:
-                scenario = apply_levers(self.scenario, self.changes, self.countries)
-                if self.side_by_side is None:
-                    self.runs = [LiveRun(scenario)]
+                copies = self._copies()
+                if len(copies) == 1:
+                    self.runs = [LiveRun(copies[0][1])]
                 else:
-                    base = self.setting(self.side_by_side.lever)
-                    self.pair = Lockstep(
-                        scenario,
-                        self.side_by_side.lever,
-                        (base, self.side_by_side.value),
-                        self.countries,
-                    )
+                    self.pair = Lockstep(copies)
                     self.runs = list(self.pair.runs)
                 self.view = TrainerView(self.runs, blit=True)
                 self.error = ""
@@ -212,7 +249,45 @@ class Workshop:
                 self.runs, self.view, self.pair = [], None, None
                 self.error = f"the model could not be built from this scenario: {error}"
 
-        # ------------------------------------------------------------------ running
+    def _copies(self) -> list[tuple[str, Scenario]]:
+        """Each copy's label and scenario.
+
+        The trainer's levers apply to every copy, except that a later copy keeps its own
+        value of each lever it differs in.
+        """
+        assert self.scenario is not None
+
+        def levers_on(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
+            names = {c.name for c in scenario.countries}
+            countries = None if self.countries is None else [
+                n for n in self.countries if n in names
+            ]  # fmt: skip
+            return apply_levers(scenario, changes, countries)
+
+        if self.demonstration is not None:
+            copies = []
+            for i, copy in enumerate(self.demonstration.copies):
+                scenario = levers_on(copy.scenario, self.changes)
+                if i > 0:
+                    scenario = levers_on(scenario, copy.levers)
+                copies.append((copy.label, scenario))
+            return copies
+        first = levers_on(self.scenario, self.changes)
+        if self.side_by_side is None:
+            return [(first.name, first)]
+        differing = self.side_by_side.changes
+        second = levers_on(first, differing)
+        country = self._country()
+
+        def label(scenario: Scenario) -> str:
+            return "; ".join(
+                f"{LEVER_LABELS[path]}: {format_value(lever_value(scenario, path, country))}"
+                for path in differing
+            )
+
+        return [(label(first), first), (label(second), second)]
+
+    # ------------------------------------------------------------------ running
 
     @property
     def ready(self) -> bool:
@@ -239,9 +314,11 @@ class Workshop:
             if self.finished or self.view is None:
                 return False
             try:
+                seen = [len(run.events) for run in self.runs]
                 for run in self.runs:
                     run.step()
                 self.view.update()
+                self._check_pause(seen)
             except Exception as error:  # shown in the page, never a crash
                 log.exception("a month failed")
                 self.error = f"the run stopped at month {self.month + 1}: {error}"
@@ -249,6 +326,44 @@ class Workshop:
                 return False
             self._step_times.append(time.perf_counter())
             return True
+
+    def _check_pause(self, seen: list[int]) -> None:
+        """Pause and explain on the first month that shows what the demonstration is about."""
+        if self.demonstration is None or self.pause is not None:
+            return
+        preset = self.demonstration.preset
+        rule = preset.pause_on
+        watched = rule.copy_number - 1
+        run = self.runs[watched]
+        if rule.event is not None:
+            event = first_match(rule, run.events[seen[watched] :])
+            if event is None:
+                return
+            what = event.text
+            cause = event.cause or (rule.cause or "")
+        else:
+            others = [r.qoc[-1] for i, r in enumerate(self.runs) if i != watched]
+            gap = run.qoc[-1] - max(others)
+            if rule.qoc_gap is None or gap < rule.qoc_gap:
+                return
+            what = (
+                f"QoC {run.qoc[-1]:.3f} here against {max(others):.3f} in the other copy, "
+                f"a gap of {gap:.3f}"
+            )
+            cause = ""
+        self.pause = Pause(
+            month=self.month,
+            copy_label=run.label,
+            what=what,
+            notice=preset.notice,
+            explanation=CAUSE_EXPLANATIONS.get(cause, ""),
+        )
+        self.waiting = True
+
+    def dismiss_pause(self) -> None:
+        """The trainer has explained: the pause leaves the screen (it does not come back)."""
+        with self.lock:
+            self.waiting = False
 
     def set_practice(self, practice: int) -> None:
         """Show another practice on the maps."""
