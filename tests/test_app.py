@@ -242,3 +242,23 @@ def test_side_by_side_copies_may_differ_in_several_levers(scenario_folder: Path)
     rc.find(v.Btn, class_="lhsim-remove").widgets[0].click()
     assert workshop.side_by_side is not None
     assert workshop.side_by_side.levers == ["facility_mix.documentation"]
+
+
+def test_projector_mode_sends_a_1920_by_1080_view_and_keeps_the_month(
+    scenario_folder: Path,
+) -> None:
+    import io
+
+    from PIL import Image
+
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.step()
+    with Image.open(io.BytesIO(workshop.frame())) as image:
+        assert image.size == (1280, 720)
+    workshop.set_projector(True)
+    assert workshop.month == 1, "projector mode does not restart the run"
+    workshop.step()
+    with Image.open(io.BytesIO(workshop.frame())) as image:
+        assert image.size == (1920, 1080)
+    workshop.set_side_by_side(SideBySide({"turnover.annual": 0.05}))
+    assert workshop.view is not None and workshop.view.projector, "it stays on"

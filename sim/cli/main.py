@@ -56,6 +56,18 @@ def _animation_file(text: str) -> Path:
     return path
 
 
+def _pixel_size(text: str) -> tuple[int, int]:
+    """``1920x1080`` as (1920, 1080); each side from 64 to 7680 pixels."""
+    parts = text.lower().split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        width, height = (int(p) for p in parts)
+        if 64 <= width <= 7680 and 64 <= height <= 7680:
+            return width, height
+    raise argparse.ArgumentTypeError(
+        f"expected a size in pixels such as 1920x1080 (64 to 7680 a side), got {text!r}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of ``lhsim`` and its subcommands."""
     common = argparse.ArgumentParser(add_help=False)
@@ -165,6 +177,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     animate.add_argument(
         "--fps", type=positive_int, default=4, metavar="N", help="months a second (default 4)"
+    )
+    animate.add_argument(
+        "--size",
+        type=_pixel_size,
+        default=None,
+        metavar="WxH",
+        help="frame size in pixels (default 1280x720; 1920x1080 with --projector)",
+    )
+    animate.add_argument(
+        "--dpi",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="pixels per inch; text and lines grow with it at a given size "
+        "(default 100; 150 with --projector)",
+    )
+    animate.add_argument(
+        "--projector",
+        action="store_true",
+        help="projector mode: large text, thick lines, high contrast",
     )
     animate.set_defaults(handler=_animate)
     # Sensitivity sweeps: `lhsim sweep` and `lhsim analyze` (sim/cli/sweep_commands.py).
@@ -283,8 +315,22 @@ def _animate(arguments: argparse.Namespace) -> int:
     from sim.trainer.animation import animate
 
     scenario = load_scenario(arguments.file)
-    frames = animate(scenario, arguments.out, arguments.months, fps=arguments.fps)
-    print(f"wrote {arguments.out} ({frames} frames, {arguments.fps} a second)")
+    projector = arguments.projector
+    size = arguments.size or ((1920, 1080) if projector else (1280, 720))
+    dpi = arguments.dpi or (150 if projector else 100)
+    frames = animate(
+        scenario,
+        arguments.out,
+        arguments.months,
+        fps=arguments.fps,
+        size=size,
+        dpi=dpi,
+        projector=projector,
+    )
+    print(
+        f"wrote {arguments.out} ({frames} frames of {size[0]}x{size[1]} pixels, "
+        f"{arguments.fps} a second)"
+    )
     return EXIT_OK
 
 

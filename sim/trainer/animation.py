@@ -71,7 +71,9 @@ def animate(
     *,
     fps: int = 4,
     replicate: int = 0,
-    dpi: int = 72,
+    size: tuple[int, int] = (1280, 720),
+    dpi: int = 100,
+    projector: bool = False,
 ) -> int:
     """Run ``scenario`` month by month and save the view as a GIF or MP4.
 
@@ -81,7 +83,11 @@ def animate(
         months: Months to show (default: the scenario's ``months``).
         fps: Frames (months) a second.
         replicate: The replicate shown.
-        dpi: Resolution.
+        size: Width and height of each frame in pixels.
+        dpi: Pixels per inch: text and lines are sized in points, so at one size a
+            higher dpi draws them larger.
+        projector: Projector mode (larger text, thicker lines, see
+            :class:`~sim.trainer.view.TrainerView`).
 
     Returns:
         The number of frames written (month 0, then one a month).
@@ -99,7 +105,7 @@ def animate(
         )
     months = scenario.months if months is None else months
     run = LiveRun(scenario, replicate)
-    view = TrainerView([run], dpi=dpi, months=months)
+    view = TrainerView([run], size, dpi, months=months, projector=projector)
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".mp4":
         writer = FFMpegWriter(fps=fps)

@@ -41,7 +41,15 @@ CSS = """
              border: 1px solid #ddd; padding: 4px 8px; background: #fafafa; }
 .lhsim-log .loss { color: #b30000; }
 .lhsim-log .month { color: #777; }
+.lhsim-view { width: 100%; max-width: 1920px; height: auto; }
 .lhsim-notice { font-size: 18px; margin: 4px 0; }
+.lhsim-projector, .lhsim-projector .v-label, .lhsim-projector .v-btn { color: #000;
+                  font-size: 22px !important; }
+.lhsim-projector .lhsim-log { font-size: 20px; max-height: 420px; background: #fff;
+                              border: 2px solid #000; }
+.lhsim-projector .lhsim-ledger table { font-size: 20px; }
+.lhsim-projector .lhsim-ledger .swatch { width: 20px; height: 20px; }
+.lhsim-projector .lhsim-notice, .lhsim-projector .lhsim-explain { font-size: 26px; }
 .lhsim-explain { border: 3px solid #0072B2; background: #eef6fb; padding: 8px 12px;
                  font-size: 18px; }
 .lhsim-ledger table { border-collapse: collapse; font-size: 14px; margin-bottom: 6px; }
@@ -278,8 +286,13 @@ def _contrast(lever: Lever, workshop: Workshop) -> Any:
 
 
 @solara.component
-def Controls(workshop: Workshop, playing: Any, tick: Any, moves: Any) -> None:
-    """Play, step, restart, reset and back to defaults, with the month and the speed."""
+def Controls(
+    workshop: Workshop, playing: Any, tick: Any, moves: Any, projector: Any = None
+) -> None:
+    """Play, step, restart, reset and back to defaults, with the month and the speed.
+
+    Also projector mode (the view at 1920 x 1080 with large text, the page's text larger).
+    """
 
     def step() -> None:
         workshop.step()
@@ -319,6 +332,19 @@ def Controls(workshop: Workshop, playing: Any, tick: Any, moves: Any) -> None:
                 "Back to defaults",
                 on_click=again(workshop.back_to_defaults),
                 classes=["lhsim-defaults"],
+            )
+        if projector is not None:
+
+            def project(on: bool) -> None:
+                workshop.set_projector(on)
+                projector.value = on
+                tick.value += 1
+
+            solara.Switch(
+                label="Projector mode",
+                value=projector.value,
+                on_value=project,
+                classes=["lhsim-projector-switch"],
             )
         months = workshop.scenario.months if workshop.scenario else 0
         speed = workshop.months_per_second()
@@ -491,6 +517,7 @@ def Page() -> None:
     moves = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     filters = solara.use_reactive(cast(dict[str, Any], {}))
+    projector = solara.use_reactive(False)
 
     def play_loop() -> None:
         while playing.value:
@@ -506,8 +533,9 @@ def Page() -> None:
     solara.Title("lhsim: why learning is lost between facilities")
     with solara.Sidebar():
         Settings(workshop, folder, playing, tick, moves)
-    with solara.Column(style={"padding": "8px"}):
-        Controls(workshop, playing, tick, moves)
+    classes = ["lhsim-main", *(["lhsim-projector"] if projector.value else [])]
+    with solara.Column(style={"padding": "8px"}, classes=classes):
+        Controls(workshop, playing, tick, moves, projector)
         Explanation(workshop, playing, tick)
         LiveView(workshop, tick)
         solara.HTML(tag="h4", unsafe_innerHTML="What happened")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
@@ -28,6 +30,7 @@ from PIL import Image
 from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
 from sim.reporting.palette import CAUSE_COLOURS, CAUSE_WORDS
+from sim.trainer.levers import format_value, levers
 from sim.trainer.live import LiveRun
 from sim.trainer.narration import district_label, practice_label
 
@@ -62,6 +65,10 @@ CHANNEL_COLOURS: dict[Source, str] = {
     Source.GUIDANCE: "#7570b3",
 }
 
+#: Line style of each copy's QoC line, and the hatching of its ledger bars.
+COPY_LINES = ("-", "--", ":", "-.")
+COPY_HATCHES = (None, "///", "...", "xx")
+
 #: Every other colour the view draws with (hubs, outlines, marks, lines, text).
 INK: dict[str, str] = {
     "hub": "#525252",
@@ -80,6 +87,8 @@ def view_colours() -> list[str]:
         *INK.values(),
     ]  # fmt: skip
 
+
+TEACHING_LEVERS = levers()
 
 _STAGE_RGBA = to_rgba_array([STAGE_COLOURS[Stage(code)] for code in range(len(Stage))])
 
@@ -202,14 +211,21 @@ def _geographic_layout(run: LiveRun, shown: np.ndarray, rank: np.ndarray) -> Map
 class TrainerView:
     r"""One figure showing one or two runs: maps above, QoC and loss ledger below.
 
+    Every picture names, per run, the practice on show and the teaching levers whose
+    value differs from their documented default (as they are now, after any move by the
+    model), so a screenshot or a GIF frame says what it shows.
+
     Args:
-        runs: The runs to show (one, or two in lockstep).
-        width: Figure width in inches.
-        dpi: Resolution of images made by :meth:`png`.
+        runs: The runs to show (one, or two or more in lockstep).
+        size: Width and height of the picture in pixels.
+        dpi: Pixels per inch: text and lines are sized in points, so a higher dpi draws
+            them larger on a picture of the same size.
         blit: Draw only what changes each month over a cached background (fast, for
             the app); without it every draw redraws everything (for ``savefig`` and
             matplotlib's animation writers).
         months: Length of the charts' time axis (default: the scenario's months).
+        projector: Projector mode: larger text, thicker lines and larger dots, black
+            ink, for a room at the back of which a 1920 x 1080 picture must be read.
 
     Examples:
         >>> from sim.model.schema import Scenario
@@ -225,30 +241,37 @@ class TrainerView:
     def __init__(
         self,
         runs: Sequence[LiveRun],
-        width: float = 11.0,
-        dpi: int = 72,
+        size: tuple[int, int] = (1280, 720),
+        dpi: int = 100,
         *,
         blit: bool = False,
         months: int | None = None,
+        projector: bool = False,
     ) -> None:
         self.runs = list(runs)
         self.months = months or self.runs[0].scenario.months
+        self.size = size
         self.dpi = dpi
         self.blit = blit
+        self.projector = projector
         self._background: object | None = None
-        self.text_scale = 1.0
+        self.text_scale = 1.25 if projector else 1.0
+        self.line_scale = 2.0 if projector else 1.0
         n = len(self.runs)
-        self.figure = Figure(figsize=(width, 6.2 if n == 1 else 7.6), dpi=dpi)
+        self.figure = Figure(
+            figsize=(size[0] / dpi, size[1] / dpi),
+            dpi=dpi,
+            layout=ConstrainedLayoutEngine(w_pad=0.04, h_pad=0.04, wspace=0.03, hspace=0.03),
+        )
         self.canvas = FigureCanvasAgg(self.figure)
         self.layouts = [map_layout(run) for run in self.runs]
-        spacing = {"left": 0.04, "right": 0.98, "top": 0.93, "bottom": 0.17, "wspace": 0.15}
         if n == 1:
-            grid = self.figure.add_gridspec(2, 2, width_ratios=(1.3, 1), hspace=0.45, **spacing)
+            grid = self.figure.add_gridspec(2, 2, width_ratios=(1.25, 1))
             self.map_axes = [self.figure.add_subplot(grid[:, 0])]
             self.qoc_axes = self.figure.add_subplot(grid[0, 1])
             self.loss_axes = self.figure.add_subplot(grid[1, 1])
         else:
-            grid = self.figure.add_gridspec(2, n, height_ratios=(2.0, 1), hspace=0.3, **spacing)
+            grid = self.figure.add_gridspec(2, n, height_ratios=(1.7, 1))
             self.map_axes = [self.figure.add_subplot(grid[0, i]) for i in range(n)]
             self.qoc_axes = self.figure.add_subplot(grid[1, 0])
             self.loss_axes = self.figure.add_subplot(grid[1, 1:])
@@ -269,6 +292,7 @@ class TrainerView:
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_aspect("equal")
+            ax.set_anchor("W")  # titles and lever lines start at the left of the cell
             for spine in ax.spines.values():
                 spine.set_visible(False)
             if layout.hulls:
@@ -279,43 +303,55 @@ class TrainerView:
                     )
                 )  # fmt: skip
             small = len(layout.hub) <= (12 if layout.hulls else 40)  # room for the names
-            ax.plot(*layout.hub.T, "s", color=INK["hub"], markersize=3, zorder=3)
+            ax.plot(*layout.hub.T, "s", color=INK["hub"], markersize=3 * self.line_scale, zorder=3)
             for d, (x, y) in enumerate(layout.hub if small else []):
                 ax.text(
                     x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
-                    fontsize=6, color=INK["hub"],
+                    fontsize=self._font(6), color=INK["hub"],
                 )  # fmt: skip
-            ax.plot(*layout.national, marker="*", color=INK["national"], markersize=10, zorder=3)
+            ax.plot(
+                *layout.national, marker="*", color=INK["national"],
+                markersize=10 * self.line_scale, zorder=3,
+            )  # fmt: skip
             x, y = layout.national
-            ax.text(x + 0.2, y, "national body", fontsize=7, va="center")
-            size = max(2.0, min(18.0, 9000.0 / max(layout.shown.size, 1)))
+            ax.text(x + 0.2, y, "national body", fontsize=self._font(7), va="center")
+            # dots scale with the picture (points squared), more in projector mode
+            area = (self.size[0] / self.dpi / 11.0) ** 2 * (1.6 if self.projector else 1.0)
+            size = max(2.0, min(18.0, 9000.0 / max(layout.shown.size, 1))) * area
             self.dots.append(
                 ax.scatter(layout.xy[:, 0], layout.xy[:, 1], s=size, linewidths=0, zorder=2)
             )
-            lines = LineCollection([], linewidths=0.8, alpha=0.8, zorder=1)
+            lines = LineCollection([], linewidths=0.8 * self.line_scale, alpha=0.8, zorder=1)
             ax.add_collection(lines)
             self.flow_lines.append(lines)
             self.loss_marks.append(
                 ax.scatter(
-                    [], [], s=size * 4, marker="x", color=INK["lost mark"], linewidths=1, zorder=4
+                    [],
+                    [],
+                    s=size * 4,
+                    marker="x",
+                    color=INK["lost mark"],
+                    linewidths=self.line_scale,
+                    zorder=4,
                 )
             )
-            self.titles.append(ax.set_title("", fontsize=9))
+            self.titles.append(ax.set_title("", fontsize=self._font(9), loc="left"))
 
     def _build_charts(self) -> None:
-        styles = ("-", "--")
         months = self.months
         self.qoc_lines = []
-        for run, style in zip(self.runs, styles, strict=False):
-            (line,) = self.qoc_axes.plot([], [], style, color=INK["qoc"], label=run.label)
+        for run, style in zip(self.runs, COPY_LINES, strict=False):
+            (line,) = self.qoc_axes.plot(
+                [], [], style, color=INK["qoc"], label=run.label, linewidth=1.5 * self.line_scale
+            )
             self.qoc_lines.append(line)
-        self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=9)
+        self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=self._font(9))
         self.qoc_axes.set_xlim(0, months)
         self.qoc_axes.set_ylim(0, 1)
-        self.qoc_axes.set_xlabel("month", fontsize=8)
-        self.qoc_axes.tick_params(labelsize=7)
+        self.qoc_axes.set_xlabel("month", fontsize=self._font(8))
+        self.qoc_axes.tick_params(labelsize=self._font(7))
         if len(self.runs) > 1:
-            self.qoc_axes.legend(fontsize=7, loc="upper left")
+            self.qoc_axes.legend(fontsize=self._font(7), loc="upper left")
         self._build_ledger()
 
     def _build_ledger(self) -> None:
@@ -335,7 +371,8 @@ class TrainerView:
                 colour = CAUSE_COLOURS[cause]
                 bar = Rectangle(
                     (0, 0), 0, height, facecolor=colour if i == 0 else "white",
-                    edgecolor=colour, hatch=None if i == 0 else "///", linewidth=1.2,
+                    edgecolor=colour, hatch=COPY_HATCHES[i],
+                    linewidth=1.2 * self.line_scale,
                     visible=False,
                 )  # fmt: skip
                 ax.add_patch(bar)
@@ -345,26 +382,14 @@ class TrainerView:
                 )
             self.loss_bars.append(bars)
             self.loss_texts.append(texts)
-        pair = f" (solid: {self.runs[0].label}; hatched: {self.runs[1].label})" if n > 1 else ""
-        ax.set_title(
-            f"Lessons lost per 100 lessons created, by cause (count){pair}",
-            fontsize=self._font(9),
-            wrap=True,
-        )
+        title = "Lessons lost per 100 created, by cause (count)"
+        if n == 2:
+            title += f"\nsolid: {self.runs[0].label}; hatched: {self.runs[1].label}"
+        elif n > 2:
+            title += "\nsolid, ///, ..., xx: the copies in order"
+        ax.set_title(title, fontsize=self._font(9))
         ax.tick_params(labelsize=self._font(7))
-        ax.set_yticks([])
-        self.cause_names = {
-            cause: ax.text(
-                0,
-                0,
-                CAUSE_WORDS[cause],
-                fontsize=self._font(7.5),
-                va="bottom",
-                color=INK["text"],
-                visible=False,
-            )  # fmt: skip
-            for cause in CAUSES
-        }
+        ax.tick_params(axis="y", labelsize=self._font(8), length=0)
         self._present: tuple[str, ...] | None = None
         self._rate_high = 0.0
 
@@ -380,7 +405,11 @@ class TrainerView:
             [], [], marker="x", color=INK["lost mark"], linestyle="", label="lost to turnover"
         )
         self.figure.legend(
-            handles=[*stages, lost, *news], loc="lower center", ncol=7, fontsize=7, frameon=False
+            handles=[*stages, lost, *news],
+            loc="outside lower center",
+            ncol=7,
+            fontsize=self._font(7),
+            frameon=False,
         )
 
     # ------------------------------------------------------------------ update
@@ -405,9 +434,31 @@ class TrainerView:
             if title != self.titles[i].get_text():
                 self.titles[i].set_text(title)
                 self._background = None
+            words = self._lever_words(run)
+            if words != self.map_axes[i].get_xlabel():
+                self.map_axes[i].set_xlabel(words, fontsize=self._font(7.5), loc="left")
+                self._background = None
         for i, run in enumerate(self.runs):
             self.qoc_lines[i].set_data(np.arange(len(run.qoc)), run.qoc)
         self._update_ledger()
+
+    def _lever_words(self, run: LiveRun) -> str:
+        """The teaching levers whose value now differs from their default, wrapped."""
+        changed = [
+            f"{lever.label} {format_value(value)}"
+            for lever in TEACHING_LEVERS
+            if (value := run.lever_now(lever.path, 0)) != lever.default
+        ]
+        world = run.model.world
+        where = f" in {world.country_names[0]}" if world.n_countries > 1 else ""
+        text = (
+            f"Levers{where}: " + "; ".join(changed)
+            if changed
+            else f"Levers{where}: every teaching lever at its default"
+        )
+        share = 0.5 if len(self.runs) == 1 else 0.95 / len(self.runs)
+        font_pixels = self._font(7.5) * self.dpi / 72
+        return textwrap.fill(text, width=max(30, int(self.size[0] * share / (font_pixels * 0.6))))
 
     def _update_ledger(self) -> None:
         # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps
@@ -419,19 +470,16 @@ class TrainerView:
         )
         top = max([line.per_100_created for lg in ledgers for line in lg] + [1.0])
         if top > self._rate_high:
-            self._rate_high = min(100.0, _nice_ceiling(top * 1.6))
+            self._rate_high = min(100.0, _nice_ceiling(top * 1.3))
             self.loss_axes.set_xlim(0, self._rate_high)
             self._background = None
         n = len(self.runs)
-        height = 0.6 / n
+        height = 0.8 / n
         if present != self._present:
             self._present = present
             ax = self.loss_axes
             ax.set_ylim(len(present) - 0.5 if present else 0.5, -0.5)
-            for cause, name in self.cause_names.items():
-                name.set_visible(cause in present)
-                if cause in present:
-                    name.set_position((0, present.index(cause) - 0.3))
+            ax.set_yticks(range(len(present)), [CAUSE_WORDS[c] for c in present])
             absent = [CAUSE_WORDS[c] for c in CAUSES if c not in present]
             words = "lost per 100 lessons created"
             if absent:
@@ -446,7 +494,7 @@ class TrainerView:
                 text.set_visible(shown)
                 if not shown:
                     continue
-                y = present.index(line.cause) - 0.25 + i * height
+                y = present.index(line.cause) - 0.4 + i * height
                 bar.set_xy((0, y))
                 bar.set_width(line.per_100_created)
                 text.set_position((line.per_100_created + self._rate_high * 0.01, y + height / 2))

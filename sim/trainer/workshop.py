@@ -36,6 +36,10 @@ __all__ = ["SideBySide", "Workshop", "default_scenario_folder", "scenario_files"
 
 log = logging.getLogger(__name__)
 
+#: Size (pixels) and pixels per inch of the page's view, normally and in projector mode.
+PAGE_SIZE, PAGE_DPI = (1280, 720), 100
+PROJECTOR_SIZE, PROJECTOR_DPI = (1920, 1080), 150
+
 
 def default_scenario_folder() -> Path:
     """``scenarios/`` of the working folder, or else the one beside the package."""
@@ -119,6 +123,8 @@ class Workshop:
         self.pause: Pause | None = None
         #: Whether the pause is on screen and waiting for the trainer.
         self.waiting = False
+        #: Projector mode: the view drawn at 1920 x 1080 with large text.
+        self.projector = False
         self.runs: list[LiveRun] = []
         self.pair: Lockstep | None = None
         self.view: TrainerView | None = None
@@ -239,7 +245,7 @@ class Workshop:
                 else:
                     self.pair = Lockstep(copies)
                     self.runs = list(self.pair.runs)
-                self.view = TrainerView(self.runs, blit=True)
+                self.view = self._view()
                 self.error = ""
             except SimError as error:
                 self.runs, self.view, self.pair = [], None, None
@@ -248,6 +254,18 @@ class Workshop:
                 log.exception("the model could not be built")
                 self.runs, self.view, self.pair = [], None, None
                 self.error = f"the model could not be built from this scenario: {error}"
+
+    def _view(self) -> TrainerView:
+        if self.projector:
+            return TrainerView(self.runs, PROJECTOR_SIZE, PROJECTOR_DPI, blit=True, projector=True)
+        return TrainerView(self.runs, PAGE_SIZE, PAGE_DPI, blit=True)
+
+    def set_projector(self, on: bool) -> None:
+        """Switch projector mode on or off; the run goes on where it is."""
+        with self.lock:
+            self.projector = on
+            if self.runs:
+                self.view = self._view()
 
     def _copies(self) -> list[tuple[str, Scenario]]:
         """Each copy's label and scenario.
