@@ -262,3 +262,29 @@ def test_projector_mode_sends_a_1920_by_1080_view_and_keeps_the_month(
         assert image.size == (1920, 1080)
     workshop.set_side_by_side(SideBySide({"turnover.annual": 0.05}))
     assert workshop.view is not None and workshop.view.projector, "it stays on"
+
+
+def test_the_speed_control_paces_the_play_loop(scenario_folder: Path) -> None:
+    import time
+
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    started = time.perf_counter()
+    assert workshop.wait_before_next(started) == 0.0, "as fast as it goes"
+    workshop.set_speed(2.0)
+    wait = workshop.wait_before_next(started)
+    assert 0.4 < wait <= 0.5, wait
+    assert workshop.wait_before_next(started - 1.0) == 0.0, "behind: no wait"
+    with pytest.raises(ValueError, match="positive"):
+        workshop.set_speed(0)
+    workshop.set_flow_months(6)
+    assert all(run.flow_months == 6 for run in workshop.runs)
+    workshop.restart()
+    assert all(run.flow_months == 6 for run in workshop.runs), "kept over a restart"
+    with pytest.raises(ValueError, match="1 to 24"):
+        workshop.set_flow_months(30)
+    tick, playing, moves = solara.reactive(0), solara.reactive(False), solara.reactive(0)
+    _, rc = solara.render(app.Controls(workshop, playing, tick, moves), handle_error=False)
+    rc.find(v.Select, class_="lhsim-speed").widget.v_model = "5 months a second"
+    assert workshop.speed == 5.0
+    rc.find(v.Select, class_="lhsim-flow-months").widget.v_model = "12 months"
+    assert workshop.flow_months == 12

@@ -33,6 +33,18 @@ __all__ = ["Page", "serve"]
 SCENARIO_VARIABLE = "LHSIM_APP_SCENARIO"
 FOLDER_VARIABLE = "LHSIM_APP_SCENARIOS"
 
+#: The speeds offered, in months a second (``None``: as fast as it goes).
+SPEEDS: dict[str, float | None] = {
+    "as fast as it goes": None,
+    "1 month a second": 1.0,
+    "2 months a second": 2.0,
+    "5 months a second": 5.0,
+    "10 months a second": 10.0,
+}
+
+#: How long news flows stay on the map.
+FLOW_MONTHS: dict[str, int] = {"1 month": 1, "3 months": 3, "6 months": 6, "12 months": 12}
+
 EVERY_COUNTRY = "every country"
 OFF = "off"
 
@@ -309,7 +321,7 @@ def Controls(
         return run
 
     _ = tick.value
-    with solara.Row():
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         solara.Button(
             "Pause" if playing.value else "Play",
             on_click=lambda: playing.set(not playing.value),
@@ -333,6 +345,32 @@ def Controls(
                 on_click=again(workshop.back_to_defaults),
                 classes=["lhsim-defaults"],
             )
+        speeds = {v: k for k, v in SPEEDS.items()}
+
+        def pace(words: str) -> None:
+            workshop.set_speed(SPEEDS[words])
+            tick.value += 1
+
+        solara.Select(
+            label="speed",
+            values=list(SPEEDS),
+            value=speeds.get(workshop.speed, "as fast as it goes"),
+            on_value=pace,
+            classes=["lhsim-speed"],
+        )
+        flows = {v: k for k, v in FLOW_MONTHS.items()}
+
+        def keep(words: str) -> None:
+            workshop.set_flow_months(FLOW_MONTHS[words])
+            tick.value += 1
+
+        solara.Select(
+            label="news stays on the map for",
+            values=list(FLOW_MONTHS),
+            value=flows.get(workshop.flow_months, "1 month"),
+            on_value=keep,
+            classes=["lhsim-flow-months"],
+        )
         if projector is not None:
 
             def project(on: bool) -> None:
@@ -521,11 +559,12 @@ def Page() -> None:
 
     def play_loop() -> None:
         while playing.value:
+            started = time.perf_counter()
             if not workshop.step() or workshop.waiting:
                 playing.value = False  # finished, failed, or paused to explain
             moves.value = workshop.revision  # the sidebar is redrawn only when this changes
             tick.value += 1
-            time.sleep(0.001)
+            time.sleep(max(0.001, workshop.wait_before_next(started)))
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 

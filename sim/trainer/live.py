@@ -11,6 +11,7 @@ every other draw the lever does not change (common random numbers).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,9 @@ from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value
 from sim.trainer.narration import Event, Narrator
 
 __all__ = ["Flows", "LedgerLine", "LiveRun", "Lockstep", "default_practice"]
+
+#: Most months a month's flows can stay on the map.
+MAX_FLOW_MONTHS = 24
 
 #: Most flows kept for drawing per month.
 FLOW_LIMIT = 300
@@ -118,6 +122,9 @@ class LiveRun:
         #: Every event of the run so far, oldest first.
         self.events: list[Event] = []
         self.flows = Flows()
+        #: Months a month's news flows stay on the map (the newest first).
+        self.flow_months = 1
+        self._flow_history: deque[Flows] = deque(maxlen=MAX_FLOW_MONTHS)
         self.qoc: list[float] = [float(self.model.recorder.facility_qoc().mean())]
         self.lost: dict[str, list[int]] = {cause: [0] for cause in CAUSES}
         #: Lessons created so far (trials finished), by month.
@@ -150,6 +157,7 @@ class LiveRun:
                 self.moved[(event.country, event.lever)] = event
                 self.lever_moves += 1
         self.flows = self._flows(source_before, stage_before)
+        self._flow_history.appendleft(self.flows)
         row = self.model.recorder.rows[-1]
         self.qoc.append(float(row["qoc"]))
         for cause in CAUSES:
@@ -208,6 +216,11 @@ class LiveRun:
             raise ValueError(f"practice {practice} is not in the catalogue")
         self.practice = practice
         self.flows = Flows()
+        self._flow_history.clear()
+
+    def recent_flows(self) -> list[Flows]:
+        """The flows of the last :attr:`flow_months` months, the newest first."""
+        return list(self._flow_history)[: self.flow_months]
 
 
 class Lockstep:

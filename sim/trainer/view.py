@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import to_rgba_array
+from matplotlib.colors import to_rgba, to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
@@ -31,7 +31,7 @@ from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
 from sim.reporting.palette import CAUSE_COLOURS, CAUSE_WORDS
 from sim.trainer.levers import format_value, levers
-from sim.trainer.live import LiveRun
+from sim.trainer.live import Flows, LiveRun
 from sim.trainer.narration import district_label, practice_label
 
 __all__ = [
@@ -321,7 +321,7 @@ class TrainerView:
             self.dots.append(
                 ax.scatter(layout.xy[:, 0], layout.xy[:, 1], s=size, linewidths=0, zorder=2)
             )
-            lines = LineCollection([], linewidths=0.8 * self.line_scale, alpha=0.8, zorder=1)
+            lines = LineCollection([], linewidths=0.8 * self.line_scale, zorder=1)
             ax.add_collection(lines)
             self.flow_lines.append(lines)
             self.loss_marks.append(
@@ -418,10 +418,17 @@ class TrainerView:
         for i, (run, layout) in enumerate(zip(self.runs, self.layouts, strict=True)):
             stage = run.model.population.stage[layout.shown, run.practice]
             self.dots[i].set_facecolor(_STAGE_RGBA[stage])
-            segments, colours = _flow_segments(run, layout)
+            recent = run.recent_flows()
+            segments, colours = [], []
+            for age, flows in enumerate(recent):
+                new_segments, new_colours = _flow_segments(run, layout, flows)
+                alpha = 0.9 - 0.7 * age / max(len(recent), 1)  # older news fades
+                segments += new_segments
+                colours += [to_rgba(c, alpha) for c in new_colours]
             self.flow_lines[i].set_segments(segments)
             self.flow_lines[i].set_color(colours)
-            lost = layout.position[run.flows.lost]
+            lost_cells = [f.lost for f in recent] or [run.flows.lost]
+            lost = layout.position[np.concatenate(lost_cells)]
             self.loss_marks[i].set_offsets(lost[~np.isnan(lost[:, 0])].reshape(-1, 2))
             # while blitting, the month and QoC are shown beside the image, so the
             # title changes (and the background is redrawn) only with the practice
@@ -562,9 +569,10 @@ def _nice_ceiling(value: float) -> float:
     return 10.0 * power
 
 
-def _flow_segments(run: LiveRun, layout: MapLayout) -> tuple[list[np.ndarray], list[str]]:
+def _flow_segments(
+    run: LiveRun, layout: MapLayout, flows: Flows
+) -> tuple[list[np.ndarray], list[str]]:
     """Lines from where each piece of news came (hub, national body, peer) to its receiver."""
-    flows = run.flows
     ends = layout.position[flows.facility]
     district = run.model.world.facility_district[flows.facility]
     starts = layout.hub[district].copy()

@@ -27,7 +27,7 @@ from sim.errors import SimError
 from sim.model.schema import Scenario
 from sim.reporting.palette import CAUSE_EXPLANATIONS
 from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value, lever_value, levers
-from sim.trainer.live import LiveRun, Lockstep
+from sim.trainer.live import MAX_FLOW_MONTHS, LiveRun, Lockstep
 from sim.trainer.narration import Event, district_label, facility_label, practice_labels
 from sim.trainer.presets import Demonstration, Pause, first_match
 from sim.trainer.view import TrainerView
@@ -125,6 +125,10 @@ class Workshop:
         self.waiting = False
         #: Projector mode: the view drawn at 1920 x 1080 with large text.
         self.projector = False
+        #: Months a second the page plays at (``None``: as fast as it can).
+        self.speed: float | None = None
+        #: Months a month's news flows stay on the map.
+        self.flow_months = 1
         self.runs: list[LiveRun] = []
         self.pair: Lockstep | None = None
         self.view: TrainerView | None = None
@@ -245,6 +249,8 @@ class Workshop:
                 else:
                     self.pair = Lockstep(copies)
                     self.runs = list(self.pair.runs)
+                for run in self.runs:
+                    run.flow_months = self.flow_months
                 self.view = self._view()
                 self.error = ""
             except SimError as error:
@@ -259,6 +265,33 @@ class Workshop:
         if self.projector:
             return TrainerView(self.runs, PROJECTOR_SIZE, PROJECTOR_DPI, blit=True, projector=True)
         return TrainerView(self.runs, PAGE_SIZE, PAGE_DPI, blit=True)
+
+    def set_speed(self, months_per_second: float | None) -> None:
+        """Play at this many months a second (``None``: as fast as it can)."""
+        if months_per_second is not None and months_per_second <= 0:
+            raise ValueError(f"a speed must be positive, got {months_per_second}")
+        self.speed = months_per_second
+
+    def wait_before_next(self, started: float) -> float:
+        """Seconds the play loop waits after a month that began at ``started``.
+
+        ``started`` is a :func:`time.perf_counter` reading; the wait keeps the pace of
+        :attr:`speed` (zero when playing as fast as it can or when behind).
+        """
+        if self.speed is None:
+            return 0.0
+        return max(0.0, 1.0 / self.speed - (time.perf_counter() - started))
+
+    def set_flow_months(self, months: int) -> None:
+        """Keep each month's news flows on the map for ``months`` months (1 to 24)."""
+        if not 1 <= months <= MAX_FLOW_MONTHS:
+            raise ValueError(f"news flows stay 1 to {MAX_FLOW_MONTHS} months, got {months}")
+        with self.lock:
+            self.flow_months = months
+            for run in self.runs:
+                run.flow_months = months
+            if self.view is not None:
+                self.view.update()
 
     def set_projector(self, on: bool) -> None:
         """Switch projector mode on or off; the run goes on where it is."""
