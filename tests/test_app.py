@@ -288,3 +288,24 @@ def test_the_speed_control_paces_the_play_loop(scenario_folder: Path) -> None:
     assert workshop.speed == 5.0
     rc.find(v.Select, class_="lhsim-flow-months").widget.v_model = "12 months"
     assert workshop.flow_months == 12
+
+
+def test_a_control_echoing_the_value_it_shows_does_not_restart_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "looping.yaml"
+    path.write_text(LOOPING)
+    workshop = Workshop(path)
+    while workshop.moved("blame.facility") is None and workshop.step():
+        pass
+    month = workshop.month
+    assert month > 0
+    playing, tick, moves = solara.reactive(False), solara.reactive(0), solara.reactive(0)
+    _, rc = solara.render(
+        app.Settings(workshop, tmp_path, playing, tick, moves), handle_error=False
+    )
+    shown = workshop.value("blame.facility")
+    label = f"Blame culture in facilities: 0.75 (moved by the model in month {month})"
+    slider = rc.find(v.Slider, label=label).widget
+    slider.v_model = round(shown + 0.001, 3)  # what a browser slider sends back
+    assert workshop.month == month and workshop.changes == {}, "no restart"
+    slider.v_model = 0.3
+    assert workshop.month == 0 and workshop.changes == {"blame.facility": 0.3}

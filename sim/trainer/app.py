@@ -54,6 +54,9 @@ CSS = """
 .lhsim-log .loss { color: #b30000; }
 .lhsim-log .month { color: #777; }
 .lhsim-view { width: 100%; max-width: 1920px; height: auto; }
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; white-space: normal;
+                                             max-width: 100%; }
 .lhsim-notice { font-size: 18px; margin: 4px 0; }
 .lhsim-projector, .lhsim-projector .v-label, .lhsim-projector .v-btn { color: #000;
                   font-size: 22px !important; }
@@ -167,6 +170,15 @@ def _ledger_html(workshop: Workshop) -> str:
     return "\n".join(parts)
 
 
+def _same(lever: Lever, new: Any, shown: Any) -> bool:
+    """Whether ``new`` is the value the control shows (within half a slider step)."""
+    if isinstance(new, bool) or isinstance(shown, bool) or new is None or shown is None:
+        return bool(new == shown)
+    if isinstance(new, int | float) and isinstance(shown, int | float):
+        return abs(float(new) - float(shown)) < max(lever.step, 1e-9) / 2
+    return bool(new == shown)
+
+
 @solara.component
 def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -> None:
     """One slider, switch or choice, generated from the lever's parameter.
@@ -177,6 +189,8 @@ def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -
     """
 
     def set_value(new: Any) -> None:
+        if _same(lever, new, value):
+            return  # the control echoing the value it shows (e.g. after a move by the model)
         workshop.set_lever(lever.path, new)
         on_change()
 

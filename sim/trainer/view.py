@@ -258,11 +258,9 @@ class TrainerView:
         self.text_scale = 1.25 if projector else 1.0
         self.line_scale = 2.0 if projector else 1.0
         n = len(self.runs)
-        self.figure = Figure(
-            figsize=(size[0] / dpi, size[1] / dpi),
-            dpi=dpi,
-            layout=ConstrainedLayoutEngine(w_pad=0.04, h_pad=0.04, wspace=0.03, hspace=0.03),
-        )
+        self._layout = ConstrainedLayoutEngine(w_pad=0.04, h_pad=0.04, wspace=0.03, hspace=0.03)
+        self._relayout = True
+        self.figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, layout=self._layout)
         self.canvas = FigureCanvasAgg(self.figure)
         self.layouts = [map_layout(run) for run in self.runs]
         if n == 1:
@@ -433,18 +431,20 @@ class TrainerView:
             # while blitting, the month and QoC are shown beside the image, so the
             # title changes (and the background is redrawn) only with the practice
             reading = "" if self.blit else f": month {run.month}, QoC {run.qoc[-1]:.3f}"
-            title = (
-                f"{run.label}{reading}\n"
+            shown = (
                 f"facilities {'where they are' if layout.hulls else 'by district'}, "
                 f"stage of {practice_label(run.model, run.practice)}"
             )
+            title = f"{run.label}{reading}\n{shown}"
             if title != self.titles[i].get_text():
+                self._relayout |= shown not in self.titles[i].get_text()
                 self.titles[i].set_text(title)
                 self._background = None
             words = self._lever_words(run)
             if words != self.map_axes[i].get_xlabel():
                 self.map_axes[i].set_xlabel(words, fontsize=self._font(7.5), loc="left")
                 self._background = None
+                self._relayout = True
         for i, run in enumerate(self.runs):
             self.qoc_lines[i].set_data(np.arange(len(run.qoc)), run.qoc)
         self._update_ledger()
@@ -490,9 +490,15 @@ class TrainerView:
             absent = [CAUSE_WORDS[c] for c in CAUSES if c not in present]
             words = "lost per 100 lessons created"
             if absent:
-                words += "\nabsent so far (no lesson lost to it): " + ", ".join(absent)
+                share = 0.4 if len(self.runs) == 1 else 0.45
+                font_pixels = self._font(8) * self.dpi / 72
+                words += "\n" + textwrap.fill(
+                    "absent so far (no lesson lost to it): " + ", ".join(absent),
+                    width=max(30, int(self.size[0] * share / (font_pixels * 0.6))),
+                )
             ax.set_xlabel(words, fontsize=self._font(8))
             self._background = None
+            self._relayout = True
         for i, ledger in enumerate(ledgers):
             for line in ledger:
                 bar, text = self.loss_bars[i][line.cause], self.loss_texts[i][line.cause]
@@ -514,16 +520,29 @@ class TrainerView:
             *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *bars, *texts
         ]  # fmt: skip
 
+    def _full_draw(self) -> None:
+        """Draw everything; lay the figure out again only when its texts changed shape.
+
+        Constrained layout is the dearest part of a full draw; between text changes
+        (lever lines, the ledger's rows, the practice on show) the layout is kept.
+        """
+        if self._relayout:
+            self.figure.set_layout_engine(self._layout)
+            self._relayout = False
+        else:
+            self.figure.set_layout_engine("none")
+        self.canvas.draw()
+
     def draw(self) -> None:
         """Draw the view on its canvas (only the changing parts when blitting)."""
         if not self.blit:
-            self.canvas.draw()
+            self._full_draw()
             return
         changing = self._changing()
         if self._background is None:
             for artist in changing:
                 artist.set_animated(True)
-            self.canvas.draw()
+            self._full_draw()
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         else:
             self.canvas.restore_region(self._background)
