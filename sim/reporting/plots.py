@@ -19,6 +19,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from sim.reporting.palette import CAUSE_COLOURS
@@ -131,16 +132,15 @@ def loss_ledger_figure(summary: pd.DataFrame) -> Figure:
         yerr=np.vstack([median - low, high - median]),
         capsize=6,
         color=[CAUSE_COLOURS[column.removeprefix("lost_")] for column in LOSS_CAUSES],
-        label=f"median of {_runs(summary)} runs",
     )
     axes.set_xticks(positions, list(LOSS_CAUSES.values()))
     axes.set_xlabel("Why the lesson was lost")
     axes.set_ylabel("Lessons lost per run")
     axes.set_ylim(bottom=0)
     axes.grid(axis="y", alpha=0.3)
-    bars, labels = axes.get_legend_handles_labels()
-    whisker = Line2D([], [], color="black", marker="_", markersize=10)
-    axes.legend([*bars, whisker], [*labels, "5 % to 95 % of runs"], loc="best")
+    bar = Patch(facecolor="#999999", label=f"median of {_runs(summary)} runs (bar)")
+    whisker = Line2D([], [], color="black", marker="_", markersize=10, label="5 % to 95 % of runs")
+    axes.legend(handles=[bar, whisker], loc="best")
     return figure
 
 

@@ -56,7 +56,8 @@ CSS = """
 .lhsim-view { width: 100%; max-width: 1920px; height: auto; }
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
 .v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; white-space: normal;
-                                             max-width: 100%; }
+                                             max-width: 100%; height: auto;
+                                             line-height: 1.3; margin-bottom: 6px; }
 .lhsim-notice { font-size: 18px; margin: 4px 0; }
 .lhsim-projector, .lhsim-projector .v-label, .lhsim-projector .v-btn { color: #000;
                   font-size: 22px !important; }

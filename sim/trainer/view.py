@@ -381,8 +381,12 @@ class TrainerView:
             self.loss_bars.append(bars)
             self.loss_texts.append(texts)
         title = "Lessons lost per 100 created, by cause (count)"
+        font_pixels = self._font(9) * self.dpi / 72
+        width = max(30, int(self.size[0] * 0.45 / (font_pixels * 0.6)))
         if n == 2:
-            title += f"\nsolid: {self.runs[0].label}; hatched: {self.runs[1].label}"
+            title += "\n" + textwrap.fill(
+                f"solid: {self.runs[0].label}; hatched: {self.runs[1].label}", width=width
+            )
         elif n > 2:
             title += "\nsolid, ///, ..., xx: the copies in order"
         ax.set_title(title, fontsize=self._font(9))
