@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from sim.runs.executors import DaskEvaluator, Evaluator, ProcessEvaluator, SerialEvaluator
-from sim.sweeps.experiment import load_experiment
+from sim.sweeps.experiment_file import load_experiment
 from sim.sweeps.sweep import read_runs, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]

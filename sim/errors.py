@@ -23,7 +23,9 @@ class Problem:
     fix: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.file}: {self.key or '<top>'}: {self.message} (got {self.value!r})"
+        text = f"{self.file}: {self.key or '<top>'}: {self.message}"
+        if self.value is not None:
+            text += f" (got {self.value!r})"
         return f"{text}; {self.fix}" if self.fix else text
 
 

@@ -35,6 +35,7 @@ def small(country: dict[str, Any] | None = None, **top: Any) -> Scenario:
         "seed": 4242,
         "months": 36,
         "practices": {"count": 12},
+        "loops": {"triple": True},
         "countries": [merge(base_country, country or {})],
     }
     return Scenario(**merge(document, top))

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.model.agents import Decision
 from sim.model.schema import Scenario
-from sim.runs.simulation import ReplicateResult
+from sim.runs.simulation import ReplicateResult, decision_table
 
 LOSS_COLUMNS = [
     "lost_turnover",
@@ -65,6 +66,9 @@ def fake_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
         practices=pd.DataFrame(rows),
         time_to_scale=pd.DataFrame(scale),
         summary=summary,
+        decisions=decision_table(
+            [Decision(12, "national body of A", "A", "issued guidance on practice 0", "fake")]
+        ),
     )
 
 

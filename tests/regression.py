@@ -1,7 +1,8 @@
 """The fixed-seed regression baseline: what the model gives for two scenarios.
 
-One small scenario with every mechanism on, and the shipped demo (whose triple loop
-changes routing mid-run), so both the mechanisms and the embedded default are pinned.
+One small scenario with every mechanism on (the triple loop and district exchange
+included), and the shipped demo, so both the mechanisms and the embedded default are
+pinned.
 
 ``python tests/regression.py --update`` rewrites ``tests/data/baseline.json`` after a
 deliberate change of the model's behaviour; review its diff before committing it.
@@ -45,6 +46,7 @@ def scenario() -> Scenario:
         seed=8675309,
         months=24,
         practices={"count": 10},
+        loops={"triple": True},
         countries=[
             {
                 "name": "Regressia",
@@ -53,6 +55,7 @@ def scenario() -> Scenario:
                 "channels": {
                     "messaging_group": {"enabled": True},
                     "exchange_visits": {"enabled": True},
+                    "district_exchange": {"enabled": True},
                 },
                 "learning_centres": {"count": 1},
                 "national": {"capacity": 15},

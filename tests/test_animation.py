@@ -136,7 +136,7 @@ def test_every_picture_names_the_levers_that_differ_from_their_defaults() -> Non
     moved = Scenario(
         name="t",
         months=12,
-        loops={"review_interval_months": 3, "loss_share_trigger": 0.0},
+        loops={"triple": True, "review_interval_months": 3, "loss_share_trigger": 0.0},
         countries=[
             {
                 "name": "A",

@@ -133,7 +133,7 @@ name: looping
 seed: 5
 months: 12
 practices: {count: 8}
-loops: {review_interval_months: 3, loss_share_trigger: 0.1}
+loops: {triple: true, review_interval_months: 3, loss_share_trigger: 0.1}
 countries:
   - name: A
     districts: 4

@@ -112,8 +112,10 @@ def test_run_refuses_to_overwrite_then_forces_and_resumes(
 def test_run_rejects_an_out_of_range_seed(
     scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", str(scenario_file), "--out", str(tmp_path / "r"), "--seed", "-1"]) == 2
-    assert "seed" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(scenario_file), "--out", str(tmp_path / "r"), "--seed", "-1"])
+    assert exited.value.code == 2
+    assert "--seed: must be between 0 and" in capsys.readouterr().err
 
 
 def test_a_failed_run_exits_1_and_points_to_resume(

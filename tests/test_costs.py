@@ -30,6 +30,9 @@ def activity(months, **columns):
         "exchange_visits",
         "group_months",
         "qi_team_months",
+        "district_meetings",
+        "cop_meetings",
+        "programme_district_months",
     ):
         frame[name] = columns.get(name, 0.0)
     return frame
@@ -80,8 +83,36 @@ def test_fixed_items_and_programmes_by_hand():
     by = table.groupby("activity")["cost"].sum()
     assert by["learning_centre_per_year"] == pytest.approx(2 * 1200 * 18 / 12)
     assert by["documentation_training_per_facility"] == pytest.approx(10 * 50), "once, month 1"
-    assert by["blame_free_programme_per_facility_year"] == pytest.approx(10 * 12 * 18 / 12)
+    # 10 facilities, blame 0.2 is 3 tenths below the default 0.5: the dose scales the cost
+    assert by["blame_free_programme_per_facility_year"] == pytest.approx(10 * 3 * 12 * 18 / 12)
     assert by["national_qi_team_per_year"] == 0, "guidance off: no national team charged"
+    assert by["learning_centre_setup"] == pytest.approx(2 * 50_000), "two centres, set up once"
+
+
+def test_dose_scaled_levers_are_charged_by_their_dose():
+    s = scenario(
+        {
+            "national": {"capacity": 100},
+            "channels": {"district_exchange": {"enabled": True}},
+            "learning_centres": {"count": 1},
+        },
+        costs={
+            "national_capacity_per_item_month": 2.0,
+            "district_exchange_per_meeting": 30.0,
+            "community_of_practice_per_member_meeting": 5.0,
+            "discount_rate": 0.0,
+        },
+    )
+    assert {"district_exchange_per_meeting", "national_capacity_per_item_month"} <= set(
+        activities_used(s)
+    )
+    table = cost_by_year(activity(12, district_meetings=4.0, cop_meetings=3.0), s)
+    by = table.groupby("activity")["cost"].sum()
+    assert by["national_capacity_per_item_month"] == pytest.approx((100 - 60) * 2.0 * 12)
+    assert by["district_exchange_per_meeting"] == pytest.approx(4 * 30.0 * 12)
+    assert by["community_of_practice_per_member_meeting"] == pytest.approx(3 * 5.0 * 12)
+    unlimited = scenario({"national": {"capacity": None}})
+    assert "national_capacity_per_item_month" not in activities_used(unlimited)
 
 
 def test_facility_qi_teams_and_messaging_groups():
@@ -124,4 +155,7 @@ def test_activities_used_follow_the_channels():
     off = scenario({"channels": {"coaching": {"enabled": False}}}, loops={"triple": False})
     used = activities_used(off)
     assert "coaching_visit" not in used and "messaging_group_per_month" not in used
-    assert "messaging_group_per_month" in activities_used(scenario()), "triple loop may open one"
+    reviewed = activities_used(scenario(loops={"triple": True}))
+    assert "messaging_group_per_month" in reviewed, "the triple loop may open a group"
+    assert "triple_loop_review_per_country_year" in reviewed
+    assert "triple_loop_review_per_country_year" not in used, "reviews cost only where funded"

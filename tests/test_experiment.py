@@ -10,14 +10,8 @@ import yaml
 
 from sim.errors import ScenarioError
 from sim.model.schema import Scenario
-from sim.sweeps.experiment import (
-    ExperimentSpec,
-    RunSpec,
-    evaluate,
-    load_experiment,
-    parameter_kind,
-    run_seed,
-)
+from sim.sweeps.experiment import ExperimentSpec, RunSpec, evaluate, run_seed
+from sim.sweeps.experiment_file import load_experiment, parameter_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -260,7 +254,7 @@ def test_the_morris_screening_covers_every_numeric_parameter() -> None:
         "countries.0.districts",
         "countries.0.facilities",
     }
-    from sim.sweeps.experiment import leaf_paths
+    from sim.config.paths import leaf_paths
 
     numeric = {
         path

@@ -608,7 +608,7 @@ def test_trainer_map_keeps_the_grid_when_a_country_has_no_coordinates(tmp_path: 
         tmp_path / "mw",
         "mixed.yaml",
         "extends: scenario.yaml\nname: mixed\n"
-        "countries:\n  - {name: Demo, districts: 2, facilities: 10}\n",
+        "countries:\n  - {name: Demo, new_country: true, districts: 2, facilities: 10}\n",
     )
     run = LiveRun(load_scenario(mixed))
     assert run.model.world.n_countries == 2

@@ -87,7 +87,7 @@ def test_the_reader_follows_what_the_triple_loop_moves() -> None:
         small(
             {"blame": {"facility": 0.9}},
             months=12,
-            loops={"review_interval_months": 3, "loss_share_trigger": 0.0},
+            loops={"triple": True, "review_interval_months": 3, "loss_share_trigger": 0.0},
         )
     )
     reader = LeverReader(model)

@@ -52,7 +52,7 @@ def test_the_mechanisms_declare_every_output_column() -> None:
 
 def test_a_mechanism_cannot_count_an_output_it_does_not_declare() -> None:
     model = LearningHealthSystem(small(months=1), 0)
-    turnover = model.mechanisms[0]
+    turnover = next(m for m in model.mechanisms if m.name == "turnover")
     with pytest.raises(UndeclaredOutputError, match="does not declare"):
         turnover.count("coaching_visits", 1.0)
 
@@ -96,7 +96,7 @@ LEVERS: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {
     ),
     "peer network": ({}, {"channels": {"peer_network": {"enabled": False}}}, {"peer_network"}),
     "district exchange": (
-        {},
+        {"channels": {"district_exchange": {"enabled": True}}},
         {"channels": {"district_exchange": {"enabled": False}}},
         {"district_exchange"},
     ),
@@ -214,7 +214,7 @@ def test_turnover_zero_loses_nothing() -> None:
     pop.stage[:, 0] = Stage.ADOPTED
     pop.holders[:, 0] = 1
     before = pop.holders.copy()
-    turnover = model.mechanisms[0]
+    turnover = next(m for m in model.mechanisms if m.name == "turnover")
     assert turnover.name == "turnover"
     turnover.step()
     np.testing.assert_array_equal(pop.holders, before)
@@ -223,7 +223,7 @@ def test_turnover_zero_loses_nothing() -> None:
 
 def test_full_turnover_loses_the_sole_holders_practices() -> None:
     model = _model({"turnover": {"annual": 0.9}})
-    turnover = model.mechanisms[0]
+    turnover = next(m for m in model.mechanisms if m.name == "turnover")
     turnover.monthly[:] = 1.0  # everybody leaves this month
     pop = model.population
     pop.stage[:, :] = Stage.UNKNOWN
@@ -405,14 +405,17 @@ def test_upward_reporting_loses_no_lesson() -> None:
     assert model.ledger.lost.sum() == 0
 
 
-def test_district_exchange_needs_free_routing() -> None:
-    model = _model({"channels": {"district_exchange": {"interval_months": 1}}})
+def test_district_exchange_meets_under_any_routing_once_funded() -> None:
+    unfunded = _model({"channels": {"district_exchange": {"interval_months": 1}}})
+    _fresh_month(unfunded)
+    _mechanism(unfunded, "district_exchange").step()
+    assert unfunded.counts["district_meetings"] == 0, "off unless funded"
+    channel = {"district_exchange": {"enabled": True, "interval_months": 1}}
+    model = _model({"channels": channel})
     _fresh_month(model)
+    assert not model.system.routing_free.any()
     _mechanism(model, "district_exchange").step()
-    assert model.counts["district_meetings"] == 0
-    model.system.routing_free[:] = True
-    _mechanism(model, "district_exchange").step()
-    assert model.counts["district_meetings"] > 0
+    assert model.counts["district_meetings"] > 0, "centralised routing does not stop meetings"
 
 
 def test_community_of_practice_needs_a_learning_centre() -> None:

@@ -273,8 +273,12 @@ def test_national_bodies_and_reviewers_record_every_decision():
     assert set(model.decisions) >= set(body.decisions) | set(reviewer.decisions)
 
 
-def test_free_routing_without_a_centre_bypasses_the_national_queue():
-    tight = {"national": {"capacity": 2}, "learning_centres": {"count": 0}}
+def test_free_routing_with_district_exchange_and_no_centre_bypasses_the_national_queue():
+    tight = {
+        "national": {"capacity": 2},
+        "learning_centres": {"count": 0},
+        "channels": {"district_exchange": {"enabled": True}},
+    }
     free = run_replicate(
         small({**tight, "national": {"capacity": 2, "routing": "free"}}, loops={"triple": False}), 0
     ).summary

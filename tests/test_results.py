@@ -115,3 +115,22 @@ def test_coverage_figure_with_many_practices_shows_the_top_five(results: Results
 def test_figures_name_missing_columns() -> None:
     with pytest.raises(ValueError, match="timeseries table has no column"):
         qoc_figure(pd.DataFrame({"month": [0]}))
+
+
+def test_the_decisions_of_the_organisations_are_written_and_read_back(tmp_path: Path) -> None:
+    from sim.model.model import LearningHealthSystem
+    from sim.runs.simulation import run_replicate
+
+    scenario = tiny(months=36, loops=tiny().loops.model_copy(update={"triple": True}))
+    out = tmp_path / "decided"
+    run_scenario(scenario, replicates=2, out_dir=out, progress=False, replicate_fn=run_replicate)
+    decisions = read_results(out).decisions
+    for replicate in (0, 1):
+        model = LearningHealthSystem(scenario, replicate)
+        model.run()
+        mine = decisions[decisions.replicate == replicate]
+        assert len(mine) == len(model.decisions) > 0
+        assert mine["decision"].tolist() == [d.decision for d in model.decisions]
+    (out / "decisions.csv").unlink()  # a folder written before decisions were recorded
+    older = read_results(out).decisions
+    assert older.empty and {"replicate", "month", "decision", "reason"} <= set(older.columns)

@@ -165,7 +165,7 @@ def test_resume_refuses_a_folder_of_another_scenario(tmp_path: Path) -> None:
 
 def test_force_never_deletes_a_folder_that_is_not_a_results_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me")
-    with pytest.raises(ResultsError, match="does not look like an lhsim results folder"):
+    with pytest.raises(ResultsError, match="was not made by lhsim"):
         run_scenario(
             tiny(),
             replicates=1,

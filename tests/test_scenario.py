@@ -300,7 +300,7 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
         tmp_path / "absent.yaml"
     )
     (tmp_path / "folder.yaml").mkdir()
-    assert "cannot read the file" in problems_of(tmp_path / "folder.yaml")[0].message
+    assert "a folder, not a file" in problems_of(tmp_path / "folder.yaml")[0].message
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"name: \xff\xfe\n")
     assert problems_of(binary)[0].message == "file is not UTF-8 text"
@@ -338,6 +338,7 @@ def test_extends_chain_merges_child_over_base(tmp_path: Path) -> None:
             turnover: {annual: 0.5}
             blame: {district: 0.9}
           - name: C
+            new_country: true
         practices: {topics: [three]}
         """,
     )
@@ -351,6 +352,22 @@ def test_extends_chain_merges_child_over_base(tmp_path: Path) -> None:
     assert c.turnover.annual == 0.15
     assert scenario.practices.count == 10
     assert scenario.practices.topics == ["three"], "lists other than countries replace"
+
+
+def test_a_misspelt_country_in_a_changes_file_is_an_error_not_a_new_country(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "base.yaml", "name: b\ncountries: [{name: Malawi}, {name: Zambia}]\n")
+    child = write(
+        tmp_path,
+        "child.yaml",
+        "extends: base.yaml\ncountries: [{name: Malawii, turnover: {annual: 0.3}}]\n",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(child)
+    (problem,) = caught.value.problems
+    assert (problem.key, problem.value) == ("countries.0.name", "Malawii")
+    assert "did you mean 'Malawi'?" in problem.fix and "new_country: true" in problem.fix
 
 
 def test_extends_relative_to_the_naming_file_from_another_folder() -> None:
@@ -462,7 +479,9 @@ def test_bad_country_default_is_reported_once_where_it_is_set(tmp_path: Path) ->
         countries: [{name: A}, {name: B}, {name: C, turnover: {annual: 0.1}}]
         """,
     )
-    child = write(tmp_path, "child.yaml", "extends: base.yaml\ncountries: [{name: D}]\n")
+    child = write(
+        tmp_path, "child.yaml", "extends: base.yaml\ncountries: [{name: D, new_country: true}]\n"
+    )
     problems = problems_of(child, match="^2 problems found")
     annual = by_key(problems, "country_defaults.turnover.annual")
     assert (annual.file, annual.value) == (str(base), 5)

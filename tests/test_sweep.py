@@ -16,7 +16,7 @@ import yaml
 from sim.cli.main import main
 from sim.runs.executors import DaskEvaluator, ProcessEvaluator, SerialEvaluator
 from sim.runs.results import ResultsError, read_manifest
-from sim.sweeps.experiment import load_experiment
+from sim.sweeps.experiment_file import load_experiment
 from sim.sweeps.ishigami import analytic_indices
 from sim.sweeps.sensitivity import AnalysisError, analyze_sweep
 from sim.sweeps.sweep import read_runs, run_sweep
@@ -188,7 +188,7 @@ KILLER = """
 import os, sys
 from pathlib import Path
 import sim.sweeps.sweep
-from sim.sweeps.experiment import load_experiment
+from sim.sweeps.experiment_file import load_experiment
 
 original = sim.sweeps.sweep._write_part
 calls = []

@@ -22,7 +22,7 @@ MAX_WARNINGS = 10
 
 def add_import_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``import`` (with its sources ``maina``, ``csv`` and ``dhis2``) to ``lhsim``."""
-    from sim.cli.main import positive_int, seed_int
+    from sim.cli.main import seed_int, whole_number
 
     shared = argparse.ArgumentParser(add_help=False, parents=[common])
     shared.add_argument(
@@ -45,14 +45,14 @@ def add_import_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     shared.add_argument(
         "--neighbours",
-        type=_count,
+        type=whole_number(0, 50),
         default=4,
         metavar="K",
         help="nearest facilities tied within a district (default 4)",
     )
     shared.add_argument(
         "--cross-ties",
-        type=_count,
+        type=whole_number(0, 1000),
         default=2,
         metavar="N",
         help="ties from each district to nearby facilities of other districts (default 2)",
@@ -66,7 +66,7 @@ def add_import_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     shared.add_argument(
         "--district-size",
-        type=positive_int,
+        type=whole_number(1, 2_000_000),
         default=25,
         metavar="N",
         help="facilities per derived district, where a list has only regions (default 25)",
@@ -133,13 +133,13 @@ def add_import_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     dhis2.add_argument("file", type=Path, metavar="FILE", help="metadata export (JSON)")
     dhis2.add_argument(
         "--facility-level",
-        type=positive_int,
+        type=whole_number(1, 100),
         metavar="N",
         help="organisation-unit level of facilities (default: the deepest)",
     )
     dhis2.add_argument(
         "--district-level",
-        type=positive_int,
+        type=whole_number(1, 100),
         metavar="N",
         help="organisation-unit level of districts (default: the level above facilities)",
     )
@@ -147,23 +147,13 @@ def add_import_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     dhis2.set_defaults(handler=_import_dhis2)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    if not 0 < value <= 20_000:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 20,000, got {value}")
     return value
 
 

@@ -8,6 +8,7 @@ cannot be used), 1 for a run that failed, 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import math
 import sys
@@ -20,7 +21,15 @@ import sim
 from sim.errors import RunError, ScenarioError, SimError
 from sim.model.schema import Scenario
 
-__all__ = ["build_parser", "main", "positive_int", "seed_int"]
+__all__ = [
+    "build_parser",
+    "main",
+    "positive_int",
+    "replicates_int",
+    "seed_int",
+    "whole_number",
+    "workers_int",
+]
 
 log = logging.getLogger("sim")
 
@@ -30,23 +39,81 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-def positive_int(text: str) -> int:
-    """Argument type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+#: Ranges of the command line's numbers (every number it takes is ranged).
+MAX_REPLICATES = 100_000  # as a scenario's replicates
+MAX_WORKERS = 256
+MAX_MONTHS = 1200  # as a scenario's months
+MAX_FPS = 60
+MAX_DPI = 600
+MAX_SEED = 2**63 - 1
 
 
-def seed_int(text: str) -> int:
-    """Argument type: a whole number (a seed)."""
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """Argument type: a whole number from ``low`` to ``high``.
+
+    Examples:
+        >>> whole_number(1, 65535)("8765")
+        8765
+        >>> whole_number(1, 65535)("70000")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be between 1 and 65,535, got 70,000
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""), 10)
+        except ValueError:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {shown!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be between {low:,} and {high:,}, got {value:,}"
+                if abs(value) < 10**30
+                else f"must be between {low:,} and {high:,}"
+            )
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in some messages
+    return parse
+
+
+positive_int = whole_number(1, 1_000_000)
+"""Argument type: a whole number from 1 to a million (counts without a tighter range)."""
+
+seed_int = whole_number(0, MAX_SEED)
+"""Argument type: a seed, 0 to 2**63 - 1 (as a scenario's seed)."""
+
+replicates_int = whole_number(1, MAX_REPLICATES)
+"""Argument type: a number of replicates."""
+
+workers_int = whole_number(1, MAX_WORKERS)
+"""Argument type: a number of worker processes."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (reachable from this computer only).
+
+    Examples:
+        >>> [is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "10.1.2.3")]
+        [True, True, True, False, False]
+    """
+    if host.strip().lower() == "localhost":
+        return True
     try:
-        return int(text)
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        return False  # a host name: it may resolve to any interface
+
+
+def scheduler_address(text: str) -> str:
+    """Argument type: a Dask scheduler address (``tcp://host:8786``)."""
+    from sim.runs.executors import EvaluatorError, check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except EvaluatorError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _animation_file(text: str) -> Path:
@@ -106,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("file", metavar="FILE", type=Path, help="scenario YAML")
     run.add_argument(
         "--replicates",
-        type=positive_int,
+        type=replicates_int,
         metavar="N",
         help="number of replicates (default: the scenario's 'replicates')",
     )
@@ -121,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=positive_int,
+        type=workers_int,
         default=1,
         metavar="N",
         help="worker processes (default 1); results do not depend on it",
@@ -149,9 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this computer only)",
+        help="address to listen on (default 127.0.0.1: this computer only); any address "
+        "other than loopback needs --allow-remote",
     )
-    app.add_argument("--port", type=positive_int, default=8765, help="port (default 8765)")
+    app.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other computers can reach; the page has no authentication, "
+        "so anyone who reaches it can use it",
+    )
+    app.add_argument(
+        "--port", type=whole_number(1, 65535), default=8765, help="port (default 8765)"
+    )
     app.add_argument(
         "--scenario", type=Path, metavar="FILE", help="scenario to open first (default: demo)"
     )
@@ -173,10 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="file to write, .gif or .mp4 (default demo.gif)",
     )
     animate.add_argument(
-        "--months", type=positive_int, metavar="N", help="months to show (default: the scenario's)"
+        "--months",
+        type=whole_number(1, MAX_MONTHS),
+        metavar="N",
+        help=f"months to show, at most {MAX_MONTHS} (default: the scenario's)",
     )
     animate.add_argument(
-        "--fps", type=positive_int, default=4, metavar="N", help="months a second (default 4)"
+        "--fps",
+        type=whole_number(1, MAX_FPS),
+        default=4,
+        metavar="N",
+        help=f"months a second, at most {MAX_FPS} (default 4)",
     )
     animate.add_argument(
         "--size",
@@ -187,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     animate.add_argument(
         "--dpi",
-        type=positive_int,
+        type=whole_number(10, MAX_DPI),
         default=None,
         metavar="N",
         help="pixels per inch; text and lines grow with it at a given size "
@@ -227,10 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run for run from the seed",
     )
     calibrate.add_argument(
-        "--workers", type=positive_int, default=2, metavar="N", help="worker processes (default 2)"
+        "--workers", type=workers_int, default=2, metavar="N", help="worker processes (default 2)"
     )
     calibrate.add_argument(
-        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (with --executor dask)"
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="a running Dask scheduler, tcp://host:8786 (with --executor dask)",
     )
     again = calibrate.add_mutually_exclusive_group()
     again.add_argument("--force", action="store_true", help="replace results already in DIR")
@@ -260,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- commands
 def _validate(arguments: argparse.Namespace) -> int:
-    from sim.config.scenario import validate_files
+    from sim.config.scenario import load_scenario, setting_notes, validate_files
 
     found = validate_files([str(path) for path in arguments.files])
     for name, problems in found.items():
@@ -269,6 +355,8 @@ def _validate(arguments: argparse.Namespace) -> int:
                 print(problem)
         else:
             print(f"ok  {name}")
+            for key, reason in setting_notes(load_scenario(name)):
+                print(f"note  {name}: {key}: has no effect: {reason}")
     return EXIT_OK if not any(found.values()) else EXIT_BAD_INPUT
 
 
@@ -303,6 +391,19 @@ def _app(arguments: argparse.Namespace) -> int:
     from sim.config.scenario import load_scenario
     from sim.trainer.app import serve
 
+    if not is_loopback(arguments.host):
+        if not arguments.allow_remote:
+            return _fail(
+                f"--host {arguments.host} would let other computers reach the page, which "
+                "has no authentication; use the default 127.0.0.1, or add --allow-remote "
+                "if you mean it",
+                EXIT_BAD_INPUT,
+            )
+        print(
+            f"lhsim: warning: serving on {arguments.host}, reachable from other computers; "
+            "the page has no authentication: anyone who reaches it can use it",
+            file=sys.stderr,
+        )
     if arguments.scenario is not None:
         load_scenario(arguments.scenario)  # a bad file is reported here, before serving
     print(f"lhsim app: open http://{arguments.host}:{arguments.port}/ (Ctrl-C stops it)")
@@ -312,21 +413,35 @@ def _app(arguments: argparse.Namespace) -> int:
 
 def _animate(arguments: argparse.Namespace) -> int:
     from sim.config.scenario import load_scenario
-    from sim.trainer.animation import animate
+    from sim.trainer.animation import AnimationError, animate
 
+    if arguments.out.suffix.lower() == ".mp4":
+        from matplotlib.animation import FFMpegWriter
+
+        if not FFMpegWriter.isAvailable():
+            return _fail(
+                f"cannot write {arguments.out}: MP4 needs ffmpeg on the PATH "
+                "(e.g. apt-get install ffmpeg); a .gif needs nothing extra",
+                EXIT_BAD_INPUT,
+            )
+    if arguments.out.is_dir():
+        return _fail(f"{arguments.out} is a folder; name a .gif or .mp4 file", EXIT_BAD_INPUT)
     scenario = load_scenario(arguments.file)
     projector = arguments.projector
     size = arguments.size or ((1920, 1080) if projector else (1280, 720))
     dpi = arguments.dpi or (150 if projector else 100)
-    frames = animate(
-        scenario,
-        arguments.out,
-        arguments.months,
-        fps=arguments.fps,
-        size=size,
-        dpi=dpi,
-        projector=projector,
-    )
+    try:
+        frames = animate(
+            scenario,
+            arguments.out,
+            arguments.months,
+            fps=arguments.fps,
+            size=size,
+            dpi=dpi,
+            projector=projector,
+        )
+    except AnimationError as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
     print(
         f"wrote {arguments.out} ({frames} frames of {size[0]}x{size[1]} pixels, "
         f"{arguments.fps} a second)"

@@ -22,7 +22,7 @@ DEFAULT_FIGURE1 = Path("scenarios/figure1/world.yaml")
 
 def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``compare``, ``report`` and ``figure1`` to the ``lhsim`` subparsers."""
-    from sim.cli.main import positive_int, seed_int
+    from sim.cli.main import replicates_int, seed_int, workers_int
 
     compare = commands.add_parser(
         "compare",
@@ -39,7 +39,7 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         help="the baseline: a scenario's name or its file's stem (default: the first file)",
     )
     compare.add_argument(
-        "--replicates", type=positive_int, default=10, metavar="N", help="replicates (default 10)"
+        "--replicates", type=replicates_int, default=10, metavar="N", help="replicates (default 10)"
     )
     compare.add_argument(
         "--out",
@@ -56,7 +56,7 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
     )
     compare.add_argument(
         "--workers",
-        type=positive_int,
+        type=workers_int,
         default=1,
         metavar="N",
         help="worker processes (default 1); results do not depend on it",
@@ -88,7 +88,7 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         "--file", type=Path, default=DEFAULT_FIGURE1, metavar="FILE", help="world scenario"
     )
     figure1.add_argument(
-        "--replicates", type=positive_int, default=4, metavar="N", help="replicates (default 4)"
+        "--replicates", type=replicates_int, default=4, metavar="N", help="replicates (default 4)"
     )
     figure1.add_argument(
         "--out",
@@ -98,7 +98,7 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         help="output folder (default: results/figure1/)",
     )
     figure1.add_argument(
-        "--workers", type=positive_int, default=1, metavar="N", help="worker processes (default 1)"
+        "--workers", type=workers_int, default=1, metavar="N", help="worker processes (default 1)"
     )
     figure1.add_argument("--force", action="store_true", help="replace results already in DIR")
     figure1.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -14,7 +14,7 @@ __all__ = ["add_sweep_commands"]
 
 def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``sweep`` and ``analyze`` to the subcommands of ``lhsim``."""
-    from sim.cli.main import positive_int
+    from sim.cli.main import scheduler_address, workers_int
     from sim.runs.executors import EXECUTORS
 
     sweep = commands.add_parser(
@@ -47,13 +47,14 @@ def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     sweep.add_argument(
         "--workers",
-        type=positive_int,
+        type=workers_int,
         default=2,
         metavar="N",
         help="worker processes, or Dask LocalCluster workers (default 2)",
     )
     sweep.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="with --executor dask: a running scheduler (tcp://host:8786) instead of a "
         "LocalCluster",
@@ -74,7 +75,7 @@ def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _sweep(arguments: argparse.Namespace) -> int:
     from sim.runs.executors import make_evaluator
-    from sim.sweeps.experiment import load_experiment
+    from sim.sweeps.experiment_file import load_experiment
     from sim.sweeps.sensitivity import analyze_sweep
     from sim.sweeps.sweep import default_sweep_folder, run_sweep
 

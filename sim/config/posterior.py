@@ -74,11 +74,13 @@ def apply_posterior(scenario: Scenario, replicate: int) -> tuple[Scenario, int]:
     """The scenario with replicate ``replicate``'s posterior draw set, and the row drawn.
 
     Raises:
+        ValueError: The scenario has no ``posterior:`` block.
         ScenarioError: The samples do not fit the scenario (a key that is not a
             parameter, or a value outside its range).
     """
     posterior = scenario.posterior
-    assert posterior is not None  # the caller checks
+    if posterior is None:
+        raise ValueError(f"scenario {scenario.name!r} has no posterior: block")
     samples = read_samples(posterior)
     weights = (
         samples[WEIGHT].to_numpy(dtype=float)

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from sim.config.explain import schema_problems
 from sim.config.paths import merge, set_key
 from sim.errors import Problem, ScenarioError
 from sim.fitting.adoption_data import AdoptionData
-from sim.fitting.calibration_spec import TIME_UNIT_MONTHS, CalibrationSpec, validation_problems
+from sim.fitting.calibration_spec import TIME_UNIT_MONTHS, CalibrationSpec
 from sim.model.schema import Scenario
 from sim.runs.simulation import run_replicate
 
@@ -233,7 +234,7 @@ def build_problem(
     try:
         Scenario.model_validate(top)
     except ValidationError as error:
-        raise ScenarioError(validation_problems(error, file, Scenario, "scenario: ")) from None
+        raise ScenarioError(schema_problems(error, file, Scenario, prefix="scenario: ")) from None
     return CalibrationProblem(
         spec=spec,
         data=data,

@@ -22,7 +22,6 @@ import json
 import logging
 import math
 import random
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,11 +44,15 @@ from sim.fitting.calibration_report import (
 )
 from sim.fitting.calibration_spec import CalibrationSpec, load_calibration
 from sim.runs.executors import EXECUTORS, Evaluator, make_evaluator
+from sim.runs.folders import FolderLock, clear_folder, is_empty, mark_folder
 from sim.runs.results import (
     ResultsError,
     atomic_write,
     build_manifest,
     finish_manifest,
+    input_changes,
+    input_hashes,
+    read_manifest,
     write_manifest,
 )
 
@@ -107,27 +110,57 @@ def _prior(spec: CalibrationSpec) -> Any:
     return pyabc.Distribution(**variables)
 
 
-def _prepare(folder: Path, force: bool, resume: bool) -> bool:
-    """Make ``folder`` ready; return whether an interrupted fit is continued."""
+#: What a calibration writes into its folder: all that ``--force`` removes.
+CALIBRATION_FILES: tuple[str, ...] = (
+    "manifest.json",
+    "diagnostics.json",
+    "posterior.csv",
+    "posterior_summary.csv",
+    "fit.csv",
+    "scores.csv",
+    "fit.png",
+    "posterior.png",
+    "calibrated.yaml",
+    "abc.db",
+    "abc.db-journal",
+    "abc.db-wal",
+    "abc.db-shm",
+    "scenario/group*_facilities.csv",
+    "scenario/group*_edges.csv",
+    ".*.tmp",
+)
+
+
+def _prepare(folder: Path, force: bool, resume: bool, inputs: dict[str, str]) -> bool:
+    """Make ``folder`` ready; return whether an interrupted fit is continued.
+
+    The caller holds the folder's lock. ``force`` removes only what a calibration writes
+    (:data:`CALIBRATION_FILES`), and only in a folder lhsim made. ``resume`` continues
+    only if the calibration file and its data hash as they did when the fit started.
+    """
     if force and resume:
         raise ResultsError("choose either --force (start again) or --resume (continue), not both")
     if resume and (folder / "abc.db").is_file():
+        recorded = read_manifest(folder) if (folder / "manifest.json").is_file() else {}
+        changes = input_changes(recorded.get("inputs"), inputs)
+        if changes:
+            raise ResultsError(
+                f"{folder} cannot be resumed: the calibration file or its data changed: "
+                + "; ".join(changes[:5])
+                + "; restore them, or use --force to start again"
+            )
         for stale in ("manifest.json", "diagnostics.json", "posterior.csv", "fit.csv"):
             (folder / stale).unlink(missing_ok=True)
+        mark_folder(folder, "calibration")
         return True
-    if folder.exists() and any(folder.iterdir()):
+    if not is_empty(folder):
         if not force:
             raise ResultsError(
                 f"{folder} already holds results; use --force to replace them, --resume to "
                 "continue an interrupted fit, or choose another --out"
             )
-        if not (folder / "manifest.json").is_file() and not (folder / "abc.db").is_file():
-            raise ResultsError(
-                f"{folder} is not empty and does not look like a calibration folder; "
-                "it is left untouched: choose another --out"
-            )
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+        clear_folder(folder, "calibration", CALIBRATION_FILES)
+    mark_folder(folder, "calibration")
     return False
 
 
@@ -187,100 +220,107 @@ def calibrate(
         spec.data.periods,
     )
     folder = Path(out) if out is not None else default_folder(spec, holdout)
-    resuming = _prepare(folder, force, resume)
-    problem = build_problem(spec, data, folder / "scenario", holdout)
-    simulator = _Simulator(problem)
-    import pyabc  # imported here: it is slow to import and only needed for a fit
+    data_files = [spec.path(spec.data.nodes)]
+    if spec.data.edges:
+        data_files.append(spec.path(spec.data.edges))
+    inputs = input_hashes({}, extra=[Path(path).resolve(), *data_files])
+    with FolderLock(folder, command):
+        resuming = _prepare(folder, force, resume, inputs)
+        write_manifest(folder, {"kind": "calibration", "complete": False, "inputs": inputs})
+        problem = build_problem(spec, data, folder / "scenario", holdout)
+        simulator = _Simulator(problem)
+        import pyabc  # imported here: it is slow to import and only needed for a fit
 
-    if quiet:
-        logging.getLogger("ABC").setLevel(logging.WARNING)
+        if quiet:
+            logging.getLogger("ABC").setLevel(logging.WARNING)
 
-    observed = problem.observed()
+        observed = problem.observed()
 
-    stop = spec.stopping
-    distance: Any = (
-        _rmse_distance if spec.distance.kind == "rmse" else pyabc.AdaptivePNormDistance(p=2)
-    )
-    np.random.seed(spec.seed % 2**32)
-    random.seed(spec.seed)
-    from sim.fitting.abc_sampler import SeededMappingSampler
-
-    evaluator = make_evaluator(executor, workers, scheduler)
-    with evaluator:
-        abc = pyabc.ABCSMC(
-            simulator,
-            _prior(spec),
-            distance,
-            population_size=stop.population_size,
-            sampler=SeededMappingSampler(spec.seed, evaluator.map),
+        stop = spec.stopping
+        distance: Any = (
+            _rmse_distance if spec.distance.kind == "rmse" else pyabc.AdaptivePNormDistance(p=2)
         )
-        database = f"sqlite:///{(folder / 'abc.db').resolve()}"
-        if resuming:
-            history = abc.load(database, 1)
-            log.info("continuing after generation %d of %s", history.max_t, database)
-        else:
-            history = abc.new(database, {"share": simulator.shares(observed)})
-        remaining = stop.max_generations - (history.max_t + 1)
-        started = time.perf_counter()
-        if remaining > 0:
-            history = _run_abc(abc, stop, remaining)
-        abc_seconds = time.perf_counter() - started
-        frame, weights = history.get_distribution(m=0, t=history.max_t)
-        names = [p.name for p in spec.parameters]
-        samples = frame[names].reset_index(drop=True)
-        samples["weight"] = np.asarray(weights) / np.sum(weights)
-        started = time.perf_counter()
-        draws = _predictive(problem, samples, spec, evaluator)
-        predictive_seconds = time.perf_counter() - started
-    keys = {p.name: p.key for p in spec.parameters}
-    summary = posterior_summary(samples, keys)
+        np.random.seed(spec.seed % 2**32)
+        random.seed(spec.seed)
+        from sim.fitting.abc_sampler import SeededMappingSampler
 
-    fit = fit_table(problem.groups, observed, draws, holdout)
-    fitted = [problem.groups.index(g) for g in problem.fitted_groups]
-    bass = fit_bass({problem.groups[g]: observed[g] for g in fitted}, problem.sizes)
-    scores = fit_scores(fit, bass, problem.sizes)
+        evaluator = make_evaluator(executor, workers, scheduler)
+        with evaluator:
+            abc = pyabc.ABCSMC(
+                simulator,
+                _prior(spec),
+                distance,
+                population_size=stop.population_size,
+                sampler=SeededMappingSampler(spec.seed, evaluator.map),
+            )
+            database = f"sqlite:///{(folder / 'abc.db').resolve()}"
+            if resuming:
+                history = abc.load(database, 1)
+                log.info("continuing after generation %d of %s", history.max_t, database)
+            else:
+                history = abc.new(database, {"share": simulator.shares(observed)})
+            remaining = stop.max_generations - (history.max_t + 1)
+            started = time.perf_counter()
+            if remaining > 0:
+                history = _run_abc(abc, stop, remaining)
+            abc_seconds = time.perf_counter() - started
+            frame, weights = history.get_distribution(m=0, t=history.max_t)
+            names = [p.name for p in spec.parameters]
+            samples = frame[names].reset_index(drop=True)
+            samples["weight"] = np.asarray(weights) / np.sum(weights)
+            started = time.perf_counter()
+            draws = _predictive(problem, samples, spec, evaluator)
+            predictive_seconds = time.perf_counter() - started
+        keys = {p.name: p.key for p in spec.parameters}
+        summary = posterior_summary(samples, keys)
 
-    populations = history.get_all_populations()
-    diagnostics = {
-        "name": spec.name,
-        "holdout": holdout,
-        "executor": executor,
-        "workers": workers if executor != "serial" else 1,
-        "seed": spec.seed,
-        "reproducible_from_seed": True,
-        "groups": problem.sizes,
-        "periods": data.periods,
-        "time_unit": spec.data.time_unit,
-        "nodes_not_at_risk_dropped": data.dropped_nodes,
-        "ties": 0 if data.edges is None else len(data.edges),
-        "generations": [
-            {
-                "t": int(row.t),
-                "epsilon": float(row.epsilon),
-                "simulations": int(row.samples),
-            }
-            for row in populations.itertuples()
-            if row.t >= 0
-        ],
-        "total_simulations": int(history.total_nr_simulations),
-        "effective_sample_size": float(1.0 / np.sum(np.square(samples["weight"]))),
-        "abc_seconds": round(abc_seconds, 1),
-        "predictive_seconds": round(predictive_seconds, 1),
-        "predictive_draws": spec.predictive_draws,
-        "bass": {"p": bass.p, "q": bass.q, "m": bass.m, "rmse_share": bass.rmse_share},
-        "band_coverage_fitted": _coverage(fit, held_out=False),
-        "band_coverage_held_out": _coverage(fit, held_out=True),
-        "scores": scores.to_dict(orient="records"),
-    }
-    _write_outputs(folder, spec, problem, samples, summary, fit, scores, bass, diagnostics)
-    manifest = build_manifest(
-        problem.scenario(dict(zip(summary["parameter"], summary["median"], strict=True))),
-        spec.predictive_draws,
-        workers=workers,
-        command=command,
-    )
-    manifest["calibration_file"] = str(Path(path).resolve())
-    write_manifest(folder, finish_manifest(manifest))
+        fit = fit_table(problem.groups, observed, draws, holdout)
+        fitted = [problem.groups.index(g) for g in problem.fitted_groups]
+        bass = fit_bass({problem.groups[g]: observed[g] for g in fitted}, problem.sizes)
+        scores = fit_scores(fit, bass, problem.sizes)
+
+        populations = history.get_all_populations()
+        diagnostics = {
+            "name": spec.name,
+            "holdout": holdout,
+            "executor": executor,
+            "workers": workers if executor != "serial" else 1,
+            "seed": spec.seed,
+            "reproducible_from_seed": True,
+            "groups": problem.sizes,
+            "periods": data.periods,
+            "time_unit": spec.data.time_unit,
+            "nodes_not_at_risk_dropped": data.dropped_nodes,
+            "ties": 0 if data.edges is None else len(data.edges),
+            "generations": [
+                {
+                    "t": int(row.t),
+                    "epsilon": float(row.epsilon),
+                    "simulations": int(row.samples),
+                }
+                for row in populations.itertuples()
+                if row.t >= 0
+            ],
+            "total_simulations": int(history.total_nr_simulations),
+            "effective_sample_size": float(1.0 / np.sum(np.square(samples["weight"]))),
+            "abc_seconds": round(abc_seconds, 1),
+            "predictive_seconds": round(predictive_seconds, 1),
+            "predictive_draws": spec.predictive_draws,
+            "bass": {"p": bass.p, "q": bass.q, "m": bass.m, "rmse_share": bass.rmse_share},
+            "band_coverage_fitted": _coverage(fit, held_out=False),
+            "band_coverage_held_out": _coverage(fit, held_out=True),
+            "scores": scores.to_dict(orient="records"),
+        }
+        _write_outputs(folder, spec, problem, samples, summary, fit, scores, bass, diagnostics)
+        manifest = build_manifest(
+            problem.scenario(dict(zip(summary["parameter"], summary["median"], strict=True))),
+            spec.predictive_draws,
+            workers=workers,
+            command=command,
+        )
+        manifest["calibration_file"] = str(Path(path).resolve())
+        manifest["inputs"] = inputs
+        write_manifest(folder, finish_manifest(manifest))
     return CalibrationOutcome(folder, summary, scores, diagnostics)
 
 

@@ -33,11 +33,12 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.config.scenario import ScenarioLoader
+from sim.config.explain import model_in, schema_problems
+from sim.config.sources import read_yaml
 from sim.errors import Problem, ScenarioError
+from sim.model.parameters import FolderName
 from sim.model.schema import Country
 
 __all__ = [
@@ -124,7 +125,7 @@ class Stopping(_Section):
 class CalibrationSpec(_Section):
     """A whole calibration file."""
 
-    name: str = Field(description="Name of the fit; names the results folder.")
+    name: FolderName = Field(description="Name of the fit; names the results folder.")
     description: str = Field("", description="What is fitted and why.")
     seed: int = Field(12345, ge=0, le=2**63 - 1, description="Root seed.")
     data: DataSpec
@@ -173,20 +174,7 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
         (0.5, 'month')
     """
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(
-            [Problem(file, "", file, f"cannot read the file: {error.strerror or error}", "")]
-        ) from None
-    loader = ScenarioLoader(text, file=file)
-    try:
-        document = loader.get_single_data()
-    except yaml.YAMLError as error:
-        raise ScenarioError([Problem(file, "", None, f"not valid YAML: {error}", "")]) from None
-    finally:
-        loader.dispose()
-    problems: list[Problem] = list(getattr(loader, "duplicates", []))
+    document, problems = read_yaml(Path(path), file)
     if not isinstance(document, dict):
         raise ScenarioError(
             problems + [Problem(file, "", document, "a calibration file is a mapping", "")]
@@ -196,57 +184,12 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
     try:
         spec = CalibrationSpec.model_validate(document)
     except ValidationError as error:
-        problems += validation_problems(error, file, CalibrationSpec)
+        problems += schema_problems(error, file, CalibrationSpec)
     if spec is not None:
         problems += _parameter_problems(spec, file)
     if problems or spec is None:
         raise ScenarioError(problems)
     return spec
-
-
-def validation_problems(
-    error: ValidationError, file: str, model: type[BaseModel], prefix: str = ""
-) -> list[Problem]:
-    """Turn pydantic errors into problems, with "did you mean" for unknown keys."""
-    problems = []
-    for item in error.errors():
-        loc = tuple(item["loc"])
-        key = prefix + ".".join(str(part) for part in loc)
-        fix = ""
-        if item["type"] == "extra_forbidden":
-            known = _known_keys(model, loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-            message = "unknown key"
-        else:
-            message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(Problem(file, key, item.get("input"), message, fix))
-    return problems
-
-
-def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the model found at ``loc`` inside ``model`` (best effort)."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
-        if field is None:
-            return []
-        current = _model_of(field.annotation)
-        if current is None:
-            return []
-    return sorted(current.model_fields) if hasattr(current, "model_fields") else []
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for inner in getattr(annotation, "__args__", ()):
-        found = _model_of(inner)
-        if found is not None:
-            return found
-    return None
 
 
 def country_field(key: str) -> tuple[Any, str]:
@@ -259,22 +202,21 @@ def country_field(key: str) -> tuple[Any, str]:
         >>> country_field("channels.guidance.rech")[1]
         "did you mean 'reach'?"
     """
-    model: type[BaseModel] | None = Country
+    model: type[BaseModel] = Country
     parts = key.split(".")
     for index, part in enumerate(parts):
-        assert model is not None
         field = model.model_fields.get(part)
         if field is None:
             close = difflib.get_close_matches(part, list(model.model_fields), n=1)
             return None, f"did you mean {close[0]!r}?" if close else "not a country parameter"
-        inner = _model_of(field.annotation)
+        inner = model_in(field.annotation)
         if index == len(parts) - 1:
             if inner is not None:
                 return None, "names a section, not a parameter"
             return field, ""
-        model = inner
-        if model is None:
+        if inner is None:
             return None, f"{part!r} has no keys below it"
+        model = inner
     return None, "empty key"
 
 

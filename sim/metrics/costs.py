@@ -18,12 +18,20 @@ unit cost                                  quantity charged each month
 ``messaging_group_per_month``              ``group_months`` (district groups that met)
 ``facility_qi_team_per_year``              ``qi_team_months / 12``
 ``learning_centre_per_year``               learning centres of all countries / 12
+``learning_centre_setup``                  in month 1 only: learning centres of all countries
+``community_of_practice_per_member_meeting`` ``cop_meetings`` (member districts meeting)
+``district_exchange_per_meeting``          ``district_meetings`` (districts meeting a peer)
+``national_capacity_per_item_month``       monthly capacity above its default (60), summed
+                                           over countries; unlimited capacity: 0
 ``national_qi_team_per_year``              countries whose guidance channel is on / 12
 ``documentation_training_per_facility``    in month 1 only: facilities of countries whose
                                            ``facility_mix.documentation`` is above its
                                            default
-``blame_free_programme_per_facility_year`` facilities of countries whose ``blame.facility``
-                                           is below its default, / 12
+``blame_free_programme_per_facility_year`` facilities times tenths by which
+                                           ``blame.facility`` is below its default, / 12
+``programme_support_per_district_month``   ``programme_district_months`` (districts that
+                                           programmes cover)
+``triple_loop_review_per_country_year``    countries, / 12, where ``loops.triple`` is on
 =========================================  ==============================================
 
 Month m falls in year ``(m - 1) // 12`` (from 0); a year's cost is discounted by
@@ -40,7 +48,7 @@ import pandas as pd
 
 from sim.errors import Problem
 from sim.model.facility_list import read_facility_table
-from sim.model.schema import Blame, Costs, Country, FacilityMix, Scenario
+from sim.model.schema import Blame, Costs, Country, FacilityMix, National, Scenario
 
 __all__ = [
     "COST_ITEMS",
@@ -56,6 +64,7 @@ __all__ = [
 MONTHS_PER_YEAR = 12
 _DEFAULT_DOCUMENTATION = float(FacilityMix.model_fields["documentation"].default)
 _DEFAULT_FACILITY_BLAME = float(Blame.model_fields["facility"].default)
+_DEFAULT_CAPACITY = int(National.model_fields["capacity"].default)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,14 @@ def _any_country(test: Callable[[Country], bool]) -> Callable[[Scenario], bool]:
     return lambda scenario: any(test(country) for country in scenario.countries)
 
 
+def _funds(lever: str) -> Callable[[Country], bool]:
+    """Whether a country runs ``lever``: switched on, or funded by one of its programmes."""
+    return lambda country: bool(
+        getattr(country.channels, lever).enabled
+        or any(p.lever == lever for p in country.programmes)
+    )
+
+
 def _documentation_programme(country: Country) -> bool:
     return country.facility_mix.documentation > _DEFAULT_DOCUMENTATION
 
@@ -85,24 +102,31 @@ def _blame_free_programme(country: Country) -> bool:
     return country.blame.facility < _DEFAULT_FACILITY_BLAME
 
 
+def _blame_tenths(country: Country) -> float:
+    """Tenths by which facility blame culture is set below its default (the dose)."""
+    return max(0.0, _DEFAULT_FACILITY_BLAME - country.blame.facility) / 0.1
+
+
+def _extra_capacity(country: Country) -> int:
+    """Monthly national capacity above the default (0 when unlimited: not costed)."""
+    capacity = country.national.capacity
+    return 0 if capacity is None else max(0, capacity - _DEFAULT_CAPACITY)
+
+
 #: Every costed activity, in the order tables and figures show them.
 COST_ITEMS: tuple[CostItem, ...] = (
     CostItem(
         "learning_session_per_attendee",
         "learning sessions",
-        _any_country(lambda c: c.channels.learning_sessions.enabled),
+        _any_country(_funds("learning_sessions")),
     ),
-    CostItem("coaching_visit", "coaching", _any_country(lambda c: c.channels.coaching.enabled)),
-    CostItem(
-        "exchange_visit",
-        "exchange visits",
-        _any_country(lambda c: c.channels.exchange_visits.enabled),
-    ),
+    CostItem("coaching_visit", "coaching", _any_country(_funds("coaching"))),
+    CostItem("exchange_visit", "exchange visits", _any_country(_funds("exchange_visits"))),
     CostItem(
         "messaging_group_per_month",
         "messaging groups",
         # the triple loop may open a group where lessons find no channel
-        lambda s: s.loops.triple or any(c.channels.messaging_group.enabled for c in s.countries),
+        lambda s: s.loops.triple or any(_funds("messaging_group")(c) for c in s.countries),
     ),
     CostItem(
         "facility_qi_team_per_year",
@@ -113,6 +137,26 @@ COST_ITEMS: tuple[CostItem, ...] = (
         "learning_centre_per_year",
         "learning centres",
         _any_country(lambda c: c.learning_centres.count > 0),
+    ),
+    CostItem(
+        "learning_centre_setup",
+        "learning centre set-up",
+        _any_country(lambda c: c.learning_centres.count > 0),
+    ),
+    CostItem(
+        "community_of_practice_per_member_meeting",
+        "community of practice",
+        _any_country(lambda c: c.learning_centres.count > 0 and _funds("community_of_practice")(c)),
+    ),
+    CostItem(
+        "district_exchange_per_meeting",
+        "district exchange",
+        _any_country(_funds("district_exchange")),
+    ),
+    CostItem(
+        "national_capacity_per_item_month",
+        "extra national capacity",
+        _any_country(lambda c: _extra_capacity(c) > 0),
     ),
     CostItem(
         "national_qi_team_per_year",
@@ -128,6 +172,16 @@ COST_ITEMS: tuple[CostItem, ...] = (
         "blame_free_programme_per_facility_year",
         "blame-free culture programme",
         _any_country(_blame_free_programme),
+    ),
+    CostItem(
+        "triple_loop_review_per_country_year",
+        "system reviews (triple loop)",
+        lambda s: s.loops.triple,
+    ),
+    CostItem(
+        "programme_support_per_district_month",
+        "programme management",
+        _any_country(lambda c: bool(c.programmes)),
     ),
 )
 _ITEMS = {item.name: item for item in COST_ITEMS}
@@ -188,7 +242,7 @@ def monthly_quantities(timeseries: pd.DataFrame, scenario: Scenario) -> pd.DataF
     countries = scenario.countries
     first_month = (timeseries["month"] == 1).to_numpy()
     documented = sum(_facility_count(c) for c in countries if _documentation_programme(c))
-    blame_free = sum(_facility_count(c) for c in countries if _blame_free_programme(c))
+    blame_free = sum(_facility_count(c) * _blame_tenths(c) for c in countries)
     centres = sum(c.learning_centres.count for c in countries)
     national = sum(1 for c in countries if c.channels.guidance.enabled)
     frame["learning_session_per_attendee"] = timeseries["session_attendees"].to_numpy(float)
@@ -199,10 +253,23 @@ def monthly_quantities(timeseries: pd.DataFrame, scenario: Scenario) -> pd.DataF
         timeseries["qi_team_months"].to_numpy(float) / MONTHS_PER_YEAR
     )
     frame["learning_centre_per_year"] = centres / MONTHS_PER_YEAR
+    frame["learning_centre_setup"] = np.where(first_month, float(centres), 0.0)
+    frame["community_of_practice_per_member_meeting"] = _column(timeseries, "cop_meetings")
+    frame["district_exchange_per_meeting"] = _column(timeseries, "district_meetings")
+    frame["national_capacity_per_item_month"] = float(sum(_extra_capacity(c) for c in countries))
     frame["national_qi_team_per_year"] = national / MONTHS_PER_YEAR
     frame["documentation_training_per_facility"] = np.where(first_month, float(documented), 0.0)
     frame["blame_free_programme_per_facility_year"] = blame_free / MONTHS_PER_YEAR
+    frame["triple_loop_review_per_country_year"] = (
+        len(countries) / MONTHS_PER_YEAR if scenario.loops.triple else 0.0
+    )
+    frame["programme_support_per_district_month"] = _column(timeseries, "programme_district_months")
     return frame
+
+
+def _column(timeseries: pd.DataFrame, name: str) -> np.ndarray | float:
+    """An activity column, or 0 for results written before the column existed."""
+    return timeseries[name].to_numpy(float) if name in timeseries else 0.0
 
 
 def _unit_costs(costs: Costs) -> dict[str, float]:

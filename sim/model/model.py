@@ -49,6 +49,8 @@ class Month:
         spoke_fidelity: The highest fidelity among the channels each facility spoke through.
         presented: Districts that presented their pool of lessons (a meeting, a visit).
         coached: Facilities coached this month.
+        programme_on: Per lever (a channel's name): the districts programmes cover this
+            month (see :mod:`sim.model.mechanisms.programmes`).
     """
 
     model: LearningHealthSystem
@@ -57,6 +59,7 @@ class Month:
     spoke_fidelity: np.ndarray = field(init=False)
     presented: np.ndarray = field(init=False)
     coached: np.ndarray = field(init=False)
+    programme_on: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         w = self.model.world
@@ -69,6 +72,11 @@ class Month:
     def offers(self) -> Offers:
         """What facilities would tell this month (read by the channels, which change no stage)."""
         return offers_of(self.model)
+
+    def covered(self, lever: str) -> np.ndarray:
+        """Per district: whether a programme funds ``lever`` there this month."""
+        found = self.programme_on.get(lever)
+        return np.zeros_like(self.presented) if found is None else found
 
     def speak(self, who: np.ndarray, fidelity: np.ndarray) -> None:
         """Mark ``who`` as having spoken through a channel of ``fidelity`` (per facility)."""
@@ -92,7 +100,7 @@ class LearningHealthSystem(mesa.Model):
         >>> len(model.recorder.rows), model.ledger.conserved()
         (3, True)
         >>> [m.name for m in model.mechanisms][:3]
-        ['turnover', 'innovation', 'peer_network']
+        ['programmes', 'turnover', 'innovation']
     """
 
     def __init__(self, scenario: Scenario, replicate: int = 0) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "ASSUMPTION",
@@ -24,8 +24,11 @@ __all__ = [
     "C",
     "Channel",
     "P",
+    "MAX_NAME_LENGTH",
+    "FolderName",
     "ParameterInfo",
     "Section",
+    "check_name",
     "iter_parameters",
     "parameter_table",
 ]
@@ -51,6 +54,41 @@ def P(  # noqa: N802 - a short constructor name keeps the declarations readable
         description=description,
         json_schema_extra={"unit": unit, "low": low, "high": high, "source": source},
     )
+
+
+#: Longest name of a scenario, experiment or calibration (it names a results folder).
+MAX_NAME_LENGTH = 120
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it may name a results folder; raise :class:`ValueError` if not.
+
+    The one check of the names of scenarios, experiments and calibrations (``run``,
+    ``compare``, ``sweep`` and ``calibrate`` name their folders after them): a name must
+    hold a letter or digit, and no path separator or control character, so that it can
+    never point outside the folder it names (``..``) or into another one.
+
+    Examples:
+        >>> check_name("Country I")
+        'Country I'
+        >>> check_name("..")
+        Traceback (most recent call last):
+        ...
+        ValueError: a name needs a letter or digit (it names a results folder)
+    """
+    if not any(ch.isalnum() for ch in name):
+        raise ValueError("a name needs a letter or digit (it names a results folder)")
+    if "/" in name or "\\" in name:
+        raise ValueError("a name must not contain / or \\ (it names a results folder)")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ValueError("a name must not contain control characters such as tabs or newlines")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"a name must be at most {MAX_NAME_LENGTH} characters long")
+    return name
+
+
+#: A name that also names a results folder: checked by :func:`check_name`.
+FolderName = Annotated[str, AfterValidator(check_name)]
 
 
 class Section(BaseModel):

@@ -73,6 +73,7 @@ ACTIVITY_COLUMNS = (
     "cop_meetings",
     "global_exchanges",
     "qi_team_months",
+    "programme_district_months",
 )
 
 #: Every column a mechanism may count (:attr:`sim.model.mechanisms.base.Mechanism.outputs`).

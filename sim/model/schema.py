@@ -27,11 +27,13 @@ from sim.model.mechanisms.learning_centre import LearningCentresParameters
 from sim.model.mechanisms.learning_sessions import LearningSessionsParameters
 from sim.model.mechanisms.messaging_group import MessagingGroupParameters
 from sim.model.mechanisms.peer_network import PeerNetworkParameters
+from sim.model.mechanisms.programmes import ProgrammeParameters
 from sim.model.mechanisms.trials import TrialsParameters
 from sim.model.mechanisms.turnover import TurnoverParameters
 from sim.model.mechanisms.upward_reporting import UpwardReportingParameters
 from sim.model.parameters import (
     C,
+    FolderName,
     P,
     ParameterInfo,
     Section,
@@ -50,6 +52,7 @@ __all__ = [
     "FacilityMix",
     "GlobalLearningParameters",
     "Loops",
+    "MAX_COUNTRIES",
     "National",
     "Network",
     "ParameterInfo",
@@ -135,6 +138,10 @@ class Country(Section):
     channels: Channels = Field(default_factory=Channels)
     national: National = Field(default_factory=National)
     learning_centres: LearningCentresParameters = Field(default_factory=LearningCentresParameters)
+    programmes: list[ProgrammeParameters] = Field(
+        default_factory=list,
+        description="Funded programmes: a district channel in target districts for a time.",
+    )
 
     @model_validator(mode="after")
     def _enough_facilities(self) -> Country:
@@ -144,6 +151,9 @@ class Country(Section):
             )
         if self.edge_file is not None and self.facility_file is None:
             raise ValueError("edge_file needs facility_file")
+        names = [p.name for p in self.programmes]
+        if len(set(names)) != len(names):
+            raise ValueError("programme names must be unique in a country")
         return self
 
 
@@ -155,7 +165,9 @@ class Loops(Section):
         True, description="Districts shift effort to the support that moved QoC; guidance revised."
     )
     triple: bool = Field(
-        True, description="A yearly review reads the loss ledger and changes the learning system."
+        False,
+        description="A yearly review reads the loss ledger and changes the learning system "
+        "(an investment: off unless funded, costed as costs.triple_loop_review_per_country_year).",
     )
     review_interval_months: int = P(
         12, 1, 120, unit="months", description="Months between double- and triple-loop reviews."
@@ -246,6 +258,25 @@ class Costs(Section):
     learning_centre_per_year: float | None = C(
         150_000.0, unit="per centre per year", description="Running a learning centre."
     )
+    learning_centre_setup: float | None = C(
+        50_000.0, unit="per centre, once", description="Setting up a learning centre (month 1)."
+    )
+    community_of_practice_per_member_meeting: float | None = C(
+        200.0,
+        unit="per member district per meeting",
+        description="A district's part in a community-of-practice meeting.",
+    )
+    district_exchange_per_meeting: float | None = C(
+        500.0,
+        unit="per district meeting",
+        description="A district office meeting a peer district (travel, time).",
+    )
+    national_capacity_per_item_month: float | None = C(
+        20.0,
+        unit="per extra item of monthly capacity, per month",
+        description="National QI staff to process items above the default capacity "
+        "(an unlimited capacity cannot be costed and is charged nothing).",
+    )
     national_qi_team_per_year: float | None = C(
         80_000.0,
         unit="per country per year",
@@ -260,24 +291,43 @@ class Costs(Section):
         description="Documentation training, charged in month 1 where facility documentation "
         "is set above its default.",
     )
-    blame_free_programme_per_facility_year: float | None = C(
-        100.0,
-        unit="per facility per year",
-        description="A blame-free culture programme, charged where facility blame culture "
-        "is set below its default.",
+    triple_loop_review_per_country_year: float | None = C(
+        30_000.0,
+        unit="per country per year",
+        description="The yearly review of how the system learns (triple loop), where it is on.",
     )
+    programme_support_per_district_month: float | None = C(
+        300.0,
+        unit="per district per month",
+        description="Managing a programme (planning, supervision, reporting) in a covered "
+        "district, on top of its activities.",
+    )
+    blame_free_programme_per_facility_year: float | None = C(
+        25.0,
+        unit="per facility per year, per 0.1 of reduction",
+        description="A blame-free culture programme, charged per 0.1 by which facility blame "
+        "culture is set below its default.",
+    )
+
+
+#: Most countries in one scenario: lessons record their country in 16 bits, and this
+#: many countries of the largest size (``facilities``: 2,000,000) keep every facility
+#: index within the 32 bits that hold it.
+MAX_COUNTRIES = 1000
 
 
 class Scenario(Section):
     """A whole scenario: one world of one or more countries."""
 
-    name: str = Field(description="Scenario name; names the results folder.")
+    name: FolderName = Field(description="Scenario name; names the results folder.")
     description: str = Field("", description="What the scenario represents and assumes.")
     seed: int = P(12345, 0, 2**63 - 1, description="Root seed of every random stream.")
     months: int = P(60, 1, 1200, unit="months", description="Simulated months.")
     replicates: int = P(10, 1, 100_000, unit="replicates", description="Default replicates.")
     practices: PracticeCatalogue = Field(default_factory=PracticeCatalogue)
-    countries: list[Country] = Field(min_length=1, description="The countries of the world.")
+    countries: list[Country] = Field(
+        min_length=1, max_length=MAX_COUNTRIES, description="The countries of the world."
+    )
     global_links: list[tuple[str, str]] = Field(
         default_factory=list, description="Pairs of countries whose national bodies learn together."
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,7 @@ __all__ = [
     "Source",
     "Stage",
     "WorkArrays",
+    "holders_type",
     "in_use",
     "is_open",
 ]
@@ -169,7 +170,7 @@ class Population:
         local += catalogue.effect.astype(np.float32)[None, :]
         return cls(
             stage=np.zeros((n, k), dtype=np.int8),
-            holders=np.zeros((n, k), dtype=np.int16),
+            holders=np.zeros((n, k), dtype=holders_type(world.staff)),
             story=np.zeros((n, k), dtype=bool),
             knows_failure=np.zeros((n, k), dtype=bool),
             failure_reports=np.zeros((n, k), dtype=np.float32),
@@ -182,6 +183,21 @@ class Population:
             attended=np.zeros(n, dtype=bool),
             coached=np.zeros(n, dtype=bool),
         )
+
+
+def holders_type(staff: np.ndarray) -> type[np.signedinteger[Any]]:
+    """The narrowest integer type that counts the holders of a practice at every facility.
+
+    Holders never outnumber staff, so 16 bits serve every facility of up to 32,767 staff
+    (the generated worlds and most facility lists); a list with a larger facility gets
+    32 bits, which hold any staff count a facility list may give (at most 2**31 - 1).
+
+    Examples:
+        >>> holders_type(np.array([60, 12])).__name__, holders_type(np.array([40_000])).__name__
+        ('int16', 'int32')
+    """
+    largest = int(staff.max(initial=0))
+    return np.int16 if largest <= np.iinfo(np.int16).max else np.int32
 
 
 @dataclass
@@ -379,10 +395,12 @@ class LearningSystem:
             coaching_visits=np.zeros(n_districts, dtype=np.int64),
         )
 
-    def direct_exchange(self) -> np.ndarray:
-        """Countries whose districts pass pooled lessons to each other directly.
+    def direct_exchange(self, district_country: np.ndarray, funded: np.ndarray) -> np.ndarray:
+        """Per district: whether it passes pooled lessons to peer districts directly.
 
-        Free routing, no learning centre to report to, and district exchange funded:
-        there is no queue to send the lessons to.
+        District exchange funded there (by its country, or by a programme: ``funded``,
+        per district), free routing and no learning centre in its country: there is no
+        queue to send the lessons to.
         """
-        return self.routing_free & ~self.has_centre & self.exchange_on
+        country_wide = self.routing_free & ~self.has_centre
+        return (self.exchange_on[district_country] | funded) & country_wide[district_country]

@@ -38,6 +38,7 @@ from sim.errors import Problem, ScenarioError
 from sim.metrics.costs import budget_breaches, cost_by_year, cost_problems, cost_totals
 from sim.model.ledger import CAUSES
 from sim.model.schema import Scenario
+from sim.runs.folders import make_folder
 from sim.runs.results import ResultsError, atomic_write, read_manifest, read_results
 
 __all__ = [
@@ -220,7 +221,7 @@ def run_comparison(
         for path, s in runs
     )
     comparison = Comparison(out_dir, entries, baseline_name, root_seed, replicates)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)  # a clear error if --out names a file
     _write_comparison_file(comparison)
     for entry, (_, scenario) in zip(entries, runs, strict=True):
         resume = not force and entry.folder.is_dir() and any(entry.folder.iterdir())

@@ -35,6 +35,7 @@ __all__ = [
     "EvaluatorError",
     "ProcessEvaluator",
     "SerialEvaluator",
+    "check_scheduler_address",
     "make_evaluator",
 ]
 
@@ -232,7 +233,8 @@ class DaskEvaluator(_FutureEvaluator):
                     n_workers=self.workers,
                     threads_per_worker=1,
                     processes=self.processes,
-                    dashboard_address=None,
+                    host="127.0.0.1",  # scheduler and workers on loopback only
+                    dashboard_address=None,  # no dashboard: nothing served
                 )
             except (OSError, RuntimeError, TimeoutError) as error:
                 raise EvaluatorError(f"cannot start a Dask LocalCluster: {error}") from error
@@ -294,6 +296,46 @@ class DaskEvaluator(_FutureEvaluator):
         return f"DaskEvaluator({where}, workers={self.workers})"
 
 
+#: The protocols of a Dask scheduler address.
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_scheduler_address(text: str) -> str:
+    """Return ``text`` if it is a Dask scheduler address, ``protocol://host:port``.
+
+    Raises:
+        EvaluatorError: It is not (no protocol, an unknown one, no host or a bad port).
+
+    Examples:
+        >>> check_scheduler_address("tcp://10.0.0.5:8786")
+        'tcp://10.0.0.5:8786'
+        >>> check_scheduler_address("http://10.0.0.5:8787")
+        Traceback (most recent call last):
+        ...
+        sim.runs.executors.EvaluatorError: a scheduler address starts with tcp://, tls://, ws://, wss:// or ucx://, like tcp://host:8786 (got 'http://10.0.0.5:8787')
+    """  # noqa: E501
+    from urllib.parse import urlsplit
+
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    expected = ", ".join(f"{p}://" for p in SCHEDULER_PROTOCOLS[:-1])
+    wrong = EvaluatorError(
+        f"a scheduler address starts with {expected} or {SCHEDULER_PROTOCOLS[-1]}://, "
+        f"like tcp://host:8786 (got {shown!r})"
+    )
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise wrong from None
+    if parts.scheme not in SCHEDULER_PROTOCOLS or not parts.hostname:
+        raise wrong
+    if port is None or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise EvaluatorError(
+            f"a scheduler address is protocol://host:port, like tcp://host:8786 (got {shown!r})"
+        )
+    return text
+
+
 def make_evaluator(executor: str, workers: int = 2, scheduler: str | None = None) -> Evaluator:
     """Return the evaluator named by ``--executor``.
 
@@ -307,6 +349,8 @@ def make_evaluator(executor: str, workers: int = 2, scheduler: str | None = None
     """
     if scheduler is not None and executor != "dask":
         raise EvaluatorError("--scheduler needs --executor dask")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     if executor == "serial":
         return SerialEvaluator()
     if executor == "processes":

@@ -9,6 +9,7 @@ A results folder looks like this::
         countries.parquet        one row per replicate, month and country
         practices.parquet        one row per replicate, month and practice
         time_to_scale.csv        one row per replicate and practice
+        decisions.csv            one row per decision an organisation took
         summary.csv              one row per replicate
         figures/                 written by :func:`sim.reporting.plots.write_figures`
 
@@ -20,12 +21,12 @@ without re-running anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,26 +40,34 @@ from typing import Any
 import pandas as pd
 
 import sim
-from sim.errors import SimError
 from sim.model.mechanisms import random_decisions
 from sim.model.schema import Scenario
-from sim.runs.simulation import ReplicateResult
+from sim.runs.folders import ResultsError, clear_folder, is_empty, mark_folder
+from sim.runs.simulation import ReplicateResult, decision_table
 
 __all__ = [
     "FINAL_FILES",
     "MANIFEST",
+    "RUN_FILES",
     "TABLES",
     "Results",
     "ResultsError",
     "atomic_write",
     "build_manifest",
+    "check_parts",
     "combine_parts",
     "completed_replicates",
+    "drop_damaged_parts",
     "default_folder",
     "document_differences",
     "finish_manifest",
+    "file_hash",
     "git_state",
+    "input_changes",
+    "input_hashes",
     "library_versions",
+    "read_checksums",
+    "record_checksum",
     "prepare_folder",
     "read_manifest",
     "read_results",
@@ -75,15 +84,29 @@ MANIFEST = "manifest.json"
 #: Manifest format version; raised when the layout changes incompatibly.
 FORMAT_VERSION = 1
 #: The tables every replicate produces, in the order they are written.
-TABLES: tuple[str, ...] = ("timeseries", "countries", "practices", "time_to_scale", "summary")
+TABLES: tuple[str, ...] = (
+    "timeseries",
+    "countries",
+    "practices",
+    "time_to_scale",
+    "decisions",
+    "summary",
+)
 #: The combined file of each table.
 FINAL_FILES: dict[str, str] = {
     "timeseries": "timeseries.parquet",
     "countries": "countries.parquet",
     "practices": "practices.parquet",
     "time_to_scale": "time_to_scale.csv",
+    "decisions": "decisions.csv",
     "summary": "summary.csv",
 }
+#: Tables a folder written by an earlier version may lack (read back as empty tables).
+_OPTIONAL = {"decisions": lambda: decision_table([]).assign(replicate=pd.Series(dtype="int64"))}
+#: The log of part checksums in ``parts/``: one ``path<TAB>sha256`` line per part written.
+CHECKSUMS = "checksums.tsv"
+#: Keys of a scenario document that name a file the run reads.
+_INPUT_KEYS = ("facility_file", "edge_file")
 #: Distributions whose versions the manifest records.
 _LIBRARIES = (
     "mesa",
@@ -97,10 +120,18 @@ _LIBRARIES = (
     "matplotlib",
 )
 _PART = re.compile(r"^r(\d{5,})\.parquet$")
-
-
-class ResultsError(SimError):
-    """A results folder cannot be used as asked (would be overwritten, is incomplete...)."""
+#: What a run writes into its folder (relative paths, ``*`` within one name): all that
+#: ``--force`` removes.
+RUN_FILES: tuple[str, ...] = (
+    MANIFEST,
+    *FINAL_FILES.values(),
+    "parts/*/r*.parquet",
+    "parts/*/.*.tmp",
+    "parts/checksums.tsv",
+    "figures/*.png",
+    "figures/.*.tmp",
+    ".*.tmp",
+)
 
 
 @dataclass
@@ -115,6 +146,7 @@ class Results:
         practices: One row per (``replicate``, ``month``, ``practice``), with ``coverage``.
         time_to_scale: One row per (``replicate``, ``practice``).
         summary: One row per ``replicate``: ``qoc_final``, the ``lost_*`` ledger, ...
+        decisions: One row per (``replicate``, decision) an organisation took.
     """
 
     folder: Path
@@ -124,6 +156,7 @@ class Results:
     practices: pd.DataFrame
     time_to_scale: pd.DataFrame
     summary: pd.DataFrame
+    decisions: pd.DataFrame
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -131,7 +164,8 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write ``path`` atomically: ``write`` fills a temporary file that then replaces it.
 
     The temporary file lies in the same folder as ``path`` (so :func:`os.replace` is a
-    rename on one file system) and is removed if ``write`` raises.
+    rename on one file system) and is removed if ``write`` raises. The file gets the
+    permissions the umask gives a new file (``0o666 & ~umask``), like any other.
 
     Args:
         path: The final file name.
@@ -143,10 +177,25 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     temporary = Path(name)
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would: mkstemp makes it 0600
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
@@ -159,6 +208,130 @@ def _write_table(path: Path, frame: pd.DataFrame) -> None:
         atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
     else:
         atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+# --------------------------------------------------------------------------- contents
+def file_hash(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (``"missing"`` if it cannot be read)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return "missing"
+    return digest.hexdigest()
+
+
+def input_hashes(document: Any, extra: Iterable[str | Path] = ()) -> dict[str, str]:
+    """The SHA-256 of every file a document reads, by path.
+
+    The files are the ``facility_file`` and ``edge_file`` of every country, a
+    ``posterior``'s ``samples`` and the ``extra`` files (an experiment or calibration
+    file and its data). A resumed run compares them with :func:`input_changes`.
+
+    Examples:
+        >>> input_hashes({"countries": [{"facility_file": None}]})
+        {}
+    """
+    found: list[str] = [str(path) for path in extra]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _INPUT_KEYS and isinstance(value, str):
+                    found.append(value)
+                elif key == "posterior" and isinstance(value, dict):
+                    samples = value.get("samples")
+                    if isinstance(samples, str):
+                        found.append(samples)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    return {path: file_hash(Path(path)) for path in sorted(set(found))}
+
+
+def input_changes(recorded: Any, now: dict[str, str]) -> list[str]:
+    """Describe how the input files differ from the hashes a manifest recorded."""
+    if not isinstance(recorded, dict):
+        return []
+    changes = []
+    for path in sorted(set(recorded) | set(now)):
+        then, current = recorded.get(path), now.get(path)
+        if then == current:
+            continue
+        if then is None:
+            changes.append(f"{path} is read now but was not when the run started")
+        elif current is None:
+            changes.append(f"{path} was read when the run started but is not now")
+        elif current == "missing":
+            changes.append(f"{path} is gone or unreadable since the run started")
+        else:
+            changes.append(
+                f"{path} changed since the run started "
+                f"(SHA-256 {str(then)[:12]}... then, {current[:12]}... now)"
+            )
+    return changes
+
+
+def record_checksum(root: Path, path: Path) -> None:
+    """Append the SHA-256 of the part ``path`` to the checksum log in ``root``."""
+    line = f"{path.relative_to(root).as_posix()}\t{file_hash(path)}\n"
+    descriptor = os.open(root / CHECKSUMS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(descriptor, line.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+
+
+def read_checksums(root: Path) -> dict[str, str] | None:
+    """The checksums recorded in ``root`` (the last line of a part wins); ``None`` if no log.
+
+    A line cut short by a kill is ignored, so its part counts as unrecorded.
+    """
+    try:
+        text = (root / CHECKSUMS).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    checksums: dict[str, str] = {}
+    for line in text.split("\n")[:-1]:  # the last piece lacks its newline if cut short
+        name, _, digest = line.partition("\t")
+        if len(digest) == 64:
+            checksums[name] = digest
+    return checksums
+
+
+def _part_is_sound(path: Path, checksums: dict[str, str] | None, root: Path) -> str | None:
+    """Why the part ``path`` cannot be trusted, or ``None`` if it can."""
+    if checksums is not None:
+        expected = checksums.get(path.relative_to(root).as_posix())
+        if expected is None:
+            return "it is not in the checksum log (written by something else)"
+        if file_hash(path) != expected:
+            return "its contents differ from the checksum recorded when it was written"
+        return None
+    try:  # a folder from before checksums: at least the file must be readable Parquet
+        import pyarrow.parquet as pq
+
+        pq.read_metadata(path)
+    except Exception as error:  # pyarrow raises several types for a damaged file
+        return f"it cannot be read ({type(error).__name__})"
+    return None
+
+
+def check_parts(root: Path, paths: Iterable[Path]) -> dict[Path, str]:
+    """The parts among ``paths`` that are damaged, changed or foreign, with the reason."""
+    checksums = read_checksums(root)
+    found = {}
+    for path in paths:
+        reason = _part_is_sound(path, checksums, root)
+        if reason is not None:
+            found[path] = reason
+    return found
 
 
 # --------------------------------------------------------------------------- the folder
@@ -181,10 +354,12 @@ def prepare_folder(
 ) -> dict[str, Any] | None:
     """Make ``folder`` ready for a run of ``scenario``; never overwrite results silently.
 
-    An absent or empty folder is simply used. A folder holding results is replaced only
-    with ``force`` (and only if it has a manifest, so that an unrelated folder is never
-    deleted) and continued only with ``resume`` (and only if its manifest records the same
-    resolved scenario and seed).
+    An absent or empty folder is simply used (and marked as lhsim's, see
+    :mod:`sim.runs.folders`). A folder holding results is replaced only with ``force``,
+    and only if lhsim made it: then only the files a run writes (:data:`RUN_FILES`) are
+    removed, never anything else. It is continued only with ``resume``, and only if its
+    manifest records the same resolved scenario and seed. The caller holds the folder's
+    lock (:class:`sim.runs.folders.FolderLock`).
 
     Args:
         folder: The results folder.
@@ -202,20 +377,19 @@ def prepare_folder(
     """
     if force and resume:
         raise ResultsError("choose either --force (start again) or --resume (continue), not both")
-    if not folder.exists() or not any(folder.iterdir()):
-        return None
-    if not folder.is_dir():
+    if folder.exists() and not folder.is_dir():
         raise ResultsError(f"{folder} exists and is not a folder; choose another --out")
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
+    if is_empty(folder):
+        mark_folder(folder, "run")
+        return None
+    if force:
+        clear_folder(folder, "run", RUN_FILES)
+        return None
+    if not (folder / MANIFEST).is_file():
         raise ResultsError(
             f"{folder} is not empty and holds no {MANIFEST}, so it does not look like an lhsim "
             "results folder; it is left untouched: choose another --out or empty it yourself"
         )
-    if force:
-        log.info("removing previous results in %s (--force)", folder)
-        shutil.rmtree(folder)
-        return None
     if not resume:
         raise ResultsError(
             f"{folder} already holds results; use --force to replace them "
@@ -232,6 +406,15 @@ def prepare_folder(
             f"{folder} holds results of a different scenario (differs in: {shown}); "
             "use --force to replace them or choose another --out"
         )
+    changes = input_changes(manifest.get("inputs"), input_hashes(wanted))
+    if changes:
+        raise ResultsError(
+            f"{folder} cannot be resumed: its input files changed, so old and new "
+            "replicates would not be comparable: "
+            + "; ".join(changes[:5])
+            + (" ..." if len(changes) > 5 else "")
+            + "; restore the files, or use --force to start again"
+        )
     then, now = manifest.get("git", {}).get("commit"), git_state()["commit"]
     if then != now:
         log.warning(
@@ -240,10 +423,9 @@ def prepare_folder(
             then,
             now,
         )
-    for name in FINAL_FILES.values():  # stale until the run completes again
-        (folder / name).unlink(missing_ok=True)
     for stray in (folder / "parts").glob("*/.*.tmp"):
         stray.unlink(missing_ok=True)
+    mark_folder(folder, "run")
     return manifest
 
 
@@ -354,6 +536,7 @@ def build_manifest(
         "format_version": FORMAT_VERSION,
         "scenario_name": scenario.name,
         "scenario": resolved_scenario(scenario),
+        "inputs": input_hashes(resolved_scenario(scenario)),
         "seed": scenario.seed,
         "replicates": replicates,
         "replicate_seeds": [replicate_seed(scenario.seed, r) for r in range(replicates)],
@@ -370,9 +553,14 @@ def build_manifest(
     }
 
 
-def finish_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
-    """Return ``manifest`` marked complete, with the end time."""
-    return {**manifest, "finished": _now(), "complete": True}
+def finish_manifest(
+    manifest: dict[str, Any], parts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return ``manifest`` marked complete, with the end time (and the parts' checksums)."""
+    finished = {**manifest, "finished": _now(), "complete": True}
+    if parts is not None:
+        finished["parts"] = parts
+    return finished
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
@@ -404,12 +592,13 @@ def _part(folder: Path, table: str, replicate: int) -> Path:
 
 
 def _tables_of(result: ReplicateResult, replicate: int) -> dict[str, pd.DataFrame]:
-    """The five tables of one replicate, each with a leading ``replicate`` column."""
+    """The tables of one replicate, each with a leading ``replicate`` column."""
     frames = {
         "timeseries": result.timeseries,
         "countries": result.countries,
         "practices": result.practices,
         "time_to_scale": result.time_to_scale,
+        "decisions": result.decisions,
         "summary": pd.DataFrame([dict(result.summary)]),
     }
     tables = {}
@@ -426,7 +615,31 @@ def write_replicate(folder: Path, replicate: int, result: ReplicateResult) -> No
     The summary is written last; a replicate counts as complete once all its parts exist.
     """
     for name, frame in _tables_of(result, replicate).items():
-        _write_table(_part(folder, name, replicate), frame)
+        path = _part(folder, name, replicate)
+        _write_table(path, frame)
+        record_checksum(folder / "parts", path)
+
+
+def drop_damaged_parts(folder: Path) -> list[int]:
+    """Remove every part of a replicate whose part is damaged, changed or foreign.
+
+    A part must match the checksum recorded when it was written (a part truncated, emptied
+    or copied over another does not). The replicates concerned are logged and returned;
+    they count as unfinished, so a resumed run runs them again.
+    """
+    root = folder / "parts"
+    paths = [p for table in TABLES for p in sorted((root / table).glob("r*.parquet"))]
+    damaged = check_parts(root, paths)
+    replicates: set[int] = set()
+    for path, reason in damaged.items():
+        match = _PART.match(path.name)
+        if match:
+            replicates.add(int(match.group(1)))
+        log.warning("%s cannot be trusted: %s; its replicate is run again", path, reason)
+    for replicate in sorted(replicates):
+        for table in TABLES:
+            _part(folder, table, replicate).unlink(missing_ok=True)
+    return sorted(replicates)
 
 
 def completed_replicates(folder: Path) -> set[int]:
@@ -462,8 +675,20 @@ def combine_parts(folder: Path, replicates: int) -> None:
     missing = sorted(set(range(replicates)) - completed_replicates(folder))
     if missing:
         raise ResultsError(f"{folder}: replicates {missing} have not finished; use --resume")
+    combined = {}
     for table in TABLES:
-        frame = _concat(pd.read_parquet(_part(folder, table, r)) for r in range(replicates))
+        frames = []
+        for replicate in range(replicates):
+            path = _part(folder, table, replicate)
+            try:
+                frames.append(pd.read_parquet(path))
+            except Exception as error:  # pyarrow raises several types for a damaged file
+                raise ResultsError(
+                    f"{path} cannot be read ({type(error).__name__}); run the same command "
+                    "with --resume to run its replicate again"
+                ) from None
+        combined[table] = _concat(frames)
+    for table, frame in combined.items():  # only once every part has been read
         _write_table(folder / FINAL_FILES[table], frame)
 
 
@@ -476,7 +701,11 @@ def read_results(folder: Path) -> Results:
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    missing = [name for name in FINAL_FILES.values() if not (folder / name).is_file()]
+    missing = [
+        name
+        for table, name in FINAL_FILES.items()
+        if table not in _OPTIONAL and not (folder / name).is_file()
+    ]
     if not manifest.get("complete") or missing:
         raise ResultsError(
             f"the run in {folder} did not finish; continue it with "
@@ -485,5 +714,8 @@ def read_results(folder: Path) -> Results:
     tables: dict[str, pd.DataFrame] = {}
     for table, name in FINAL_FILES.items():
         path = folder / name
+        if table in _OPTIONAL and not path.is_file():
+            tables[table] = _OPTIONAL[table]()
+            continue
         tables[table] = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     return Results(folder=folder, manifest=manifest, **tables)

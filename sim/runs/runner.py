@@ -19,12 +19,17 @@ from tqdm import tqdm
 from sim.errors import RunError
 from sim.model.schema import Scenario
 from sim.runs.executors import Evaluator, ProcessEvaluator, SerialEvaluator
+from sim.runs.folders import FolderLock
 from sim.runs.results import (
+    TABLES,
+    ResultsError,
     build_manifest,
     combine_parts,
     completed_replicates,
+    drop_damaged_parts,
     finish_manifest,
     prepare_folder,
+    read_checksums,
     write_manifest,
     write_replicate,
 )
@@ -76,6 +81,8 @@ def run_scenario(
 
     Each replicate's tables are written as soon as it finishes (``parts/``); once all
     have finished, the combined tables are written and the manifest is marked complete.
+    The folder is locked for the whole run (:class:`sim.runs.folders.FolderLock`): a
+    second writer into it is refused.
 
     Args:
         scenario: A validated scenario.
@@ -108,13 +115,42 @@ def run_scenario(
     function = replicate_fn if replicate_fn is not None else run_replicate
     out_dir = Path(out_dir)
 
+    with FolderLock(out_dir, command):
+        _run_locked(
+            scenario, replicates, out_dir, workers, resume, force, progress, function, command
+        )
+    log.debug("results of %s written to %s", scenario.name, out_dir)
+    return out_dir
+
+
+def _run_locked(
+    scenario: Scenario,
+    replicates: int,
+    out_dir: Path,
+    workers: int,
+    resume: bool,
+    force: bool,
+    progress: bool,
+    function: ReplicateFn,
+    command: Sequence[str] | None,
+) -> None:
+    """The body of :func:`run_scenario`, run while holding the folder's lock."""
     previous = prepare_folder(out_dir, scenario, force=force, resume=resume)
+    if previous is not None and replicates < int(previous.get("replicates", 0)):
+        held = int(previous["replicates"])
+        raise ResultsError(
+            f"{out_dir} holds a run of {held} replicates; resuming it with {replicates} "
+            f"would drop replicates {replicates} to {held - 1}: resume with --replicates "
+            f"{held} (or more), or use --force to start again"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = build_manifest(
         scenario, replicates, workers=workers, command=command, previous=previous
     )
     write_manifest(out_dir, manifest)
 
+    if previous is not None:
+        drop_damaged_parts(out_dir)
     done = completed_replicates(out_dir) if previous is not None else set()
     pending = [r for r in range(replicates) if r not in done]
     if done:
@@ -137,9 +173,10 @@ def run_scenario(
         _run(evaluator, function, scenario, pending, out_dir, bar)
 
     combine_parts(out_dir, replicates)
-    write_manifest(out_dir, finish_manifest(manifest))
-    log.debug("results of %s written to %s", scenario.name, out_dir)
-    return out_dir
+    checksums = read_checksums(out_dir / "parts") or {}
+    wanted = {f"{t}/r{r:05d}.parquet" for t in TABLES for r in range(replicates)}
+    parts = {name: digest for name, digest in sorted(checksums.items()) if name in wanted}
+    write_manifest(out_dir, finish_manifest(manifest, parts))
 
 
 def _run(

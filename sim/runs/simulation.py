@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from sim.model.agents import Decision
 from sim.model.schema import Scenario
 
-__all__ = ["ReplicateResult", "run_replicate"]
+__all__ = ["DECISION_COLUMNS", "ReplicateResult", "decision_table", "run_replicate"]
 
 
 @dataclass
@@ -23,6 +24,9 @@ class ReplicateResult:
         practices: One row per (``month``, ``practice``) with ``coverage`` and ``topic``.
         time_to_scale: One row per practice: ``months_to_50``, ``months_to_80`` (NaN if never).
         summary: Final values for the replicate (``qoc_final``, ``lost_*``, ...).
+        decisions: One row per decision an organisation took (``month``, ``agent``,
+            ``country``, ``decision``, ``reason``): the loops' changes to the learning
+            system, districts' coaching shifts, guidance issued and withdrawn.
     """
 
     replicate: int
@@ -32,6 +36,19 @@ class ReplicateResult:
     practices: pd.DataFrame
     time_to_scale: pd.DataFrame
     summary: dict[str, float] = field(default_factory=dict)
+    decisions: pd.DataFrame = field(default_factory=lambda: decision_table([]))
+
+
+DECISION_COLUMNS = ("month", "agent", "country", "decision", "reason")
+
+
+def decision_table(decisions: list[Decision]) -> pd.DataFrame:
+    """The decisions of a run as a table (typed columns, even when empty)."""
+    frame = pd.DataFrame([asdict(d) for d in decisions], columns=list(DECISION_COLUMNS))
+    frame["month"] = frame["month"].astype("int64")
+    for column in DECISION_COLUMNS[1:]:
+        frame[column] = frame[column].astype(str)
+    return frame
 
 
 def run_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
@@ -62,4 +79,5 @@ def run_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
         practices=recorder.practices(),
         time_to_scale=recorder.time_to_scale(),
         summary=summary,
+        decisions=decision_table(model.decisions),
     )

@@ -28,6 +28,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import SimError
+from sim.runs.folders import FolderLock
 from sim.runs.results import ResultsError, atomic_write, read_manifest
 from sim.sweeps.experiment import METHODS, ExperimentSpec, output_specs, salib_problem
 from sim.sweeps.sweep import read_runs, read_samples
@@ -263,12 +264,13 @@ def analyze_sweep(folder: Path, *, figures: bool = True) -> SweepAnalysis:
         raise AnalysisError(f"no output of {folder} has a value at every sample point")
     indices = pd.concat(index_frames, ignore_index=True)
     noise_table = pd.DataFrame(noise_rows)
-    atomic_write(folder / INDICES, lambda tmp: indices.to_csv(tmp, index=False))
-    atomic_write(folder / SEED_NOISE, lambda tmp: noise_table.to_csv(tmp, index=False))
-    if pair_frames:
-        pairs = pd.concat(pair_frames, ignore_index=True)
-        atomic_write(folder / SECOND_ORDER, lambda tmp: pairs.to_csv(tmp, index=False))
-    written = _write_figures(folder, indices, spec) if figures else {}
+    with FolderLock(folder):  # the tables and figures of one analysis are never mixed
+        atomic_write(folder / INDICES, lambda tmp: indices.to_csv(tmp, index=False))
+        atomic_write(folder / SEED_NOISE, lambda tmp: noise_table.to_csv(tmp, index=False))
+        if pair_frames:
+            pairs = pd.concat(pair_frames, ignore_index=True)
+            atomic_write(folder / SECOND_ORDER, lambda tmp: pairs.to_csv(tmp, index=False))
+        written = _write_figures(folder, indices, spec) if figures else {}
     return SweepAnalysis(indices, noise_table, written)
 
 

@@ -22,7 +22,6 @@ import logging
 import math
 import platform
 import re
-import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -38,15 +37,21 @@ from tqdm import tqdm
 
 import sim
 from sim.runs.executors import Evaluator, SerialEvaluator
+from sim.runs.folders import FolderLock, clear_folder, is_empty, mark_folder
 from sim.runs.results import (
     MANIFEST,
     ResultsError,
     atomic_write,
+    check_parts,
     document_differences,
     finish_manifest,
     git_state,
+    input_changes,
+    input_hashes,
     library_versions,
+    read_checksums,
     read_manifest,
+    record_checksum,
     write_manifest,
 )
 from sim.sweeps.experiment import Experiment, RunSpec, evaluate_chunk
@@ -67,6 +72,21 @@ RUNS = "runs.parquet"
 SAMPLES = "samples.parquet"
 _PART = re.compile(r"^runs-(\d{6,})\.parquet$")
 _SWEEP_LIBRARIES = ("SALib", "dask", "distributed")
+#: What a sweep writes into its folder: all that ``--force`` removes.
+SWEEP_FILES: tuple[str, ...] = (
+    MANIFEST,
+    SAMPLES,
+    RUNS,
+    "indices.csv",
+    "seed_noise.csv",
+    "second_order.csv",
+    "parts/runs-*.parquet",
+    "parts/.*.tmp",
+    "parts/checksums.tsv",
+    "figures/*.png",
+    "figures/.*.tmp",
+    ".*.tmp",
+)
 FORMAT_VERSION = 1
 
 
@@ -113,6 +133,7 @@ def _manifest(
         "experiment": experiment.spec.model_dump(mode="json"),
         "model": experiment.model.kind,
         "document": experiment.model.document,
+        "inputs": input_hashes(experiment.model.document),
         "kinds": experiment.kinds,
         "points": int(sample.shape[0]),
         "replicates": experiment.spec.replicates,
@@ -143,17 +164,17 @@ def _prepare(
     """Make ``folder`` ready; return the manifest of the sweep being resumed, if any."""
     if force and resume:
         raise ResultsError("choose either --force (start again) or --resume (continue), not both")
-    if not folder.exists() or not any(folder.iterdir()):
+    if is_empty(folder):
+        mark_folder(folder, "sweep")
+        return None
+    if force:
+        clear_folder(folder, "sweep", SWEEP_FILES)
         return None
     if not (folder / MANIFEST).is_file():
         raise ResultsError(
             f"{folder} is not empty and holds no {MANIFEST}; it is left untouched: "
             "choose another --out or empty it yourself"
         )
-    if force:
-        log.info("removing the previous sweep in %s (--force)", folder)
-        shutil.rmtree(folder)
-        return None
     if not resume:
         raise ResultsError(
             f"{folder} already holds a sweep; use --resume to continue it or --force to replace it"
@@ -172,10 +193,20 @@ def _prepare(
             f"{folder} holds a different sweep (differs in: {shown or 'kind'}); "
             "use --force to replace it or choose another --out"
         )
-    for stale in ("runs.parquet", "indices.csv", "seed_noise.csv", "second_order.csv"):
-        (folder / stale).unlink(missing_ok=True)
+    changes = input_changes(manifest.get("inputs"), input_hashes(experiment.model.document))
+    if changes:
+        raise ResultsError(
+            f"{folder} cannot be resumed: its input files changed, so old and new runs would "
+            "not be comparable: "
+            + "; ".join(changes[:5])
+            + "; restore the files, or use --force to start again"
+        )
     for stray in (folder / "parts").glob(".*.tmp"):
         stray.unlink(missing_ok=True)
+    for path, reason in check_parts(folder / "parts", _part_files(folder)).items():
+        log.warning("%s cannot be trusted: %s; its runs are run again", path, reason)
+        path.unlink()
+    mark_folder(folder, "sweep")
     return manifest
 
 
@@ -205,10 +236,19 @@ def _write_part(folder: Path, index: int, rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows)
     path = folder / "parts" / f"runs-{index:06d}.parquet"
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    record_checksum(folder / "parts", path)
 
 
 def _combine(folder: Path, runs: int) -> pd.DataFrame:
-    frames = [pd.read_parquet(path) for path in _part_files(folder)]
+    frames = []
+    for path in _part_files(folder):
+        try:
+            frames.append(pd.read_parquet(path))
+        except Exception as error:  # pyarrow raises several types for a damaged file
+            raise ResultsError(
+                f"{path} cannot be read ({type(error).__name__}); run the same command with "
+                "--resume to run its runs again"
+            ) from None
     frame = pd.concat(frames, ignore_index=True).sort_values("run_id", kind="stable")
     frame = frame.reset_index(drop=True)
     if len(frame) != runs or frame["run_id"].duplicated().any():
@@ -290,7 +330,7 @@ def run_sweep(
     """Evaluate every run of ``experiment`` and write the rows to ``out_dir``.
 
     Args:
-        experiment: A checked experiment (:func:`sim.sweeps.experiment.load_experiment`).
+        experiment: A checked experiment (:func:`sim.sweeps.experiment_file.load_experiment`).
         out_dir: The sweep folder.
         evaluator: Where runs execute; defaults to :class:`SerialEvaluator`. It is
             started and closed here.
@@ -308,10 +348,39 @@ def run_sweep(
         sim.runs.results.ResultsError: ``out_dir`` holds another sweep, or a sweep and
             neither ``resume`` nor ``force`` was given.
         sim.runs.executors.EvaluatorError: The executor cannot be started.
+        sim.runs.folders.FolderLockedError: Another command is writing into ``out_dir``.
     """
     started = time.perf_counter()
     evaluator = evaluator if evaluator is not None else SerialEvaluator()
     out_dir = Path(out_dir)
+    with FolderLock(out_dir, command):
+        return _sweep_locked(
+            experiment,
+            out_dir,
+            evaluator,
+            resume,
+            force,
+            progress,
+            flush_rows,
+            flush_seconds,
+            command,
+            started,
+        )
+
+
+def _sweep_locked(
+    experiment: Experiment,
+    out_dir: Path,
+    evaluator: Evaluator,
+    resume: bool,
+    force: bool,
+    progress: bool,
+    flush_rows: int,
+    flush_seconds: float,
+    command: Sequence[str] | None,
+    started: float,
+) -> SweepOutcome:
+    """The body of :func:`run_sweep`, run while holding the folder's lock."""
     previous = _prepare(out_dir, experiment, force=force, resume=resume)
     sample = experiment.sample()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -354,7 +423,9 @@ def run_sweep(
             len(every),
             out_dir / RUNS,
         )
-    write_manifest(out_dir, {**finish_manifest(manifest), "failed_runs": failed_total})
+    recorded = read_checksums(out_dir / "parts") or {}
+    checksums = {p.name: recorded.get(p.name, "") for p in _part_files(out_dir)}
+    write_manifest(out_dir, {**finish_manifest(manifest, checksums), "failed_runs": failed_total})
     return SweepOutcome(out_dir, len(every), len(done), failed_total, time.perf_counter() - started)
 
 

@@ -290,9 +290,7 @@ def dhis2_source(
 
 def _ancestor(tree: Hierarchy, uid: str, level: int) -> str:
     node = uid
-    while tree.depth[node] > level:
-        parent = tree.parent[node]
-        assert parent is not None  # depths come from the parent links
+    while tree.depth[node] > level and (parent := tree.parent[node]) is not None:
         node = parent
     return node
 

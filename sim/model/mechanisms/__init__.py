@@ -1,7 +1,8 @@
 """The mechanisms of the model, one module per submodel of ``docs/model.md`` section 7.
 
 :data:`SCHEDULE` is the order in which they run each month: the process schedule of the
-ODD. Channels (peer network to guidance) only compute what reached whom; receiving
+ODD. Programmes first mark the districts they fund this month. Channels (peer network
+to guidance) only compute what reached whom; receiving
 applies all of the month's exposures at once, so their order among themselves does not
 matter. Lessons then move (passing on to global learning), trials are read, staff teach
 each other, and the loops review.
@@ -28,6 +29,7 @@ from sim.model.mechanisms.messaging_group import MessagingGroup
 from sim.model.mechanisms.national_queue import NationalQueue
 from sim.model.mechanisms.passing_on import PassingOn
 from sim.model.mechanisms.peer_network import PeerNetwork
+from sim.model.mechanisms.programmes import Programmes
 from sim.model.mechanisms.receiving import Receiving
 from sim.model.mechanisms.single_loop import SingleLoop
 from sim.model.mechanisms.trials import Trials
@@ -39,6 +41,7 @@ __all__ = ["SCHEDULE", "SETUP_DECISIONS", "Mechanism", "random_decisions"]
 
 #: The monthly schedule: every mechanism, in the order it runs.
 SCHEDULE: tuple[type[Mechanism], ...] = (
+    Programmes,
     Turnover,
     Innovation,
     PeerNetwork,
@@ -73,6 +76,8 @@ SETUP_DECISIONS: tuple[tuple[str, str], ...] = (
     ("practices", "local effects"),
     ("practices", "initial use"),
     ("posterior", "row"),
+    ("programmes", "targets"),
+    ("programmes", "roll-out order"),
 )
 
 

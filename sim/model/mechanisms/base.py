@@ -81,5 +81,16 @@ class Mechanism:
         """Per country: whether a channel switched on with ``interval`` runs this month."""
         return enabled & (self.model.month % interval == 0)
 
+    def runs_in_districts(self, enabled: np.ndarray, interval: np.ndarray) -> np.ndarray:
+        """Per district: whether this channel runs there this month.
+
+        It runs where its country switches it on (``enabled``, per country) or a
+        programme covers the district this month, in the months its country's
+        ``interval`` falls on.
+        """
+        country = self.model.world.district_country
+        on = enabled[country] | self.model.month_context.covered(self.name)
+        return on & (self.model.month % interval[country] == 0)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} mechanism {self.name!r}>"

@@ -70,7 +70,7 @@ class Coaching(Mechanism):
         """Coaches visit; the visited hear them and are backed for a while."""
         m = self.model
         w, k, pop, month = m.world, m.knowledge, m.population, m.month_context
-        active = self.runs(self.enabled, self.interval)
+        active = self.runs_in_districts(self.enabled, self.interval)
         if not active.any():
             return
         coached = self._visits(active)
@@ -96,15 +96,15 @@ class Coaching(Mechanism):
         self.count("coaching_visits", float(coached.size))
 
     def _visits(self, active: np.ndarray) -> np.ndarray:
-        """Facilities visited: each district's ``capacity * coaching weight`` visits."""
+        """Facilities visited: each active district's ``capacity * coaching weight`` visits."""
         m = self.model
         w = m.world
-        districts = np.flatnonzero(active[w.district_country])
+        districts = np.flatnonzero(active)
         expected = (
             self.capacity[w.district_country[districts]] * m.system.coaching_weight[districts]
         )
         counts = m.streams.draw("coaching", "visit counts")
-        per = np.floor(expected + counts.random(districts.size)).astype(np.int64)
+        per = np.floor(expected + counts.random(w.n_districts)[districts]).astype(np.int64)
         m.system.coaching_visits[:] = 0
         m.system.coaching_visits[districts] = per
         origin = np.repeat(districts, per)

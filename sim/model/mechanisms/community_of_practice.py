@@ -58,10 +58,13 @@ class CommunityOfPractice(Mechanism):
         """Member districts of countries with a centre meet, in the channel's months."""
         m = self.model
         w, k = m.world, m.knowledge
-        active = self.runs(self.enabled, self.interval) & m.system.has_centre
+        active = (
+            self.runs_in_districts(self.enabled, self.interval)
+            & (m.system.has_centre[w.district_country])
+        )
         if not active.any():
             return
-        members = self.member & active[w.district_country]
+        members = self.member & active
         c = w.district_country[members]
         k.district_story[members] |= k.package[c] | (k.centre_story[c] > 0)
         k.district_success[members] |= k.package[c] | (k.centre_story[c] > 0)

@@ -1,9 +1,10 @@
 """District exchange: district health offices meet peer districts.
 
-Under free routing (or, with a learning centre, alongside it), in its months, each
-district meets ``peers`` districts of its country drawn at random (itself excluded): it
-learns their successes, their stories with the exchange's fidelity, and their failures
-as far as the source's blame culture lets them through. Where the country has free
+Where it runs (a funded investment: off by default) and in its months, each district
+meets ``peers`` districts of its country drawn at random (itself excluded), whatever the
+routing of lessons to the national body: it learns their successes, their stories with
+the exchange's fidelity, and their failures as far as the source's blame culture lets
+them through. Where the country has free
 routing and no learning centre, districts also pass their pooled lessons to each other
 at the exchange (there is no queue to send them to): each passes the district blame
 filter (else lost to blame), then passes on under the no-story rule at the exchange's
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field
 
 from sim.model.ledger import Cause, LessonLedger, Location, Processed, take
 from sim.model.mechanisms.base import Mechanism, per_country
@@ -32,6 +34,9 @@ __all__ = ["DistrictExchange", "DistrictExchangeParameters", "pass_between_distr
 class DistrictExchangeParameters(Channel):
     """District health offices meet peer districts (horizontal between districts)."""
 
+    enabled: bool = Field(
+        False, description="Whether district offices meet peer districts (an investment)."
+    )
     interval_months: int = P(6, 1, 120, unit="months", description="Months between meetings.")
     fidelity: float = P(0.6, 0.0, 1.0, description="Chance a story survives the meeting.")
     peers: int = P(2, 0, 100, unit="districts", description="Peer districts met per meeting.")
@@ -60,7 +65,10 @@ class DistrictExchange(Mechanism):
         """Districts meet their peers; pooled lessons pass where there is no centre."""
         self._meet()
         m = self.model
-        meeting = m.system.direct_exchange() & (m.month % self.interval == 0)
+        dc = m.world.district_country
+        meeting = m.system.direct_exchange(dc, m.month_context.covered(self.name)) & (
+            m.month % self.interval[dc] == 0
+        )
         if not meeting.any():
             return
         tell_success, tell_failure = telling_chances(
@@ -81,11 +89,11 @@ class DistrictExchange(Mechanism):
         """Districts meet peer districts and learn what those know."""
         m = self.model
         w, k, system = m.world, m.knowledge, m.system
-        active = self.runs(self.enabled, self.interval) & system.routing_free
+        active = self.runs_in_districts(self.enabled, self.interval)
         if not active.any():
             return
         rng = m.streams.draw("district_exchange", "peers")
-        districts = np.flatnonzero(active[w.district_country])
+        districts = np.flatnonzero(active)
         peers = self.peers[w.district_country[districts]].astype(int)
         dst = np.repeat(districts, peers)
         country = w.district_country[dst]
@@ -119,7 +127,7 @@ def pass_between_districts(
 ) -> Processed:
     """Free routing without a learning centre: districts pass pooled lessons to each other.
 
-    In countries where districts are ``meeting`` this month, pooled lessons go straight to
+    In districts ``meeting`` this month (per district), pooled lessons go straight to
     the peer districts (no national queue): district blame holds some back (lost to
     blame), the rest pass on with the story check of the exchange's ``fidelity`` (per
     country). The national body sees their data as they pass.
@@ -128,7 +136,7 @@ def pass_between_districts(
         The lessons passed on, as processed data for the national evidence base.
     """
     country = ledger.country
-    mask = (ledger.location == Location.DISTRICT) & meeting[country]
+    mask = (ledger.location == Location.DISTRICT) & meeting[ledger.district]
     hidden = hidden_by_blame(
         ledger,
         mask,

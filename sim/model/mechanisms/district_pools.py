@@ -44,10 +44,14 @@ class DistrictPools(Mechanism):
         """Forward what goes up; pass on what stays at the districts' meetings."""
         m = self.model
         w, ledger, system = m.world, m.ledger, m.system
-        forwarding = self.reporting & ~system.direct_exchange()
+        dc = w.district_country
+        covered = m.month_context.covered
+        direct = system.direct_exchange(dc, covered("district_exchange"))
+        forwarding = (self.reporting[dc] | covered("upward_reporting")) & ~direct
         tell_success, tell_failure = telling_chances(system.blame_district, system.success_factor)
-        country = ledger.country
-        mask = (ledger.location == Location.DISTRICT) & (ledger.age >= 1) & forwarding[country]
+        mask = (
+            (ledger.location == Location.DISTRICT) & (ledger.age >= 1) & forwarding[ledger.district]
+        )
         hidden = hidden_by_blame(
             ledger,
             mask,
@@ -57,13 +61,15 @@ class DistrictPools(Mechanism):
         )
         ledger.lose(hidden, Cause.BLAME)
         country = ledger.country
-        mask = (ledger.location == Location.DISTRICT) & (ledger.age >= 1) & forwarding[country]
+        mask = (
+            (ledger.location == Location.DISTRICT) & (ledger.age >= 1) & forwarding[ledger.district]
+        )
         to_centre = mask & (system.routing_free & system.has_centre)[country]
         ledger.move(to_centre, Location.CENTRE_QUEUE)
         ledger.move(mask & ~to_centre, Location.NATIONAL_QUEUE)
         self.count("items_forwarded", int(mask.sum()))
 
-        stay = m.month_context.presented & ~forwarding[w.district_country]
+        stay = m.month_context.presented & ~forwarding
         mask = (ledger.location == Location.DISTRICT) & stay[ledger.district]
         if mask.any():
             pass_with_story_check(

@@ -59,7 +59,7 @@ class ExchangeVisits(Mechanism):
         """Draw the month's visits and let visitors hear their hosts."""
         m = self.model
         month = m.month_context
-        active = self.runs(self.enabled, self.interval)
+        active = self.runs_in_districts(self.enabled, self.interval)
         if not active.any():
             return
         visitors, hosts = self._pairs(active)
@@ -74,10 +74,10 @@ class ExchangeVisits(Mechanism):
         self.count("exchange_visits", float(visitors.size))
 
     def _pairs(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Visitors and hosts: ``capacity`` visits per district of an active country."""
+        """Visitors and hosts: ``capacity`` visits per district where the channel runs."""
         w = self.model.world
         rng = self.model.streams.draw("exchange_visits", "pairs")
-        districts = np.flatnonzero(active[w.district_country])
+        districts = np.flatnonzero(active)
         per = self.capacity[w.district_country[districts]].astype(np.int64)
         origin = np.repeat(districts, per)
         if origin.size == 0:

@@ -65,15 +65,13 @@ class LearningSessions(Mechanism):
         """Hold the sessions due this month."""
         m = self.model
         w, month, system = m.world, m.month_context, m.system
-        active = self.runs(self.enabled, system.session_interval)
+        active = self.runs_in_districts(self.enabled, system.session_interval)
         if not active.any():
             return
         fd = w.facility_district
         weight = (2.0 - system.coaching_weight)[fd]
         invitations = m.streams.draw("learning_sessions", "invitations")
-        invited = (invitations.random(w.n_facilities) < self.attendance * weight) & active[
-            w.facility_country
-        ]
+        invited = (invitations.random(w.n_facilities) < self.attendance * weight) & active[fd]
         attendees = capped(
             invited,
             fd,

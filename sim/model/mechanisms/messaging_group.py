@@ -66,11 +66,11 @@ class MessagingGroup(Mechanism):
         """Members read and post, in the countries whose group runs this month."""
         m = self.model
         w, month = m.world, m.month_context
-        active = self.runs(m.system.messaging_on, self.interval)
+        active = self.runs_in_districts(m.system.messaging_on, self.interval)
         if not active.any():
             return
         fd = w.facility_district
-        members = self.member & active[w.facility_country]
+        members = self.member & active[fd]
         month.exposures.append(
             district_meeting(m, Source.MESSAGING_GROUP, members, self.intensity, self.fidelity)
         )

@@ -2,7 +2,8 @@
 
 Lessons at facilities coached this month move to the district pool, their story
 surviving with the coaching fidelity; then, in reporting months, the lessons at every
-facility of the country move, stories surviving with ``upward_reporting.fidelity``. Data
+facility of each district where reporting runs (its country's setting, or a programme
+covering the district) move, stories surviving with ``upward_reporting.fidelity``. Data
 always travel, so nothing is lost on this step (a story may be). Each move tells the
 district of the success or failure, and of the story (:meth:`Knowledge.learn_in_districts`).
 What districts then do with their pools is :mod:`.district_pools`.
@@ -60,12 +61,12 @@ class UpwardReporting(Mechanism):
                 m.streams.lesson_uniforms("upward_reporting", "coached story", ledger),
             )
         )
-        reporting = self.runs(self.enabled, self.interval)
-        self.count("reports", float((reporting * w.country_size).sum()))
+        reporting = self.runs_in_districts(self.enabled, self.interval)
+        self.count("reports", float((reporting * w.district_size).sum()))
         k.learn_in_districts(
             report_up(
                 ledger,
-                w.in_countries(reporting),
+                reporting[w.facility_district],
                 self.fidelity,
                 m.streams.lesson_uniforms("upward_reporting", "reported story", ledger),
             )
