@@ -207,6 +207,11 @@ def test_a_demonstration_end_to_end(app_url: str, tmp_path: Path) -> None:
             assert paused_at >= 1
             first = page.inner_text(".lhsim-status")
             page.screenshot(path=str(results / "preset-staff-turnover-paused.png"))
+            page.evaluate(
+                "() => { window.lhsimFrames = 0; new MutationObserver(() => "
+                "window.lhsimFrames += 1).observe(document.querySelector('.lhsim-view'), "
+                "{attributes: true, attributeFilter: ['src']}); }"
+            )
             page.click(".lhsim-continue")
             page.wait_for_function(
                 "least => parseInt(document.querySelector('.lhsim-status').innerText"
@@ -218,6 +223,9 @@ def test_a_demonstration_end_to_end(app_url: str, tmp_path: Path) -> None:
             if play.is_enabled():
                 play.click()
             played = page.inner_text(".lhsim-status")
+            frames = page.evaluate("() => window.lhsimFrames")
+            months = _month(page) - paused_at
+            assert frames >= months // 2, f"the view must redraw as it plays: {frames} frames"
             log = page.inner_text(".lhsim-log")
             assert re.search(r"month \d+ ", log) and "lost" in log, log[:300]
             with page.expect_download(timeout=60_000) as download:
@@ -243,6 +251,7 @@ def test_a_demonstration_end_to_end(app_url: str, tmp_path: Path) -> None:
         "Staff turnover preset (two 600-facility copies in lockstep), as fast as it goes:",
         f"until the pause at month {paused_at}: {first}",
         f"after Continue, over the last 30 months: {played}",
+        f"frames the browser received after Continue: {frames} for {months} months",
         f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores",
     ]
     (results / "app-browser-presets.txt").write_text("\n".join(notes) + "\n")

@@ -473,8 +473,9 @@ def Explanation(workshop: Workshop, playing: Any, tick: Any) -> None:
 
     def carry_on() -> None:
         workshop.dismiss_pause()
+        # starting the play loop redraws the page every month; bumping ``tick`` here as
+        # well, while the loop starts, left the page without redraws until the run ended
         playing.value = True
-        tick.value += 1
 
     why = f"<br>Why it is lost: {html.escape(pause.explanation)}." if pause.explanation else ""
     with solara.Column(classes=["lhsim-explain"]):
