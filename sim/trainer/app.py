@@ -362,9 +362,13 @@ def Controls(
             )
         speeds = {v: k for k, v in SPEEDS.items()}
 
+        def redraw() -> None:
+            if not playing.value:  # while playing, the play loop redraws every month
+                tick.value += 1
+
         def pace(words: str) -> None:
             workshop.set_speed(SPEEDS[words])
-            tick.value += 1
+            redraw()
 
         solara.Select(
             label="speed",
@@ -377,7 +381,7 @@ def Controls(
 
         def keep(words: str) -> None:
             workshop.set_flow_months(FLOW_MONTHS[words])
-            tick.value += 1
+            redraw()
 
         solara.Select(
             label="news stays on the map for",
@@ -391,7 +395,7 @@ def Controls(
             def project(on: bool) -> None:
                 workshop.set_projector(on)
                 projector.value = on
-                tick.value += 1
+                redraw()
 
             solara.Switch(
                 label="Projector mode",
@@ -458,7 +462,7 @@ def LogControls(workshop: Workshop, filters: Any, moves: Any) -> None:
 @solara.component
 def Explanation(workshop: Workshop, playing: Any, tick: Any) -> None:
     """A demonstration's sentence, and its pause-and-explain when it comes."""
-    _ = tick.value
+    _ = tick.value, playing.value  # Continue hides the pause as play starts
     demonstration = workshop.demonstration
     if demonstration is None:
         return
