@@ -8,7 +8,9 @@ Two figures are printed:
 
 ``headless``
     ``Workshop.step()`` and ``Workshop.frame()`` (one month simulated and its JPEG view
-    drawn) in a loop, without a server or a browser: the ceiling of the page's speed.
+    drawn) in a loop, without a server or a browser: the ceiling of the page's speed;
+    for the demo alone, and for the "Staff turnover" demonstration (two 600-facility
+    copies of the demo in lockstep).
 
 ``in the page``
     ``lhsim app`` started on a free port, opened in headless Chromium (Debian's
@@ -49,10 +51,14 @@ FLAGS = [
 ]
 
 
-def headless(months: int = 60) -> float:
+def headless(months: int = 60, *, contrast: bool = False) -> float:
+    from sim.trainer.presets import default_presets_file, load_presets
     from sim.trainer.workshop import Workshop
 
     workshop = Workshop(DEMO)
+    if contrast:
+        demonstrations = load_presets(default_presets_file(ROOT / "scenarios"))
+        workshop.load_demonstration(demonstrations[0])
     workshop.step()
     workshop.frame()
     start = time.perf_counter()
@@ -118,6 +124,8 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rate = headless()
     print(f"headless (step + frame): {rate:.1f} months/s")
+    rate = headless(contrast=True)
+    print(f"headless, two copies in lockstep (Staff turnover): {rate:.1f} months/s")
     page = in_the_page(arguments.seconds)
     if page is not None:
         speed, month = page

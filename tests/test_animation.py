@@ -27,7 +27,7 @@ def test_animate_writes_a_gif_whose_frames_differ(tmp_path: Path, capsys) -> Non
     scenario.write_text(TINY)
     out = tmp_path / "slides" / "demo.gif"
     assert main(["animate", str(scenario), "--out", str(out), "--months", "7"]) == 0
-    assert "8 frames" in capsys.readouterr().out
+    assert "8 frames of 1280x720 pixels" in capsys.readouterr().out
     with Image.open(out) as gif:
         frames = [np.asarray(f.convert("RGB")).copy() for f in ImageSequence.Iterator(gif)]
     assert len(frames) >= 6, f"{len(frames)} frames"
@@ -80,3 +80,83 @@ def test_mp4_without_ffmpeg_says_what_to_install(
     with pytest.raises(AnimationError, match="MP4 needs ffmpeg"):
         animate(scenario, tmp_path / "demo.mp4", 2)
     assert not (tmp_path / "demo.mp4").exists()
+
+
+def test_animate_takes_size_resolution_and_frame_rate(tmp_path: Path, capsys) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    out = tmp_path / "small.gif"
+    argv = ["animate", str(scenario), "--out", str(out), "--months", "3"]
+    assert main([*argv, "--size", "480x270", "--dpi", "40", "--fps", "5"]) == 0
+    assert "4 frames of 480x270 pixels, 5 a second" in capsys.readouterr().out
+    with Image.open(out) as gif:
+        assert gif.size == (480, 270)
+        assert gif.info["duration"] == 200, "5 frames a second"
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--size", "big"])
+    assert exited.value.code == 2
+    assert "such as 1920x1080" in capsys.readouterr().err
+
+
+def test_projector_mode_draws_large_text_on_a_1920_by_1080_picture(tmp_path: Path) -> None:
+    from matplotlib.text import Text
+
+    from sim.trainer.live import LiveRun
+    from sim.trainer.view import TrainerView
+
+    scenario = Scenario(name="t", countries=[{"name": "A", "facilities": 40, "districts": 4}])
+    run = LiveRun(scenario)
+    run.step()
+
+    def pixel_sizes(view: TrainerView) -> list[float]:
+        view.draw()
+        return [
+            t.get_fontsize() * view.dpi / 72
+            for t in view.figure.findobj(Text)
+            if t.get_visible() and t.get_text().strip()
+        ]
+
+    projector = TrainerView([run], (1920, 1080), 150, projector=True)
+    projector.draw()
+    assert projector.image().size == (1920, 1080)
+    normal = TrainerView([run])
+    normal.draw()
+    assert normal.image().size == (1280, 720)
+    assert min(pixel_sizes(projector)) >= 15, "every text at least 15 px in projector mode"
+    assert min(pixel_sizes(projector)) > 1.8 * min(pixel_sizes(normal))
+
+
+def test_every_picture_names_the_levers_that_differ_from_their_defaults() -> None:
+    from sim.trainer.live import LiveRun
+    from sim.trainer.view import TrainerView
+
+    plain = Scenario(name="t", countries=[{"name": "A", "facilities": 40, "districts": 4}])
+    view = TrainerView([LiveRun(plain)])
+    assert view.map_axes[0].get_xlabel() == "Levers: every teaching lever at its default"
+    moved = Scenario(
+        name="t",
+        months=12,
+        loops={"triple": True, "review_interval_months": 3, "loss_share_trigger": 0.0},
+        countries=[
+            {
+                "name": "A",
+                "facilities": 80,
+                "districts": 4,
+                "turnover": {"annual": 0.4},
+                "blame": {"facility": 0.9},
+                "channels": {"coaching": {"enabled": False}},
+            }
+        ],
+    )
+    run = LiveRun(moved)
+    view = TrainerView([run])
+    words = " ".join(view.map_axes[0].get_xlabel().split())
+    assert "Staff who leave each year 0.4" in words and "District coaching visits off" in words
+    assert "Blame culture in facilities 0.9" in words
+    for _ in range(12):
+        run.step()
+    view.update()
+    now = run.lever_now("blame.facility")
+    assert now < 0.9, "the reviews ease blame"
+    words = " ".join(view.map_axes[0].get_xlabel().split())
+    assert f"Blame culture in facilities {now:g}" in words, words

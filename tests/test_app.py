@@ -9,6 +9,7 @@ import pytest
 import solara
 
 from sim.trainer import app
+from sim.trainer.levers import levers
 from sim.trainer.workshop import SideBySide, Workshop, scenario_files
 
 SMALL = """
@@ -49,6 +50,9 @@ def test_the_page_steps_the_model_and_shows_its_month(scenario_folder: Path) -> 
     assert _text(rc, "lhsim-qoc").startswith("QoC at month 3")
     log = rc.find(attributes={"class": "lhsim-log"}).widget.unsafe_innerHTML
     assert "Press play" not in log and 'class="month">month ' in log, log[:300]
+    ledger = rc.find(attributes={"class": "lhsim-ledger"}).widget.unsafe_innerHTML
+    assert "lessons created" in ledger, ledger[:300]
+    assert ("per 100 created" in ledger) or ("Absent so far" in ledger), ledger[:300]
     rc.find(v.Btn, class_="lhsim-reset").widget.click()
     assert _text(rc, "lhsim-status").startswith("month 0 of 12")
 
@@ -76,10 +80,10 @@ def test_a_lever_out_of_range_is_a_message_not_a_crash(scenario_folder: Path) ->
 
 def test_side_by_side_steps_both_copies(scenario_folder: Path) -> None:
     workshop = Workshop(scenario_folder / "tiny.yaml")
-    workshop.set_side_by_side(SideBySide("channels.coaching.enabled", False))
+    workshop.set_side_by_side(SideBySide({"channels.coaching.enabled": False}))
     assert [run.label for run in workshop.runs] == [
-        "coaching enabled = True",
-        "coaching enabled = False",
+        "District coaching visits: on",
+        "District coaching visits: off",
     ]
     for _ in range(4):
         assert workshop.step()
@@ -104,20 +108,204 @@ def test_a_model_that_fails_to_build_is_a_message(
 def test_moving_a_slider_restarts_the_run_with_the_new_value(scenario_folder: Path) -> None:
     workshop = Workshop(scenario_folder / "tiny.yaml")
     workshop.step()
-    playing, tick = solara.reactive(False), solara.reactive(0)
+    playing, tick, moves = solara.reactive(False), solara.reactive(0), solara.reactive(0)
     _, rc = solara.render(
-        app.Settings(workshop, scenario_folder, playing, tick), handle_error=False
+        app.Settings(workshop, scenario_folder, playing, tick, moves), handle_error=False
     )
-    slider = rc.find(v.Slider, label="turnover: annual: 0.4 per year").widget
+    slider = rc.find(v.Slider, label="Staff who leave each year: 0.4 per year").widget
     slider.v_model = 0.2
-    rc.find(v.Slider, label="turnover: annual: 0.2 per year").assert_single()
+    rc.find(v.Slider, label="Staff who leave each year: 0.2 per year").assert_single()
     assert workshop.month == 0, "a lever restarts the run"
     assert workshop.runs[0].scenario.countries[0].turnover.annual == 0.2
     assert tick.value > 0, "the view is redrawn"
-    assert rc.find(v.Switch, label="coaching: enabled").widget.v_model is True
+    assert rc.find(v.Switch, label="District coaching visits: on").widget.v_model is True
     side = rc.find(v.Select, label="side by side: lever taught").widget
-    side.v_model = "blame: facility"
-    assert workshop.side_by_side is not None and workshop.side_by_side.lever == "blame.facility"
+    side.v_model = "Blame culture in facilities"
+    assert workshop.side_by_side is not None
+    assert workshop.side_by_side.levers == ["blame.facility"]
     assert len(workshop.runs) == 2
-    second = rc.find(v.Slider, label="second copy").widget
-    assert second.v_model == workshop.side_by_side.value != 0.5, "a contrasting value"
+    second = rc.find(v.Slider, label="second copy: Blame culture in facilities").widget
+    assert second.v_model == workshop.side_by_side.changes["blame.facility"] != 0.5
+
+
+LOOPING = """
+name: looping
+seed: 5
+months: 12
+practices: {count: 8}
+loops: {triple: true, review_interval_months: 3, loss_share_trigger: 0.1}
+countries:
+  - name: A
+    districts: 4
+    facilities: 80
+    blame: {facility: 0.8}
+"""
+
+
+def test_a_lever_the_model_moves_shows_its_new_value_and_why(tmp_path: Path) -> None:
+    path = tmp_path / "looping.yaml"
+    path.write_text(LOOPING)
+    workshop = Workshop(path)
+    workshop.set_lever("turnover.annual", 0.3)
+    while workshop.moved("blame.facility") is None and workshop.step():
+        pass
+    moved = workshop.moved("blame.facility")
+    assert moved is not None, "blame losses dominate: the review must ease blame"
+    system = workshop.runs[0].model.system
+    assert workshop.value("blame.facility") == pytest.approx(system.blame_facility[0])
+    assert workshop.value("blame.facility") < 0.8 == workshop.setting("blame.facility")
+    lines = [event.text for _, event in workshop.events() if event.kind == "lever"]
+    assert any("Blame culture in facilities 0.8 -> 0.75, because" in t for t in lines), lines
+    playing, tick, moves = (solara.reactive(v) for v in (False, 0, workshop.revision))
+    _, rc = solara.render(
+        app.Settings(workshop, tmp_path, playing, tick, moves), handle_error=False
+    )
+    label = f"Blame culture in facilities: 0.75 (moved by the model in month {moved.month})"
+    rc.find(v.Slider, label=label).assert_single()
+    workshop.reset()
+    assert workshop.month == 0 and workshop.changes == {}, "reset undoes the trainer's moves"
+    assert workshop.value("blame.facility") == 0.8 and workshop.value("turnover.annual") == 0.15
+    assert workshop.moved("blame.facility") is None
+
+
+def test_back_to_defaults_sets_every_lever_to_its_documented_default(tmp_path: Path) -> None:
+    path = tmp_path / "looping.yaml"
+    path.write_text(LOOPING)
+    workshop = Workshop(path)
+    workshop.step()
+    workshop.back_to_defaults()
+    assert workshop.month == 0
+    for lever in levers():
+        assert workshop.value(lever.path) == lever.default, lever.path
+    assert workshop.runs[0].scenario.countries[0].blame.facility == 0.5
+
+
+def test_the_log_keeps_the_whole_run_filters_it_and_exports_it(tmp_path: Path) -> None:
+    path = tmp_path / "busy.yaml"
+    path.write_text(SMALL.replace("facilities: 80", "facilities: 240").replace("12", "24"))
+    workshop = Workshop(path)
+    while workshop.step():
+        pass
+    run = workshop.runs[0]
+    everything = workshop.events()
+    assert len(everything) == len(run.events) and {e.month for _, e in everything} >= {1, 24}
+    assert len(everything) > 60, "more than the newest 60 events are kept"
+    turnover = workshop.events(cause="turnover")
+    assert turnover and all(e.cause == "turnover" for _, e in turnover)
+    district = next(e.district for _, e in everything if e.district >= 0)
+    here = workshop.events(district=district)
+    assert here and all(e.district == district for _, e in here)
+    practice = next(e.practice for _, e in everything if e.practice >= 0)
+    both = workshop.events(district=district, practice=practice)
+    assert all(e.district == district and e.practice == practice for _, e in both)
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(workshop.events_csv())))
+    assert len(rows) == len(everything)
+    assert [int(r["month"]) for r in rows] == sorted(int(r["month"]) for r in rows)
+    assert list(rows[0]) == [
+        "copy", "month", "kind", "cause", "country", "district", "facility", "practice", "text"
+    ]  # fmt: skip
+    named = [r for r in rows if r["facility"]]
+    assert named and all(r["text"].startswith(r["facility"]) for r in named)
+    filtered = list(csv.DictReader(io.StringIO(workshop.events_csv(cause="turnover"))))
+    assert len(filtered) == len(turnover) and {r["cause"] for r in filtered} == {"turnover"}
+    html_log = app._log_html(workshop, {"cause": "turnover"})
+    assert "lost this month to staff turnover" in html_log or "last trained" in html_log
+
+
+def test_side_by_side_copies_may_differ_in_several_levers(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.set_lever("blame.district", 0.3)
+    workshop.set_side_by_side(
+        SideBySide({"turnover.annual": 0.05, "facility_mix.documentation": 0.9})
+    )
+    a, b = (run.scenario.countries[0] for run in workshop.runs)
+    assert (a.turnover.annual, a.facility_mix.documentation) == (0.4, 0.4)
+    assert (b.turnover.annual, b.facility_mix.documentation) == (0.05, 0.9)
+    assert a.blame.district == b.blame.district == 0.3, "the trainer's levers apply to both"
+    assert workshop.runs[1].label == (
+        "Staff who leave each year: 0.05; Facilities writing down how they did it: 0.9"
+    )
+    for _ in range(6):
+        workshop.step()
+    html_ledger = app._ledger_html(workshop)
+    assert all(f"{run.label}: lessons lost so far" in html_ledger for run in workshop.runs)
+    qoc = [run.qoc for run in workshop.runs]
+    assert len(qoc[0]) == len(qoc[1]) == 7
+    playing, tick, moves = solara.reactive(False), solara.reactive(0), solara.reactive(0)
+    _, rc = solara.render(
+        app.Settings(workshop, scenario_folder, playing, tick, moves), handle_error=False
+    )
+    rc.find(v.Slider, label="second copy: Staff who leave each year").assert_single()
+    rc.find(v.Btn, class_="lhsim-remove").widgets[0].click()
+    assert workshop.side_by_side is not None
+    assert workshop.side_by_side.levers == ["facility_mix.documentation"]
+
+
+def test_projector_mode_sends_a_1920_by_1080_view_and_keeps_the_month(
+    scenario_folder: Path,
+) -> None:
+    import io
+
+    from PIL import Image
+
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.step()
+    with Image.open(io.BytesIO(workshop.frame())) as image:
+        assert image.size == (1280, 720)
+    workshop.set_projector(True)
+    assert workshop.month == 1, "projector mode does not restart the run"
+    workshop.step()
+    with Image.open(io.BytesIO(workshop.frame())) as image:
+        assert image.size == (1920, 1080)
+    workshop.set_side_by_side(SideBySide({"turnover.annual": 0.05}))
+    assert workshop.view is not None and workshop.view.projector, "it stays on"
+
+
+def test_the_speed_control_paces_the_play_loop(scenario_folder: Path) -> None:
+    import time
+
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    started = time.perf_counter()
+    assert workshop.wait_before_next(started) == 0.0, "as fast as it goes"
+    workshop.set_speed(2.0)
+    wait = workshop.wait_before_next(started)
+    assert 0.4 < wait <= 0.5, wait
+    assert workshop.wait_before_next(started - 1.0) == 0.0, "behind: no wait"
+    with pytest.raises(ValueError, match="positive"):
+        workshop.set_speed(0)
+    workshop.set_flow_months(6)
+    assert all(run.flow_months == 6 for run in workshop.runs)
+    workshop.restart()
+    assert all(run.flow_months == 6 for run in workshop.runs), "kept over a restart"
+    with pytest.raises(ValueError, match="1 to 24"):
+        workshop.set_flow_months(30)
+    tick, playing, moves = solara.reactive(0), solara.reactive(False), solara.reactive(0)
+    _, rc = solara.render(app.Controls(workshop, playing, tick, moves), handle_error=False)
+    rc.find(v.Select, class_="lhsim-speed").widget.v_model = "5 months a second"
+    assert workshop.speed == 5.0
+    rc.find(v.Select, class_="lhsim-flow-months").widget.v_model = "12 months"
+    assert workshop.flow_months == 12
+
+
+def test_a_control_echoing_the_value_it_shows_does_not_restart_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "looping.yaml"
+    path.write_text(LOOPING)
+    workshop = Workshop(path)
+    while workshop.moved("blame.facility") is None and workshop.step():
+        pass
+    month = workshop.month
+    assert month > 0
+    playing, tick, moves = solara.reactive(False), solara.reactive(0), solara.reactive(0)
+    _, rc = solara.render(
+        app.Settings(workshop, tmp_path, playing, tick, moves), handle_error=False
+    )
+    shown = workshop.value("blame.facility")
+    label = f"Blame culture in facilities: 0.75 (moved by the model in month {month})"
+    slider = rc.find(v.Slider, label=label).widget
+    slider.v_model = round(shown + 0.001, 3)  # what a browser slider sends back
+    assert workshop.month == month and workshop.changes == {}, "no restart"
+    slider.v_model = 0.3
+    assert workshop.month == 0 and workshop.changes == {"blame.facility": 0.3}

@@ -6,6 +6,7 @@ it, so CI always runs this test).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -129,3 +130,130 @@ def test_play_updates_the_charts_and_the_event_log(app_url: str, tmp_path: Path)
     assert speed, f"the page must show its speed: {text!r}"
     (results / "app-browser.txt").write_text(f"{text}\n")
     print(f"\napp speed in the browser: {speed.group(1)} months/s ({text})")
+
+
+def _pick(page, name: str) -> None:
+    """Choose a demonstration from the list and wait until its sentence is shown."""
+    page.click(".lhsim-demonstration")
+    page.locator(".menuable__content__active .v-list-item", has_text=name).first.click()
+    page.wait_for_function(
+        "name => (document.querySelector('.lhsim-notice') || {innerText: ''})"
+        ".innerText.startsWith(name)",
+        arg=name,
+        timeout=120_000,
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.lhsim-status').innerText.startsWith('month 0 of')",
+        timeout=60_000,
+    )
+
+
+def _month(page) -> int:
+    found = re.match(r"month (\d+) of", page.inner_text(".lhsim-status"))
+    assert found, page.inner_text(".lhsim-status")
+    return int(found.group(1))
+
+
+def _speed(text: str) -> float:
+    found = re.search(r"([\d.]+) months/s", text)
+    assert found, f"the page must show its speed: {text!r}"
+    return float(found.group(1))
+
+
+def test_a_demonstration_end_to_end(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from sim.trainer.presets import default_presets_file, load_presets
+
+    names = [d.name for d in load_presets(default_presets_file(ROOT / "scenarios"))]
+    results = ROOT / "results"
+    results.mkdir(exist_ok=True)
+    notes = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=FLAGS,
+            headless=True,
+            viewport={"width": 1920, "height": 1080},
+            accept_downloads=True,
+        )
+        try:
+            page = browser.new_page()
+            page.goto(app_url, timeout=90_000)
+            page.wait_for_selector(".lhsim-view", timeout=90_000)
+            # every preset: pick it, run three months, keep a 1920 x 1080 screenshot
+            for name in names:
+                _pick(page, name)
+                for month in (1, 2, 3):
+                    page.click(".lhsim-step")
+                    page.wait_for_function(
+                        f"() => /^month {month} of/"
+                        ".test(document.querySelector('.lhsim-status').innerText)",
+                        timeout=60_000,
+                    )
+                slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+                shot = results / f"preset-{slug}.png"
+                page.screenshot(path=str(shot))
+                notes.append(f"screenshot: {shot.relative_to(ROOT)}")
+            # one preset end to end: play, pause-and-explain, continue, export the log
+            _pick(page, "Staff turnover")
+            page.click(".lhsim-play")
+            page.wait_for_selector(".lhsim-explain", timeout=300_000)
+            explained = page.inner_text(".lhsim-explain")
+            assert "Paused at month" in explained, explained
+            assert "last trained staff member left" in explained, explained
+            paused_at = _month(page)
+            assert paused_at >= 1
+            first = page.inner_text(".lhsim-status")
+            page.screenshot(path=str(results / "preset-staff-turnover-paused.png"))
+            page.evaluate(
+                "() => { window.lhsimFrames = 0; new MutationObserver(() => "
+                "window.lhsimFrames += 1).observe(document.querySelector('.lhsim-view'), "
+                "{attributes: true, attributeFilter: ['src']}); }"
+            )
+            page.click(".lhsim-continue")
+            page.wait_for_function(
+                "least => parseInt(document.querySelector('.lhsim-status').innerText"
+                ".split(' ')[1]) >= least",
+                arg=paused_at + 31,
+                timeout=300_000,
+            )
+            play = page.locator(".lhsim-play")
+            if play.is_enabled():
+                play.click()
+            played = page.inner_text(".lhsim-status")
+            frames = page.evaluate("() => window.lhsimFrames")
+            months = _month(page) - paused_at
+            assert frames >= months // 2, f"the view must redraw as it plays: {frames} frames"
+            log = page.inner_text(".lhsim-log")
+            assert re.search(r"month \d+ ", log) and "lost" in log, log[:300]
+            with page.expect_download(timeout=60_000) as download:
+                page.click("text=Export the log (CSV)")
+            saved = results / "preset-staff-turnover-log.csv"
+            download.value.save_as(str(saved))
+            rows = saved.read_text().splitlines()
+            assert rows[0] == "copy,month,kind,cause,country,district,facility,practice,text"
+            assert len(rows) > 100, f"the whole run is exported: {rows[:3]}, {played}, {log[:200]}"
+            assert any(",lost,turnover," in row for row in rows[1:])
+            page.click(".lhsim-projector-switch")
+            page.wait_for_function(
+                "() => document.querySelector('.lhsim-view').naturalWidth === 1920"
+                " && document.querySelector('.lhsim-projector') !== null",
+                timeout=120_000,
+            )
+            page.wait_for_timeout(1000)  # let the picture settle on screen
+            page.screenshot(path=str(results / "preset-staff-turnover-projector.png"))
+        finally:
+            browser.close()
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    notes += [
+        "Staff turnover preset (two 600-facility copies in lockstep), as fast as it goes:",
+        f"until the pause at month {paused_at}: {first}",
+        f"after Continue, over the last 30 months: {played}",
+        f"frames the browser received after Continue: {frames} for {months} months",
+        f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores",
+    ]
+    (results / "app-browser-presets.txt").write_text("\n".join(notes) + "\n")
+    print("\n" + "\n".join(notes))
+    assert _speed(played) > 0

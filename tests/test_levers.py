@@ -3,8 +3,17 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ScenarioError
+from sim.model.model import LearningHealthSystem
 from sim.model.schema import Country, Scenario, iter_parameters
-from sim.trainer.levers import LEVER_PATHS, SLIDER_REACH, apply_levers, lever_value, levers
+from sim.trainer.levers import (
+    LEVER_PATHS,
+    LOOP_LEVERS,
+    SLIDER_REACH,
+    LeverReader,
+    apply_levers,
+    lever_value,
+    levers,
+)
 
 from builders import small
 
@@ -60,3 +69,38 @@ def test_apply_levers_reports_out_of_range_values_readably() -> None:
         apply_levers(small(), {"turnover.annual": 1.5})
     with pytest.raises(ScenarioError, match="no such country"):
         apply_levers(small(), {"turnover.annual": 0.2}, ["Atlantis"])
+
+
+def test_labels_are_plain_words_and_tooltips_are_the_parameter_descriptions() -> None:
+    found = levers()
+    labels = [lever.label for lever in found]
+    assert len(set(labels)) == len(labels), "two levers share a label"
+    for lever in found:
+        assert not set(lever.label) & set("._:"), f"{lever.path}: label reads like code"
+        assert lever.label[0].isupper(), lever.label
+        assert lever.tooltip.startswith(lever.description.rstrip(".")), lever.tooltip
+        assert "default" in lever.tooltip.lower()
+
+
+def test_the_reader_follows_what_the_triple_loop_moves() -> None:
+    model = LearningHealthSystem(
+        small(
+            {"blame": {"facility": 0.9}},
+            months=12,
+            loops={"triple": True, "review_interval_months": 3, "loss_share_trigger": 0.0},
+        )
+    )
+    reader = LeverReader(model)
+    start = reader.values(0)
+    assert start["blame.facility"] == 0.9 and start["facility_mix.documentation"] == 0.4
+    for _ in range(12):
+        model.step()
+    moved = {path for d in model.decisions for path in d.levers}
+    assert moved and moved <= set(LOOP_LEVERS), moved
+    now = reader.values(0)
+    assert now["blame.facility"] == pytest.approx(float(model.system.blame_facility[0]))
+    assert now["channels.learning_sessions.interval_months"] == model.system.session_interval[0]
+    docs = model.world.documentation
+    assert now["facility_mix.documentation"] > 0.4, "templates raise documentation"
+    assert now["facility_mix.documentation"] <= 1.0 and docs.max() <= 1.0
+    assert {path for path in LOOP_LEVERS if now[path] != start[path]} <= moved

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.model.schema import Scenario
 from sim.model.state import Source
@@ -21,7 +22,7 @@ def _same_state(a: LiveRun, b: LiveRun) -> bool:
 
 def test_two_identical_copies_stay_identical_month_by_month() -> None:
     scenario = small(months=12)
-    pair = Lockstep(scenario, "turnover.annual", (0.15, 0.15))
+    pair = Lockstep.lever(scenario, "turnover.annual", (0.15, 0.15))
     for _ in range(12):
         pair.step()
         a, b = pair.runs
@@ -31,7 +32,7 @@ def test_two_identical_copies_stay_identical_month_by_month() -> None:
 
 def test_copies_differing_in_one_lever_share_everything_else() -> None:
     scenario = small(months=12)
-    pair = Lockstep(scenario, "channels.learning_sessions.interval_months", (3, 1))
+    pair = Lockstep.lever(scenario, "channels.learning_sessions.interval_months", (3, 1))
     a, b = (run.model for run in pair.runs)
     assert np.array_equal(a.world.staff, b.world.staff)
     assert (a.world.ties != b.world.ties).nnz == 0
@@ -80,3 +81,35 @@ def test_flows_come_from_the_channel_that_first_brought_the_news() -> None:
             assert ties[f, p] == 1, "a peer flow must follow a tie"
         seen += flows.facility.size
     assert seen > 0, "news of the best practice must reach someone in a year"
+
+
+def test_news_flows_stay_on_the_map_for_the_chosen_months() -> None:
+    from sim.trainer.view import TrainerView
+
+    scenario = Scenario(
+        name="flows", months=12, countries=[{"name": "A", "facilities": 200, "districts": 4}]
+    )
+    run = LiveRun(scenario)
+    run.flow_months = 3
+    view = TrainerView([run])
+    months = []
+    for _ in range(12):
+        run.step()
+        months.append(run.flows)
+        recent = run.recent_flows()
+        assert recent[0] is run.flows and len(recent) == min(3, len(months))
+        assert recent == months[::-1][:3], "the last three months, newest first"
+        view.update()
+        drawn = view.flow_lines[0].get_segments()
+        one_month = TrainerView([run])
+        run.flow_months = 1
+        one_month.update()
+        single = one_month.flow_lines[0].get_segments()
+        run.flow_months = 3
+        assert len(drawn) >= len(single)
+    colours = view.flow_lines[0].get_colors()
+    assert len(colours) == len(view.flow_lines[0].get_segments())
+    if len(colours):
+        assert colours[:, 3].max() == pytest.approx(0.9)
+    total = sum(f.facility.size for f in run.recent_flows())
+    assert total > 0, "three months of the best practice's news reach someone"

@@ -44,6 +44,7 @@ MAX_REPLICATES = 100_000  # as a scenario's replicates
 MAX_WORKERS = 256
 MAX_MONTHS = 1200  # as a scenario's months
 MAX_FPS = 60
+MAX_DPI = 600
 MAX_SEED = 2**63 - 1
 
 
@@ -122,6 +123,18 @@ def _animation_file(text: str) -> Path:
     return path
 
 
+def _pixel_size(text: str) -> tuple[int, int]:
+    """``1920x1080`` as (1920, 1080); each side from 64 to 7680 pixels."""
+    parts = text.lower().split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        width, height = (int(p) for p in parts)
+        if 64 <= width <= 7680 and 64 <= height <= 7680:
+            return width, height
+    raise argparse.ArgumentTypeError(
+        f"expected a size in pixels such as 1920x1080 (64 to 7680 a side), got {text!r}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of ``lhsim`` and its subcommands."""
     common = argparse.ArgumentParser(add_help=False)
@@ -196,9 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
         "app",
         parents=[common],
         help="open the trainer's page in a browser (interactive runs, side by side)",
-        description="Serve the trainer's page: pick a scenario, move the teaching levers, "
-        "play month by month, compare two copies side by side. Open the printed address in "
-        "a browser; stop with Ctrl-C.",
+        description="Serve the trainer's page: pick a demonstration (a ready contrast, "
+        "scenarios/presets/workshop.yaml) or a scenario, move the teaching levers, play month "
+        "by month, compare copies side by side, export the event log, switch to projector "
+        "mode. Open the printed address in a browser; stop with Ctrl-C.",
     )
     app.add_argument(
         "--host",
@@ -247,6 +261,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         metavar="N",
         help=f"months a second, at most {MAX_FPS} (default 4)",
+    )
+    animate.add_argument(
+        "--size",
+        type=_pixel_size,
+        default=None,
+        metavar="WxH",
+        help="frame size in pixels (default 1280x720; 1920x1080 with --projector)",
+    )
+    animate.add_argument(
+        "--dpi",
+        type=whole_number(10, MAX_DPI),
+        default=None,
+        metavar="N",
+        help="pixels per inch; text and lines grow with it at a given size "
+        "(default 100; 150 with --projector)",
+    )
+    animate.add_argument(
+        "--projector",
+        action="store_true",
+        help="projector mode: large text, thick lines, high contrast",
     )
     animate.set_defaults(handler=_animate)
     # Sensitivity sweeps: `lhsim sweep` and `lhsim analyze` (sim/cli/sweep_commands.py).
@@ -394,11 +428,25 @@ def _animate(arguments: argparse.Namespace) -> int:
     if arguments.out.is_dir():
         return _fail(f"{arguments.out} is a folder; name a .gif or .mp4 file", EXIT_BAD_INPUT)
     scenario = load_scenario(arguments.file)
+    projector = arguments.projector
+    size = arguments.size or ((1920, 1080) if projector else (1280, 720))
+    dpi = arguments.dpi or (150 if projector else 100)
     try:
-        frames = animate(scenario, arguments.out, arguments.months, fps=arguments.fps)
+        frames = animate(
+            scenario,
+            arguments.out,
+            arguments.months,
+            fps=arguments.fps,
+            size=size,
+            dpi=dpi,
+            projector=projector,
+        )
     except AnimationError as error:
         return _fail(str(error), EXIT_BAD_INPUT)
-    print(f"wrote {arguments.out} ({frames} frames, {arguments.fps} a second)")
+    print(
+        f"wrote {arguments.out} ({frames} frames of {size[0]}x{size[1]} pixels, "
+        f"{arguments.fps} a second)"
+    )
     return EXIT_OK
 
 

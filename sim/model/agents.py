@@ -54,6 +54,8 @@ class Decision:
         country: The country of the agent.
         decision: What was decided, in words.
         reason: Why, with the figures the rule read.
+        levers: Key paths, inside a country, of the scenario parameters the decision
+            changed (``blame.facility``); empty when it changed none.
     """
 
     month: int
@@ -61,6 +63,7 @@ class Decision:
     country: str
     decision: str
     reason: str
+    levers: tuple[str, ...] = ()
 
 
 class Facility(mesa.Agent):
@@ -148,9 +151,9 @@ class Organisation(mesa.Agent):
         """The agent's country."""
         return self.model.world.country_names[self.country_index]
 
-    def decide(self, decision: str, reason: str) -> Decision:
-        """Record a decision taken this month, with its reason."""
-        made = Decision(self.model.month, self.label, self.country_name, decision, reason)
+    def decide(self, decision: str, reason: str, levers: tuple[str, ...] = ()) -> Decision:
+        """Record a decision taken this month, with its reason and the parameters it moved."""
+        made = Decision(self.model.month, self.label, self.country_name, decision, reason, levers)
         self.decisions.append(made)
         self.model.decisions.append(made)
         return made

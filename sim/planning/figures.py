@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.reporting.palette import CAUSE_COLOURS
 from sim.reporting.plots import LOSS_CAUSES
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 DPI = 110
-_LOSS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f")
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -121,7 +121,8 @@ def loss_ledger_comparison_figure(table: pd.DataFrame) -> Figure:
     axes.set_title("Where lessons were lost (share of all lessons lost, by cause)")
     positions = np.arange(len(table))
     bottom = np.zeros(len(table))
-    for colour, (column, words) in zip(_LOSS_COLOURS, LOSS_CAUSES.items(), strict=True):
+    for column, words in LOSS_CAUSES.items():
+        colour = CAUSE_COLOURS[column.removeprefix("lost_")]
         values = table[f"{column}_share"].to_numpy(float)
         axes.bar(positions, values, bottom=bottom, color=colour, label=words)
         bottom += values

@@ -19,8 +19,10 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
+from sim.reporting.palette import CAUSE_COLOURS
 from sim.runs.results import Results, atomic_write
 
 __all__ = [
@@ -129,17 +131,16 @@ def loss_ledger_figure(summary: pd.DataFrame) -> Figure:
         median,
         yerr=np.vstack([median - low, high - median]),
         capsize=6,
-        color="#c0504d",
-        label=f"median of {_runs(summary)} runs",
+        color=[CAUSE_COLOURS[column.removeprefix("lost_")] for column in LOSS_CAUSES],
     )
     axes.set_xticks(positions, list(LOSS_CAUSES.values()))
     axes.set_xlabel("Why the lesson was lost")
     axes.set_ylabel("Lessons lost per run")
     axes.set_ylim(bottom=0)
     axes.grid(axis="y", alpha=0.3)
-    bars, labels = axes.get_legend_handles_labels()
-    whisker = Line2D([], [], color="black", marker="_", markersize=10)
-    axes.legend([*bars, whisker], [*labels, "5 % to 95 % of runs"], loc="best")
+    bar = Patch(facecolor="#999999", label=f"median of {_runs(summary)} runs (bar)")
+    whisker = Line2D([], [], color="black", marker="_", markersize=10, label="5 % to 95 % of runs")
+    axes.legend(handles=[bar, whisker], loc="best")
     return figure
 
 

@@ -15,13 +15,16 @@ import html
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import solara
 import solara.lab
 
-from sim.trainer.levers import Lever, levers
-from sim.trainer.narration import practice_label
+from sim.errors import SimError
+from sim.reporting.palette import CAUSE_WORDS
+from sim.trainer.levers import Lever, format_value, levers
+from sim.trainer.narration import Event, district_label, practice_label, practice_labels
+from sim.trainer.presets import Demonstration, default_presets_file, load_presets
 from sim.trainer.workshop import SideBySide, Workshop, default_scenario_folder, scenario_files
 
 __all__ = ["Page", "serve"]
@@ -29,6 +32,18 @@ __all__ = ["Page", "serve"]
 #: Environment variables through which ``lhsim app`` hands its options to the page.
 SCENARIO_VARIABLE = "LHSIM_APP_SCENARIO"
 FOLDER_VARIABLE = "LHSIM_APP_SCENARIOS"
+
+#: The speeds offered, in months a second (``None``: as fast as it goes).
+SPEEDS: dict[str, float | None] = {
+    "as fast as it goes": None,
+    "1 month a second": 1.0,
+    "2 months a second": 2.0,
+    "5 months a second": 5.0,
+    "10 months a second": 10.0,
+}
+
+#: How long news flows stay on the map.
+FLOW_MONTHS: dict[str, int] = {"1 month": 1, "3 months": 3, "6 months": 6, "12 months": 12}
 
 EVERY_COUNTRY = "every country"
 OFF = "off"
@@ -38,7 +53,38 @@ CSS = """
              border: 1px solid #ddd; padding: 4px 8px; background: #fafafa; }
 .lhsim-log .loss { color: #b30000; }
 .lhsim-log .month { color: #777; }
+.lhsim-view { width: 100%; max-width: 1920px; height: auto; }
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; white-space: normal;
+                                             max-width: 100%; height: auto;
+                                             line-height: 1.3; margin-bottom: 6px; }
+.lhsim-notice { font-size: 18px; margin: 4px 0; }
+.lhsim-projector, .lhsim-projector .v-label, .lhsim-projector .v-btn { color: #000;
+                  font-size: 22px !important; }
+.lhsim-projector .lhsim-log { font-size: 20px; max-height: 420px; background: #fff;
+                              border: 2px solid #000; }
+.lhsim-projector .lhsim-ledger table { font-size: 20px; }
+.lhsim-projector .lhsim-ledger .swatch { width: 20px; height: 20px; }
+.lhsim-projector .lhsim-notice, .lhsim-projector .lhsim-explain { font-size: 26px; }
+.lhsim-explain { border: 3px solid #0072B2; background: #eef6fb; padding: 8px 12px;
+                 font-size: 18px; }
+.lhsim-ledger table { border-collapse: collapse; font-size: 14px; margin-bottom: 6px; }
+.lhsim-ledger td, .lhsim-ledger th { padding: 2px 8px; text-align: left; }
+.lhsim-ledger td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.lhsim-ledger .swatch { display: inline-block; width: 14px; height: 14px;
+                        vertical-align: middle; border: 1px solid #333; }
 """
+
+
+def _demonstrations(folder: Path) -> tuple[list[Demonstration], str]:
+    """The presets of ``folder/presets/workshop.yaml``, or a message on what is wrong."""
+    path = default_presets_file(folder)
+    if not path.exists():
+        return [], ""
+    try:
+        return load_presets(path), ""
+    except SimError as error:
+        return [], str(error)
 
 
 def _folder() -> Path:
@@ -54,118 +100,207 @@ def _first_scenario(folder: Path) -> Path | None:
     return (demo or files)[0] if files else None
 
 
-def _log_html(workshop: Workshop) -> str:
+#: Most events shown in the page's log (the export has them all).
+LOG_SHOWN = 200
+
+ALL = "all"
+
+
+def _log_html(workshop: Workshop, filters: dict[str, Any] | None = None) -> str:
+    filters = filters or {}
+    events = workshop.events(**filters)
     rows = []
-    for label, event in workshop.events():
+    if len(events) > LOG_SHOWN:
+        rows.append(
+            f'<div class="more">The newest {LOG_SHOWN} of {len(events):,} events; '
+            "export the log for all of them.</div>"
+        )
+    for label, event in events[:LOG_SHOWN]:
         css = "loss" if event.kind in ("losses", "lost") else ""
         prefix = f"[{html.escape(label)}] " if label else ""
         rows.append(
             f'<div class="event {css}"><span class="month">month {event.month}</span> '
             f"{prefix}{html.escape(event.text)}</div>"
         )
+    if not rows and filters:
+        return "<div>No event matches these filters yet.</div>"
     return "\n".join(rows) or "<div>Press play or step: events will appear here.</div>"
+
+
+def _lever_label(lever: Lever, value: Any, moved: Event | None) -> str:
+    """``Staff who leave each year: 0.4 per year``, and who moved it, if the model did."""
+    unit = f" {lever.unit}" if lever.unit and value is not None else ""
+    label = f"{lever.label}: {format_value(value)}{unit}"
+    if moved is not None:
+        label += f" (moved by the model in month {moved.month})"
+    return label
+
+
+def _ledger_html(workshop: Workshop) -> str:
+    """The loss ledger of each run as a table: counts, rates and what each cause means."""
+    parts = []
+    for run in workshop.runs:
+        lines = run.ledger()
+        created = run.created[-1]
+        title = f"{html.escape(run.label)}: " if len(workshop.runs) > 1 else ""
+        parts.append(
+            f"<div><b>{title}lessons lost so far</b> (of {created:,} lessons created, "
+            f"{run.model.catalogue.size} practices)</div>"
+        )
+        rows = [
+            f'<tr><td><span class="swatch" style="background:{line.colour}"></span> '
+            f"{html.escape(line.words)}</td>"
+            f'<td class="number">{line.lost:,}</td>'
+            f'<td class="number">{line.per_100_created:.1f}</td>'
+            f'<td class="number">{line.per_practice:.1f}</td>'
+            f"<td>{html.escape(line.explanation)}</td></tr>"
+            for line in lines
+            if not line.absent
+        ]
+        if rows:
+            parts.append(
+                "<table><tr><th>cause</th><th>lost</th><th>per 100 created</th>"
+                "<th>per practice</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
+            )
+        absent = [line.words for line in lines if line.absent]
+        if absent:
+            parts.append(
+                f'<div class="absent">Absent so far (no lesson lost to it): '
+                f"{html.escape(', '.join(absent))}</div>"
+            )
+    return "\n".join(parts)
+
+
+def _same(lever: Lever, new: Any, shown: Any) -> bool:
+    """Whether ``new`` is the value the control shows (within half a slider step)."""
+    if isinstance(new, bool) or isinstance(shown, bool) or new is None or shown is None:
+        return bool(new == shown)
+    if isinstance(new, int | float) and isinstance(shown, int | float):
+        return abs(float(new) - float(shown)) < max(lever.step, 1e-9) / 2
+    return bool(new == shown)
 
 
 @solara.component
 def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -> None:
-    """One slider, switch or choice, generated from the lever's parameter."""
+    """One slider, switch or choice, generated from the lever's parameter.
+
+    It shows the value the lever has now in the run, so a lever the model moved (a
+    triple-loop review) shows the new value and says when it moved; its tooltip is the
+    parameter's description.
+    """
 
     def set_value(new: Any) -> None:
+        if _same(lever, new, value):
+            return  # the control echoing the value it shows (e.g. after a move by the model)
         workshop.set_lever(lever.path, new)
         on_change()
 
-    unit = f" {lever.unit}" if lever.unit else ""
-    shown = f"{value:g}" if isinstance(value, float) else str(value)
-    label = f"{lever.label}: {shown}{unit}"
-    if lever.kind == "bool":
-        solara.Switch(label=lever.label, value=bool(value), on_value=set_value)
-    elif lever.kind == "choice":
-        solara.Select(
-            label=lever.label, values=list(lever.choices), value=value, on_value=set_value
-        )
-    elif lever.kind == "int":
-        if lever.optional:
-            solara.Switch(
-                label=f"{lever.label}: unlimited",
-                value=value is None,
-                on_value=lambda on: set_value(None if on else lever.default),
-            )
-        if value is not None:
-            solara.SliderInt(
+    label = _lever_label(lever, value, workshop.moved(lever.path))
+    with solara.Tooltip(lever.tooltip):
+        if lever.kind == "bool":
+            solara.Switch(label=label, value=bool(value), on_value=set_value)
+        elif lever.kind == "choice":
+            words = {format_value(c): c for c in lever.choices}
+            solara.Select(
                 label=label,
-                value=int(value),
-                min=int(lever.low or 0),
-                max=int(lever.high or 100),
-                step=int(lever.step),
+                values=list(words),
+                value=format_value(value),
+                on_value=lambda chosen: set_value(words[chosen]),
+            )
+        elif lever.kind == "int":
+            if lever.optional:
+                solara.Switch(
+                    label=f"{lever.label}: unlimited",
+                    value=value is None,
+                    on_value=lambda on: set_value(None if on else lever.default),
+                )
+            if value is not None:
+                solara.SliderInt(
+                    label=label,
+                    value=int(value),
+                    min=int(lever.low or 0),
+                    max=int(lever.high or 100),
+                    step=int(lever.step),
+                    on_value=set_value,
+                )
+        else:
+            solara.SliderFloat(
+                label=label,
+                value=float(value),
+                min=float(lever.low or 0.0),
+                max=float(lever.high or 1.0),
+                step=lever.step,
                 on_value=set_value,
             )
-    else:
-        solara.SliderFloat(
-            label=label,
-            value=float(value),
-            min=float(lever.low or 0.0),
-            max=float(lever.high or 1.0),
-            step=lever.step,
-            on_value=set_value,
-        )
 
 
 @solara.component
 def SideBySideControl(current: SideBySide | None, workshop: Workshop, on_change: Any) -> None:
-    """Choose the lever taught side by side, and its value in the second copy."""
+    """Choose the levers in which a second copy differs, and its value of each."""
     choices = {lever.label: lever for lever in levers()}
-    chosen = next((k for k, v in choices.items() if current and v.path == current.lever), OFF)
+    changes = dict(current.changes) if current is not None else {}
 
-    def choose(label: str) -> None:
-        if label == OFF:
-            workshop.set_side_by_side(None)
-        else:
-            lever = choices[label]
-            workshop.set_side_by_side(SideBySide(lever.path, _contrast(lever, workshop)))
+    def set_changes(new: dict[str, Any]) -> None:
+        workshop.set_side_by_side(SideBySide(new) if new else None)
         on_change()
 
+    def add(label: str | None) -> None:
+        if label is None or label == OFF:
+            set_changes({})
+            return
+        lever = choices[label]
+        set_changes({**changes, lever.path: _contrast(lever, workshop)})
+
+    free = [label for label, lever in choices.items() if lever.path not in changes]
     solara.Select(
-        label="side by side: lever taught",
-        values=[OFF, *choices],
-        value=chosen,
-        on_value=choose,
+        label="side by side: lever taught" if not changes else "side by side: add a lever",
+        values=[OFF, *free],
+        value=None if changes else OFF,
+        on_value=add,
         classes=["lhsim-side-by-side"],
     )
-    if current is not None:
-        lever = choices[chosen]
+    by_path = {lever.path: lever for lever in levers()}
+    for path, value in changes.items():
+        lever = by_path[path]
 
-        def set_b(value: Any) -> None:
-            workshop.set_side_by_side(SideBySide(lever.path, value))
-            on_change()
+        def set_b(new: Any, path: str = path) -> None:
+            set_changes({**changes, path: new})
 
-        if lever.kind == "bool":
-            solara.Switch(label="second copy: on", value=bool(current.value), on_value=set_b)
-        elif lever.kind == "choice":
-            solara.Select(
-                label="second copy", values=list(lever.choices), value=current.value, on_value=set_b
-            )
-        elif lever.kind == "int" and current.value is not None:
-            solara.SliderInt(
-                label="second copy",
-                value=int(current.value),
-                min=int(lever.low or 0),
-                max=int(lever.high or 100),
-                on_value=set_b,
-            )
-        elif lever.kind == "float":
-            solara.SliderFloat(
-                label="second copy",
-                value=float(current.value),
-                min=float(lever.low or 0.0),
-                max=float(lever.high or 1.0),
-                step=lever.step,
-                on_value=set_b,
-            )
+        label = f"second copy: {lever.label}"
+        with solara.Row():
+            if lever.kind == "bool":
+                solara.Switch(label=f"{label}: {format_value(value)}", value=bool(value),
+                              on_value=set_b)  # fmt: skip
+            elif lever.kind == "choice":
+                words = {format_value(c): c for c in lever.choices}
+
+                def choose(chosen: str, set_b: Any = set_b, words: Any = words) -> None:
+                    set_b(words[chosen])
+
+                solara.Select(
+                    label=label, values=list(words), value=format_value(value), on_value=choose
+                )
+            elif lever.kind == "int" and value is not None:
+                solara.SliderInt(
+                    label=label, value=int(value), min=int(lever.low or 0),
+                    max=int(lever.high or 100), on_value=set_b,
+                )  # fmt: skip
+            elif lever.kind in ("float", "int"):
+                solara.SliderFloat(
+                    label=label, value=float(value if value is not None else lever.default or 0),
+                    min=float(lever.low or 0.0), max=float(lever.high or 1.0), step=lever.step,
+                    on_value=set_b,
+                )  # fmt: skip
+
+            def remove(path: str = path) -> None:
+                set_changes({k: v for k, v in changes.items() if k != path})
+
+            solara.Button("remove", on_click=remove, text=True, classes=["lhsim-remove"])
 
 
 def _contrast(lever: Lever, workshop: Workshop) -> Any:
     """A second value that differs clearly from the current one."""
-    value = workshop.value(lever.path)
+    value = workshop.setting(lever.path)
     if lever.kind == "bool":
         return not value
     if lever.kind == "choice":
@@ -178,20 +313,30 @@ def _contrast(lever: Lever, workshop: Workshop) -> Any:
 
 
 @solara.component
-def Controls(workshop: Workshop, playing: Any, tick: Any) -> None:
-    """Play, step and reset, with the month and the speed."""
+def Controls(
+    workshop: Workshop, playing: Any, tick: Any, moves: Any, projector: Any = None
+) -> None:
+    """Play, step, restart, reset and back to defaults, with the month and the speed.
+
+    Also projector mode (the view at 1920 x 1080 with large text, the page's text larger).
+    """
 
     def step() -> None:
         workshop.step()
+        moves.value = workshop.revision
         tick.value += 1
 
-    def reset() -> None:
-        playing.value = False
-        workshop.reset()
-        tick.value += 1
+    def again(action: Any) -> Any:
+        def run() -> None:
+            playing.value = False
+            action()
+            moves.value = workshop.revision
+            tick.value += 1
+
+        return run
 
     _ = tick.value
-    with solara.Row():
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         solara.Button(
             "Pause" if playing.value else "Play",
             on_click=lambda: playing.set(not playing.value),
@@ -205,7 +350,59 @@ def Controls(workshop: Workshop, playing: Any, tick: Any) -> None:
             disabled=playing.value or workshop.finished,
             classes=["lhsim-step"],
         )
-        solara.Button("Reset", on_click=reset, classes=["lhsim-reset"])
+        with solara.Tooltip("Month 0 again, with the levers as they are set now"):
+            solara.Button("Restart", on_click=again(workshop.restart), classes=["lhsim-restart"])
+        with solara.Tooltip("Month 0 again, with the scenario's own lever values"):
+            solara.Button("Reset", on_click=again(workshop.reset), classes=["lhsim-reset"])
+        with solara.Tooltip("Month 0 again, with every lever at its documented default"):
+            solara.Button(
+                "Back to defaults",
+                on_click=again(workshop.back_to_defaults),
+                classes=["lhsim-defaults"],
+            )
+        speeds = {v: k for k, v in SPEEDS.items()}
+
+        def redraw() -> None:
+            if not playing.value:  # while playing, the play loop redraws every month
+                tick.value += 1
+
+        def pace(words: str) -> None:
+            workshop.set_speed(SPEEDS[words])
+            redraw()
+
+        solara.Select(
+            label="speed",
+            values=list(SPEEDS),
+            value=speeds.get(workshop.speed, "as fast as it goes"),
+            on_value=pace,
+            classes=["lhsim-speed"],
+        )
+        flows = {v: k for k, v in FLOW_MONTHS.items()}
+
+        def keep(words: str) -> None:
+            workshop.set_flow_months(FLOW_MONTHS[words])
+            redraw()
+
+        solara.Select(
+            label="news stays on the map for",
+            values=list(FLOW_MONTHS),
+            value=flows.get(workshop.flow_months, "1 month"),
+            on_value=keep,
+            classes=["lhsim-flow-months"],
+        )
+        if projector is not None:
+
+            def project(on: bool) -> None:
+                workshop.set_projector(on)
+                projector.value = on
+                redraw()
+
+            solara.Switch(
+                label="Projector mode",
+                value=projector.value,
+                on_value=project,
+                classes=["lhsim-projector-switch"],
+            )
         months = workshop.scenario.months if workshop.scenario else 0
         speed = workshop.months_per_second()
         solara.Text(
@@ -214,9 +411,96 @@ def Controls(workshop: Workshop, playing: Any, tick: Any) -> None:
         )
 
 
+def _filter_choices(workshop: Workshop) -> dict[str, dict[str, Any]]:
+    """The values each log filter offers, by its words: causes, districts, practices."""
+    causes = {ALL: None, **{words: cause for cause, words in CAUSE_WORDS.items()}}
+    if not workshop.runs:
+        return {"cause": causes, "district": {ALL: None}, "practice": {ALL: None}}
+    model = workshop.runs[0].model
+    districts = {district_label(model, d): d for d in range(model.world.n_districts)}
+    names = practice_labels(model.catalogue.names, model.catalogue.topics)
+    practices = {name: k for k, name in enumerate(names)}
+    return {
+        "cause": causes,
+        "district": {ALL: None, **districts},
+        "practice": {ALL: None, **practices},
+    }
+
+
+@solara.component
+def LogControls(workshop: Workshop, filters: Any, moves: Any) -> None:
+    """Filters of the event log (cause, district, practice) and its export to CSV."""
+    _ = moves.value
+    choices = _filter_choices(workshop)
+    chosen = filters.value
+    with solara.Row(classes=["lhsim-log-controls"]):
+        for key, label in (("cause", "cause"), ("district", "district"), ("practice", "practice")):
+            words = {v: k for k, v in choices[key].items()}
+
+            def choose(value: str, key: str = key) -> None:
+                picked = choices[key][value]
+                new = {k: v for k, v in filters.value.items() if k != key}
+                if picked is not None:
+                    new[key] = picked
+                filters.value = new
+
+            solara.Select(
+                label=f"log: {label}",
+                values=list(choices[key]),
+                value=words.get(chosen.get(key), ALL),
+                on_value=choose,
+                classes=[f"lhsim-filter-{key}"],
+            )
+        solara.FileDownload(
+            lambda: workshop.events_csv(**filters.value),
+            filename="lhsim-events.csv",
+            label="Export the log (CSV)",
+            mime_type="text/csv",
+        )
+
+
+@solara.component
+def Explanation(workshop: Workshop, playing: Any, tick: Any) -> None:
+    """A demonstration's sentence, and its pause-and-explain when it comes."""
+    _ = tick.value, playing.value  # Continue hides the pause as play starts
+    demonstration = workshop.demonstration
+    if demonstration is None:
+        return
+    solara.HTML(
+        unsafe_innerHTML=f"<b>{html.escape(demonstration.name)}.</b> "
+        f"What to notice: {html.escape(demonstration.preset.notice)}",
+        classes=["lhsim-notice"],
+    )
+    pause = workshop.pause
+    if pause is None or not workshop.waiting:
+        return
+
+    def carry_on() -> None:
+        workshop.dismiss_pause()
+        # starting the play loop redraws the page every month; bumping ``tick`` here as
+        # well, while the loop starts, left the page without redraws until the run ended
+        playing.value = True
+
+    why = f"<br>Why it is lost: {html.escape(pause.explanation)}." if pause.explanation else ""
+    with solara.Column(classes=["lhsim-explain"]):
+        solara.HTML(
+            unsafe_innerHTML=f"<b>Paused at month {pause.month}: here it is.</b> "
+            f"In <i>{html.escape(pause.copy_label)}</i>: {html.escape(pause.what)}.{why}"
+            f"<br>{html.escape(pause.notice)}"
+        )
+        solara.Button("Continue", on_click=carry_on, color="primary", classes=["lhsim-continue"])
+
+
+@solara.component
+def LogView(workshop: Workshop, tick: Any, filters: Any) -> None:
+    """The event log, newest first, as filtered; redrawn every month."""
+    _ = tick.value
+    solara.HTML(unsafe_innerHTML=_log_html(workshop, filters.value), classes=["lhsim-log"])
+
+
 @solara.component
 def LiveView(workshop: Workshop, tick: Any) -> None:
-    """The maps and charts, and the event log; redrawn every month."""
+    """The maps and charts, the QoC reading and the ledger table; redrawn every month."""
     _ = tick.value
     if workshop.error:
         solara.Error(workshop.error, classes=["lhsim-error"], style="white-space: pre-wrap")
@@ -224,14 +508,18 @@ def LiveView(workshop: Workshop, tick: Any) -> None:
         solara.Image(workshop.frame(), format="jpeg", classes=["lhsim-view"])
         qoc = " · ".join(f"{run.label}: {run.qoc[-1]:.3f}" for run in workshop.runs)
         solara.Text(f"QoC at month {workshop.month}: {qoc}", classes=["lhsim-qoc"])
-    solara.HTML(tag="h4", unsafe_innerHTML="What happened")
-    solara.HTML(unsafe_innerHTML=_log_html(workshop), classes=["lhsim-log"])
+        solara.HTML(unsafe_innerHTML=_ledger_html(workshop), classes=["lhsim-ledger"])
 
 
 @solara.component
-def Settings(workshop: Workshop, folder: Path, playing: Any, tick: Any) -> None:
-    """The sidebar: scenario picker, side-by-side choice and the teaching levers."""
+def Settings(workshop: Workshop, folder: Path, playing: Any, tick: Any, moves: Any) -> None:
+    """The sidebar: scenario picker, side-by-side choice and the teaching levers.
+
+    It is drawn again when the model moves a lever or the runs restart
+    (``moves`` follows :attr:`Workshop.revision`), not every month.
+    """
     changed = solara.use_reactive(0)
+    _ = moves.value
     path_text = solara.use_reactive(str(workshop.path or ""))
 
     def redraw() -> None:
@@ -247,6 +535,24 @@ def Settings(workshop: Workshop, folder: Path, playing: Any, tick: Any) -> None:
         redraw()
 
     _ = changed.value
+    demonstrations, problem = _demonstrations(folder)
+    names = {d.name: d for d in demonstrations}
+
+    def show_demonstration(name: str | None) -> None:
+        if name in names:
+            workshop.load_demonstration(names[name])
+            redraw()
+
+    solara.HTML(tag="h3", unsafe_innerHTML="Demonstrations")
+    if problem:
+        solara.Error(problem, style="white-space: pre-wrap")
+    solara.Select(
+        label="a ready contrast",
+        values=list(names),
+        value=workshop.demonstration.name if workshop.demonstration else None,
+        on_value=show_demonstration,
+        classes=["lhsim-demonstration"],
+    )
     files = [p.as_posix() for p in scenario_files(folder)]
     solara.HTML(tag="h3", unsafe_innerHTML="Scenario")
     solara.Select(
@@ -266,24 +572,34 @@ def Page() -> None:
     folder = solara.use_memo(_folder, [])
     workshop = solara.use_memo(lambda: Workshop(_first_scenario(folder)), [])
     tick = solara.use_reactive(0)
+    moves = solara.use_reactive(0)
     playing = solara.use_reactive(False)
+    filters = solara.use_reactive(cast(dict[str, Any], {}))
+    projector = solara.use_reactive(False)
 
     def play_loop() -> None:
         while playing.value:
-            if not workshop.step():
-                playing.value = False
+            started = time.perf_counter()
+            if not workshop.step() or workshop.waiting:
+                playing.value = False  # finished, failed, or paused to explain
+            moves.value = workshop.revision  # the sidebar is redrawn only when this changes
             tick.value += 1
-            time.sleep(0.001)
+            time.sleep(max(0.001, workshop.wait_before_next(started)))
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
     solara.Style(CSS)
     solara.Title("lhsim: why learning is lost between facilities")
     with solara.Sidebar():
-        Settings(workshop, folder, playing, tick)
-    with solara.Column(style={"padding": "8px"}):
-        Controls(workshop, playing, tick)
+        Settings(workshop, folder, playing, tick, moves)
+    classes = ["lhsim-main", *(["lhsim-projector"] if projector.value else [])]
+    with solara.Column(style={"padding": "8px"}, classes=classes):
+        Controls(workshop, playing, tick, moves, projector)
+        Explanation(workshop, playing, tick)
         LiveView(workshop, tick)
+        solara.HTML(tag="h4", unsafe_innerHTML="What happened")
+        LogControls(workshop, filters, moves)
+        LogView(workshop, tick, filters)
 
 
 def _lever_controls(workshop: Workshop, redraw: Any) -> None:
@@ -318,7 +634,10 @@ def _lever_controls(workshop: Workshop, redraw: Any) -> None:
             on_value=choose,
         )
     solara.HTML(tag="h3", unsafe_innerHTML="Side by side")
-    SideBySideControl(workshop.side_by_side, workshop, redraw)
+    if workshop.demonstration is not None:
+        solara.Text("The demonstration sets the copies; the levers below apply to every copy.")
+    else:
+        SideBySideControl(workshop.side_by_side, workshop, redraw)
     solara.HTML(tag="h3", unsafe_innerHTML="Teaching levers")
     for lever in levers():
         LeverControl(lever, workshop.value(lever.path), workshop, redraw)

@@ -1,10 +1,12 @@
 """Teaching levers: the country parameters a trainer moves live, and how to apply them.
 
-Each lever is a parameter of :class:`sim.model.schema.Country`; its label, default, range,
-unit and description come from the parameter source of truth (:mod:`sim.model.schema`), so
-the app's sliders cannot drift from the model. This module only chooses *which*
-parameters are levers and, for parameters whose range is far wider than a workshop
-needs, how far a slider reaches.
+Each lever is a parameter of :class:`sim.model.schema.Country`; its default, range, unit
+and description come from the parameter source of truth (:mod:`sim.model.schema`), so
+the app's sliders cannot drift from the model. This module chooses *which* parameters
+are levers, gives each a name in plain words (its tooltip is the parameter's
+description), sets how far a slider reaches for parameters whose range is far wider than
+a workshop needs, and reads the levers the learning loops may move during a run
+(:class:`LeverReader`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
 from sim.model.schema import Country, Scenario, iter_parameters
 
-__all__ = ["LEVER_PATHS", "Lever", "apply_levers", "lever_value", "levers"]
+if typing.TYPE_CHECKING:
+    from sim.model.model import LearningHealthSystem
+
+__all__ = [
+    "LEVER_PATHS",
+    "LOOP_LEVERS",
+    "Lever",
+    "LeverReader",
+    "apply_levers",
+    "format_value",
+    "lever_value",
+    "levers",
+]
 
 #: The teaching levers, by their key path inside a country (channel switches are added
 #: from the parameter source by :func:`levers`).
@@ -36,6 +51,49 @@ LEVER_PATHS: tuple[str, ...] = (
     "channels.peer_network.fidelity",
     "channels.upward_reporting.fidelity",
     "channels.guidance.fidelity",
+)
+
+#: Each lever's name in plain words, as a room reads it (the tooltip gives the
+#: parameter's own description, unit and range).
+LEVER_LABELS: dict[str, str] = {
+    "turnover.annual": "Staff who leave each year",
+    "blame.facility": "Blame culture in facilities",
+    "blame.district": "Blame culture in district offices",
+    "blame.national": "Blame culture at the national level",
+    "channels.learning_sessions.interval_months": "Months between district learning sessions",
+    "national.capacity": "Lessons the national office handles a month",
+    "national.routing": "Route of lessons between districts",
+    "facility_mix.documentation": "Facilities writing down how they did it",
+    "channels.learning_sessions.fidelity": "How-to stories kept at learning sessions",
+    "channels.peer_network.fidelity": "How-to stories kept between peer facilities",
+    "channels.upward_reporting.fidelity": "How-to stories kept in reports upward",
+    "channels.guidance.fidelity": "National guidance that says how to do it",
+    "channels.internal.enabled": "Staff teach each other inside a facility",
+    "channels.peer_network.enabled": "Facilities talk to their peers",
+    "channels.learning_sessions.enabled": "District learning sessions",
+    "channels.messaging_group.enabled": "District messaging group",
+    "channels.exchange_visits.enabled": "Exchange visits between facilities",
+    "channels.coaching.enabled": "District coaching visits",
+    "channels.upward_reporting.enabled": "Facilities report lessons upward",
+    "channels.district_exchange.enabled": "Districts share lessons with each other",
+    "channels.guidance.enabled": "National guidance",
+    "channels.community_of_practice.enabled": "Community of practice",
+}
+
+#: Words shown for the values of a choice.
+CHOICE_WORDS: dict[str, str] = {
+    "centralised": "through the national queue",
+    "free": "directly, district to district",
+}
+
+#: Levers the triple loop may move during a run (:mod:`sim.model.mechanisms.triple_loop`).
+LOOP_LEVERS: tuple[str, ...] = (
+    "blame.facility",
+    "blame.district",
+    "channels.learning_sessions.interval_months",
+    "national.routing",
+    "channels.messaging_group.enabled",
+    "facility_mix.documentation",
 )
 
 #: Where a slider stops for parameters whose valid range is far wider than a workshop
@@ -76,11 +134,44 @@ class Lever:
 
     @property
     def label(self) -> str:
-        """A readable name, e.g. ``learning sessions: interval months``."""
-        parts = [p.replace("_", " ") for p in self.path.split(".") if p != "channels"]
-        if len(parts) == 1:
-            return parts[0]
-        return f"{' '.join(parts[:-1])}: {parts[-1]}"
+        """The lever's name in plain words, e.g. ``Staff who leave each year``."""
+        return LEVER_LABELS[self.path]
+
+    @property
+    def tooltip(self) -> str:
+        """The parameter's description, with its unit, range and documented default.
+
+        Examples:
+            >>> found = {lever.path: lever for lever in levers()}
+            >>> found["turnover.annual"].tooltip
+            'Annual staff attrition. Unit: per year. Range 0 to 0.9; default 0.15.'
+        """
+        text = self.description.rstrip(".") + "."
+        if self.unit:
+            text += f" Unit: {self.unit}."
+        if self.kind in ("float", "int"):
+            text += f" Range {self.low:g} to {self.high:g}; default {format_value(self.default)}."
+        else:
+            text += f" Default: {format_value(self.default)}."
+        return text
+
+
+def format_value(value: Any) -> str:
+    """A lever value as a room reads it.
+
+    Examples:
+        >>> format_value(0.45), format_value(True), format_value(None), format_value("free")
+        ('0.45', 'on', 'unlimited', 'directly, district to district')
+    """
+    if value is None:
+        return "unlimited"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, str):
+        return CHOICE_WORDS.get(value, value)
+    return str(value)
 
 
 def _field_annotation(path: str) -> Any:
@@ -187,6 +278,16 @@ def apply_levers(
             ]
         )
     data = scenario.model_dump()
+    known = {info.path for info in iter_parameters(Country)}
+    strange = [path for path in changes if path not in known]
+    if strange:
+        raise ScenarioError(
+            [
+                Problem(source, path, changes[path], "no such country parameter",
+                        "use a key path inside a country, e.g. turnover.annual")
+                for path in strange
+            ]
+        )  # fmt: skip
     for country in data["countries"]:
         if countries is not None and country["name"] not in countries:
             continue
@@ -211,3 +312,58 @@ def apply_levers(
                 for detail in error.errors()
             ]
         ) from error
+
+
+class LeverReader:
+    """Reads, from a running model, the value each loop-movable lever has now.
+
+    The triple loop changes the learning system as the run goes
+    (:data:`LOOP_LEVERS`): the values live in :class:`sim.model.state.LearningSystem`
+    and, for documentation, in every facility's own documentation chance. The lever
+    ``facility_mix.documentation`` is a mean; its value now is the scenario's value plus
+    the rise of the facilities' mean since month 0.
+
+    Args:
+        model: The model, at month 0.
+
+    Examples:
+        >>> from sim.model.model import LearningHealthSystem
+        >>> s = Scenario(name="t", countries=[{"name": "A", "facilities": 20,
+        ...              "districts": 2, "blame": {"facility": 0.7}}])
+        >>> reader = LeverReader(LearningHealthSystem(s))
+        >>> reader.value("blame.facility", 0), reader.value("national.routing", 0)
+        (0.7, 'centralised')
+    """
+
+    def __init__(self, model: LearningHealthSystem) -> None:
+        self.model = model
+        self._documentation_start = self._documentation()
+
+    def _documentation(self) -> np.ndarray:
+        w = self.model.world
+        total = np.bincount(w.facility_country, w.documentation, minlength=w.n_countries)
+        count = np.bincount(w.facility_country, minlength=w.n_countries)
+        return np.asarray(total / np.maximum(count, 1))
+
+    def value(self, path: str, country: int) -> Any:
+        """The value lever ``path`` has now in ``country`` (index)."""
+        system = self.model.system
+        if path == "blame.facility":
+            return round(float(system.blame_facility[country]), 6)
+        if path == "blame.district":
+            return round(float(system.blame_district[country]), 6)
+        if path == "channels.learning_sessions.interval_months":
+            return int(system.session_interval[country])
+        if path == "national.routing":
+            return "free" if system.routing_free[country] else "centralised"
+        if path == "channels.messaging_group.enabled":
+            return bool(system.messaging_on[country])
+        if path == "facility_mix.documentation":
+            setting = self.model.config.countries[country].facility_mix.documentation
+            rise = self._documentation()[country] - self._documentation_start[country]
+            return round(min(1.0, float(setting + rise)), 6)
+        return lever_value(self.model.config, path, country)
+
+    def values(self, country: int) -> dict[str, Any]:
+        """Every loop-movable lever's value now in ``country``."""
+        return {path: self.value(path, country) for path in LOOP_LEVERS}

@@ -21,11 +21,20 @@ import numpy as np
 
 from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
+from sim.reporting.palette import CAUSE_WORDS
+from sim.trainer.levers import LEVER_LABELS, LOOP_LEVERS, LeverReader, format_value
 
 if TYPE_CHECKING:
     from sim.model.model import LearningHealthSystem
 
-__all__ = ["Event", "Narrator", "district_label", "facility_label", "practice_label"]
+__all__ = [
+    "Event",
+    "Narrator",
+    "district_label",
+    "facility_label",
+    "practice_label",
+    "practice_labels",
+]
 
 LEVEL_LABELS = ("Hospital", "Health centre", "Health post")
 
@@ -41,14 +50,6 @@ SOURCE_WORDS = {
     Source.GUIDANCE: "national guidance",
 }
 
-CAUSE_WORDS = {
-    "turnover": "staff turnover",
-    "bottleneck": "the national bottleneck",
-    "blame": "blame culture",
-    "no_story": "no how-to story",
-    "no_channel": "no channel",
-}
-
 
 @dataclass(frozen=True)
 class Event:
@@ -59,12 +60,22 @@ class Event:
         kind: A short key (``lost``, ``adopted``, ``trial_failed``, ``losses`` ...).
         text: The sentence shown to people.
         facility: The facility concerned, or -1 for system-level events.
+        lever: For a lever the model moved (kind ``lever``), its key path.
+        country: The country concerned (index), or -1.
+        district: The district concerned (index), or -1.
+        practice: The practice concerned (index), or -1.
+        cause: The loss-ledger cause the event shows (``turnover`` ...), or ``""``.
     """
 
     month: int
     kind: str
     text: str
     facility: int = -1
+    lever: str = ""
+    country: int = -1
+    district: int = -1
+    practice: int = -1
+    cause: str = ""
 
 
 def district_label(model: LearningHealthSystem, district: int) -> str:
@@ -92,11 +103,69 @@ def facility_label(model: LearningHealthSystem, facility: int) -> str:
     return f"{level} {number}, {district_label(model, district)}"
 
 
+#: Words that tell apart generated practices of one topic, in turn.
+DISTINGUISHING_WORDS = (
+    "checklist",
+    "bundle",
+    "huddle",
+    "drill",
+    "job aid",
+    "audit",
+    "mentoring",
+    "register",
+    "wall chart",
+    "simulation",
+    "peer review",
+    "dashboard",
+)
+
+#: Which loss-ledger cause moves each lever in a triple-loop review.
+LEVER_CAUSES = {
+    "blame.facility": "blame",
+    "blame.district": "blame",
+    "channels.learning_sessions.interval_months": "no_story",
+    "facility_mix.documentation": "no_story",
+    "national.routing": "bottleneck",
+    "channels.messaging_group.enabled": "no_channel",
+}
+
+
+def practice_labels(names: tuple[str, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
+    """A unique, meaningful label for every practice of a catalogue.
+
+    A generated practice (named ``P01``, ``P02`` ...) is its topic plus a distinguishing
+    word, taken in turn within the topic, then its code: ``kangaroo mother care bundle
+    (P10)``. A practice listed by name keeps its name, with the topic when the name
+    does not say it.
+
+    Examples:
+        >>> practice_labels(("P01", "P02", "P03"), ("sepsis", "sepsis", "asthma"))
+        ('sepsis checklist (P01)', 'sepsis bundle (P02)', 'asthma checklist (P03)')
+        >>> practice_labels(("chlorhexidine cord care",), ("newborn care",))
+        ('chlorhexidine cord care (newborn care)',)
+    """
+    labels = []
+    seen: dict[str, int] = {}
+    for name, topic in zip(names, topics, strict=True):
+        if re.fullmatch(r"P\d+", name):
+            turn = seen.get(topic, 0)
+            seen[topic] = turn + 1
+            word = DISTINGUISHING_WORDS[turn % len(DISTINGUISHING_WORDS)]
+            if turn >= len(DISTINGUISHING_WORDS):
+                word += f" {turn // len(DISTINGUISHING_WORDS) + 1}"
+            subject = "" if topic == "general" else f"{topic} "
+            labels.append(f"{subject}{word} ({name})")
+        elif topic == "general" or topic in name:
+            labels.append(name)
+        else:
+            labels.append(f"{name} ({topic})")
+    return tuple(labels)
+
+
 def practice_label(model: LearningHealthSystem, practice: int) -> str:
-    """``P04 (kangaroo mother care)``, or the name alone when it says the topic."""
-    name = model.catalogue.names[practice]
-    topic = model.catalogue.topics[practice]
-    return name if topic in (name, "general") else f"{name} ({topic})"
+    """``kangaroo mother care checklist (P04)``: see :func:`practice_labels`."""
+    catalogue = model.catalogue
+    return practice_labels(catalogue.names, catalogue.topics)[practice]
 
 
 @dataclass
@@ -107,14 +176,11 @@ class _Snapshot:
     guidance: np.ndarray
     withdrawn: np.ndarray
     package: np.ndarray
-    session_interval: np.ndarray
-    routing_free: np.ndarray
-    messaging_on: np.ndarray
-    blame_facility: np.ndarray
+    levers: list[dict[str, object]]
     lost: np.ndarray
 
 
-def _snapshot(model: LearningHealthSystem) -> _Snapshot:
+def _snapshot(model: LearningHealthSystem, reader: LeverReader) -> _Snapshot:
     pop, k = model.population, model.knowledge
     return _Snapshot(
         stage=pop.stage.copy(),
@@ -123,10 +189,7 @@ def _snapshot(model: LearningHealthSystem) -> _Snapshot:
         guidance=k.guidance.copy(),
         withdrawn=k.withdrawn.copy(),
         package=k.package.copy(),
-        session_interval=model.system.session_interval.copy(),
-        routing_free=model.system.routing_free.copy(),
-        messaging_on=model.system.messaging_on.copy(),
-        blame_facility=model.system.blame_facility.copy(),
+        levers=[reader.values(c) for c in range(model.world.n_countries)],
         lost=model.ledger.lost.copy(),
     )
 
@@ -156,31 +219,57 @@ class Narrator:
     def __init__(self, model: LearningHealthSystem, per_kind: int = 4) -> None:
         self.model = model
         self.per_kind = per_kind
-        self._before = _snapshot(model)
+        self.levers = LeverReader(model)
+        self.practices = practice_labels(model.catalogue.names, model.catalogue.topics)
+        self._before = _snapshot(model, self.levers)
+        self._decisions_seen = len(model.decisions)
 
     def after_step(self) -> list[Event]:
         """The events of the month just simulated (call once after each step)."""
-        before, now = self._before, _snapshot(self.model)
+        before, now = self._before, _snapshot(self.model, self.levers)
         self._before = now
         events = self._losses(before, now)
         events += self._facility_events(before, now)
         events += self._system_events(before, now)
+        events += self._lever_moves(before, now)
+        return events
+
+    def _lever_moves(self, before: _Snapshot, now: _Snapshot) -> list[Event]:
+        """A line for each lever a decision of the month moved, with the decision's reason."""
+        m = self.model
+        decisions = m.decisions[self._decisions_seen :]
+        self._decisions_seen = len(m.decisions)
+        names = list(m.world.country_names)
+        events = []
+        for decision in decisions:
+            c = names.index(decision.country)
+            where = f"{decision.country}: " if len(names) > 1 else ""
+            for path in decision.levers:
+                old, new = before.levers[c].get(path), now.levers[c].get(path)
+                if path not in LOOP_LEVERS or old == new:
+                    continue
+                text = (
+                    f"{where}The {decision.agent} moved a lever: {LEVER_LABELS[path]} "
+                    f"{format_value(old)} -> {format_value(new)}, because {decision.reason}"
+                )
+                cause = LEVER_CAUSES.get(path, "")
+                events.append(Event(m.month, "lever", text, lever=path, country=c, cause=cause))
         return events
 
     # ------------------------------------------------------------------ parts
     def _losses(self, before: _Snapshot, now: _Snapshot) -> list[Event]:
-        lost = (now.lost - before.lost).sum(axis=0)
-        total = int(lost.sum())
-        if total == 0:
-            return []
-        parts = [
-            f"{int(n)} to {CAUSE_WORDS[cause]}"
-            for cause, n in zip(CAUSES, lost, strict=True)
-            if n > 0
-        ]
-        plural = "s" if total != 1 else ""
-        text = f"{total} lesson{plural} lost this month: " + ", ".join(parts)
-        return [Event(self.model.month, "losses", text)]
+        """One line per cause that lost lessons this month (per country in a world)."""
+        lost = now.lost - before.lost
+        names = self.model.world.country_names
+        events = []
+        for c, row in enumerate(lost):
+            where = f"{names[c]}: " if len(names) > 1 else ""
+            for cause, n in zip(CAUSES, row, strict=True):
+                if n > 0:
+                    plural = "s" if n != 1 else ""
+                    text = f"{where}{int(n)} lesson{plural} lost this month to {CAUSE_WORDS[cause]}"
+                    events.append(Event(self.model.month, "losses", text, country=c, cause=cause))
+        return events
 
     def _facility_events(self, before: _Snapshot, now: _Snapshot) -> list[Event]:
         old, new = before.stage, now.stage
@@ -207,19 +296,40 @@ class Narrator:
         if f.size == 0:
             return []
         month = self.model.month
-        events = [
-            Event(month, kind, self._sentence(kind, int(a), int(b), before, now), int(a))
-            for a, b in zip(f[: self.per_kind], k[: self.per_kind], strict=True)
-        ]
+        w = self.model.world
+        events = []
+        for a, b in zip(f[: self.per_kind], k[: self.per_kind], strict=True):
+            cause = ""
+            if kind == "lost":
+                cause = "turnover"
+            elif kind == "trial_failed" and not before.trial_story[a, b]:
+                cause = "no_story"
+            events.append(
+                Event(
+                    month,
+                    kind,
+                    self._sentence(kind, int(a), int(b), before, now),
+                    facility=int(a),
+                    country=int(w.facility_country[a]),
+                    district=int(w.facility_district[a]),
+                    practice=int(b),
+                    cause=cause,
+                )
+            )
         if f.size > self.per_kind:
             events.append(
-                Event(month, kind, f"... and {f.size - self.per_kind} more like it this month")
+                Event(
+                    month,
+                    kind,
+                    f"... and {f.size - self.per_kind} more like it this month",
+                    cause="turnover" if kind == "lost" else "",
+                )
             )
         return events
 
     def _sentence(self, kind: str, f: int, k: int, before: _Snapshot, now: _Snapshot) -> str:
         m = self.model
-        where, what = facility_label(m, f), practice_label(m, k)
+        where, what = facility_label(m, f), self.practices[k]
         if kind == "lost":
             return f"{where}: {what} lost: its last trained staff member left"
         if kind == "dropped":
@@ -256,24 +366,7 @@ class Narrator:
         ):
             fresh = new & ~old
             for c, k in zip(*np.nonzero(fresh), strict=True):
-                what = practice_label(m, int(k))
-                events.append(Event(month, "system", f"{country(int(c))}{label} {what}"))
-        for c in np.flatnonzero(now.session_interval < before.session_interval):
-            events.append(
-                Event(
-                    month,
-                    "loop",
-                    f"{country(int(c))}review: learning sessions now every "
-                    f"{int(now.session_interval[c])} months, to save stories",
-                )
-            )
-        for c in np.flatnonzero(now.routing_free & ~before.routing_free):
-            text = "review: districts now exchange directly (free routing), around the queue"
-            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
-        for c in np.flatnonzero(now.messaging_on & ~before.messaging_on):
-            text = "review: districts start a messaging group"
-            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
-        for c in np.flatnonzero(now.blame_facility < before.blame_facility):
-            text = f"review: blame culture eased to {float(now.blame_facility[c]):.2f}"
-            events.append(Event(month, "loop", f"{country(int(c))}{text}"))
+                what = self.practices[int(k)]
+                text = f"{country(int(c))}{label} {what}"
+                events.append(Event(month, "system", text, country=int(c), practice=int(k)))
         return events

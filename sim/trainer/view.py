@@ -12,24 +12,37 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import to_rgba_array
+from matplotlib.colors import to_rgba, to_rgba_array
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
 from PIL import Image
 
 from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
-from sim.trainer.live import LiveRun
-from sim.trainer.narration import CAUSE_WORDS, district_label, practice_label
+from sim.reporting.palette import CAUSE_COLOURS, CAUSE_WORDS
+from sim.trainer.levers import format_value, levers
+from sim.trainer.live import Flows, LiveRun
+from sim.trainer.narration import district_label, practice_label
 
-__all__ = ["CHANNEL_COLOURS", "STAGE_COLOURS", "MapLayout", "TrainerView", "map_layout"]
+__all__ = [
+    "CHANNEL_COLOURS",
+    "INK",
+    "STAGE_COLOURS",
+    "MapLayout",
+    "TrainerView",
+    "map_layout",
+    "view_colours",
+]
 
 #: Colour of each practice stage on the map.
 STAGE_COLOURS: dict[Stage, str] = {
@@ -52,9 +65,32 @@ CHANNEL_COLOURS: dict[Source, str] = {
     Source.GUIDANCE: "#7570b3",
 }
 
-_STAGE_RGBA = to_rgba_array([STAGE_COLOURS[Stage(code)] for code in range(len(Stage))])
+#: Line style of each copy's QoC line, and the hatching of its ledger bars.
+COPY_LINES = ("-", "--", ":", "-.")
+COPY_HATCHES = (None, "///", "...", "xx")
 
-CAUSE_COLOURS = ("#e6550d", "#756bb1", "#de2d26", "#fd8d3c", "#636363")
+#: Every other colour the view draws with (hubs, outlines, marks, lines, text).
+INK: dict[str, str] = {
+    "hub": "#525252",
+    "outline": "#969696",
+    "national": "#7570b3",
+    "lost mark": "#b30000",
+    "qoc": "#08519c",
+    "text": "#222222",
+}
+
+
+def view_colours() -> list[str]:
+    """Every colour the view draws with: stages, channels, causes and ink."""
+    return [
+        *STAGE_COLOURS.values(), *CHANNEL_COLOURS.values(), *CAUSE_COLOURS.values(),
+        *INK.values(),
+    ]  # fmt: skip
+
+
+TEACHING_LEVERS = levers()
+
+_STAGE_RGBA = to_rgba_array([STAGE_COLOURS[Stage(code)] for code in range(len(Stage))])
 
 #: Most facilities drawn per district (large scenarios show a sample of each district).
 MAP_LIMIT = 4000
@@ -175,14 +211,21 @@ def _geographic_layout(run: LiveRun, shown: np.ndarray, rank: np.ndarray) -> Map
 class TrainerView:
     r"""One figure showing one or two runs: maps above, QoC and loss ledger below.
 
+    Every picture names, per run, the practice on show and the teaching levers whose
+    value differs from their documented default (as they are now, after any move by the
+    model), so a screenshot or a GIF frame says what it shows.
+
     Args:
-        runs: The runs to show (one, or two in lockstep).
-        width: Figure width in inches.
-        dpi: Resolution of images made by :meth:`png`.
+        runs: The runs to show (one, or two or more in lockstep).
+        size: Width and height of the picture in pixels.
+        dpi: Pixels per inch: text and lines are sized in points, so a higher dpi draws
+            them larger on a picture of the same size.
         blit: Draw only what changes each month over a cached background (fast, for
             the app); without it every draw redraws everything (for ``savefig`` and
             matplotlib's animation writers).
         months: Length of the charts' time axis (default: the scenario's months).
+        projector: Projector mode: larger text, thicker lines and larger dots, black
+            ink, for a room at the back of which a 1920 x 1080 picture must be read.
 
     Examples:
         >>> from sim.model.schema import Scenario
@@ -198,30 +241,35 @@ class TrainerView:
     def __init__(
         self,
         runs: Sequence[LiveRun],
-        width: float = 11.0,
-        dpi: int = 72,
+        size: tuple[int, int] = (1280, 720),
+        dpi: int = 100,
         *,
         blit: bool = False,
         months: int | None = None,
+        projector: bool = False,
     ) -> None:
         self.runs = list(runs)
         self.months = months or self.runs[0].scenario.months
+        self.size = size
         self.dpi = dpi
         self.blit = blit
+        self.projector = projector
         self._background: object | None = None
-        self._loss_high = 0.0
+        self.text_scale = 1.25 if projector else 1.0
+        self.line_scale = 2.0 if projector else 1.0
         n = len(self.runs)
-        self.figure = Figure(figsize=(width, 6.2 if n == 1 else 7.6), dpi=dpi)
+        self._layout = ConstrainedLayoutEngine(w_pad=0.04, h_pad=0.04, wspace=0.03, hspace=0.03)
+        self._relayout = True
+        self.figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, layout=self._layout)
         self.canvas = FigureCanvasAgg(self.figure)
         self.layouts = [map_layout(run) for run in self.runs]
-        spacing = {"left": 0.04, "right": 0.98, "top": 0.93, "bottom": 0.17, "wspace": 0.15}
         if n == 1:
-            grid = self.figure.add_gridspec(2, 2, width_ratios=(1.3, 1), hspace=0.45, **spacing)
+            grid = self.figure.add_gridspec(2, 2, width_ratios=(1.25, 1))
             self.map_axes = [self.figure.add_subplot(grid[:, 0])]
             self.qoc_axes = self.figure.add_subplot(grid[0, 1])
             self.loss_axes = self.figure.add_subplot(grid[1, 1])
         else:
-            grid = self.figure.add_gridspec(2, n, height_ratios=(2.0, 1), hspace=0.3, **spacing)
+            grid = self.figure.add_gridspec(2, n, height_ratios=(1.7, 1))
             self.map_axes = [self.figure.add_subplot(grid[0, i]) for i in range(n)]
             self.qoc_axes = self.figure.add_subplot(grid[1, 0])
             self.loss_axes = self.figure.add_subplot(grid[1, 1:])
@@ -231,6 +279,9 @@ class TrainerView:
         self.update()
 
     # ------------------------------------------------------------------ set-up
+    def _font(self, size: float) -> float:
+        return size * self.text_scale
+
     def _build_maps(self) -> None:
         self.dots, self.flow_lines, self.loss_marks, self.titles = [], [], [], []
         for run, layout, ax in zip(self.runs, self.layouts, self.map_axes, strict=True):
@@ -239,67 +290,110 @@ class TrainerView:
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_aspect("equal")
+            ax.set_anchor("W")  # titles and lever lines start at the left of the cell
             for spine in ax.spines.values():
                 spine.set_visible(False)
             if layout.hulls:
                 ax.add_collection(
                     PolyCollection(
-                        layout.hulls, facecolors="none", edgecolors="#969696", linewidths=0.5,
+                        layout.hulls, facecolors="none", edgecolors=INK["outline"], linewidths=0.5,
                         zorder=0,
                     )
                 )  # fmt: skip
             small = len(layout.hub) <= (12 if layout.hulls else 40)  # room for the names
-            ax.plot(*layout.hub.T, "s", color="#525252", markersize=3, zorder=3)
+            ax.plot(*layout.hub.T, "s", color=INK["hub"], markersize=3 * self.line_scale, zorder=3)
             for d, (x, y) in enumerate(layout.hub if small else []):
                 ax.text(
                     x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
-                    fontsize=6, color="#525252",
+                    fontsize=self._font(6), color=INK["hub"],
                 )  # fmt: skip
-            ax.plot(*layout.national, marker="*", color="#7570b3", markersize=10, zorder=3)
+            ax.plot(
+                *layout.national, marker="*", color=INK["national"],
+                markersize=10 * self.line_scale, zorder=3,
+            )  # fmt: skip
             x, y = layout.national
-            ax.text(x + 0.2, y, "national body", fontsize=7, va="center")
-            size = max(2.0, min(18.0, 9000.0 / max(layout.shown.size, 1)))
+            ax.text(x + 0.2, y, "national body", fontsize=self._font(7), va="center")
+            # dots scale with the picture (points squared), more in projector mode
+            area = (self.size[0] / self.dpi / 11.0) ** 2 * (1.6 if self.projector else 1.0)
+            size = max(2.0, min(18.0, 9000.0 / max(layout.shown.size, 1))) * area
             self.dots.append(
                 ax.scatter(layout.xy[:, 0], layout.xy[:, 1], s=size, linewidths=0, zorder=2)
             )
-            lines = LineCollection([], linewidths=0.8, alpha=0.8, zorder=1)
+            lines = LineCollection([], linewidths=0.8 * self.line_scale, zorder=1)
             ax.add_collection(lines)
             self.flow_lines.append(lines)
             self.loss_marks.append(
-                ax.scatter([], [], s=size * 4, marker="x", color="#b30000", linewidths=1, zorder=4)
+                ax.scatter(
+                    [],
+                    [],
+                    s=size * 4,
+                    marker="x",
+                    color=INK["lost mark"],
+                    linewidths=self.line_scale,
+                    zorder=4,
+                )
             )
-            self.titles.append(ax.set_title("", fontsize=9))
+            self.titles.append(ax.set_title("", fontsize=self._font(9), loc="left"))
 
     def _build_charts(self) -> None:
-        styles = ("-", "--")
         months = self.months
         self.qoc_lines = []
-        for run, style in zip(self.runs, styles, strict=False):
-            (line,) = self.qoc_axes.plot([], [], style, color="#08519c", label=run.label)
+        for run, style in zip(self.runs, COPY_LINES, strict=False):
+            (line,) = self.qoc_axes.plot(
+                [], [], style, color=INK["qoc"], label=run.label, linewidth=1.5 * self.line_scale
+            )
             self.qoc_lines.append(line)
-        self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=9)
+        self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=self._font(9))
         self.qoc_axes.set_xlim(0, months)
         self.qoc_axes.set_ylim(0, 1)
-        self.qoc_axes.set_xlabel("month", fontsize=8)
-        self.qoc_axes.tick_params(labelsize=7)
+        self.qoc_axes.set_xlabel("month", fontsize=self._font(8))
+        self.qoc_axes.tick_params(labelsize=self._font(7))
         if len(self.runs) > 1:
-            self.qoc_axes.legend(fontsize=7, loc="upper left")
-        self.loss_lines: list[dict[str, Line2D]] = []
-        for _, style in zip(self.runs, styles, strict=False):
-            lines = {}
-            for cause, colour in zip(CAUSES, CAUSE_COLOURS, strict=True):
-                (lines[cause],) = self.loss_axes.plot([], [], style, color=colour)
-            self.loss_lines.append(lines)
-        pair = " (solid: first copy, dashed: second)" if len(self.runs) > 1 else ""
-        self.loss_axes.set_title(f"Lessons lost, by cause (loss ledger){pair}", fontsize=9)
-        self.loss_axes.set_xlim(0, months)
-        self.loss_axes.set_xlabel("month", fontsize=8)
-        self.loss_axes.tick_params(labelsize=7)
-        handles = [
-            Line2D([], [], color=c, label=CAUSE_WORDS[cause])
-            for cause, c in zip(CAUSES, CAUSE_COLOURS, strict=True)
-        ]
-        self.loss_axes.legend(handles=handles, fontsize=6, loc="upper left", ncol=2)
+            self.qoc_axes.legend(fontsize=self._font(7), loc="upper left")
+        self._build_ledger()
+
+    def _build_ledger(self) -> None:
+        """The loss ledger: one row per cause that has happened, a bar per run.
+
+        Bars show lessons lost per 100 lessons created (count in brackets); causes that
+        have not happened are named below the chart, not drawn as empty bars.
+        """
+        ax = self.loss_axes
+        n = len(self.runs)
+        self.loss_bars: list[dict[str, Rectangle]] = []
+        self.loss_texts: list[dict[str, Text]] = []
+        height = 0.8 / n
+        for i in range(n):
+            bars, texts = {}, {}
+            for cause in CAUSES:
+                colour = CAUSE_COLOURS[cause]
+                bar = Rectangle(
+                    (0, 0), 0, height, facecolor=colour if i == 0 else "white",
+                    edgecolor=colour, hatch=COPY_HATCHES[i],
+                    linewidth=1.2 * self.line_scale,
+                    visible=False,
+                )  # fmt: skip
+                ax.add_patch(bar)
+                bars[cause] = bar
+                texts[cause] = ax.text(
+                    0, 0, "", va="center", fontsize=self._font(7), visible=False, clip_on=False
+                )
+            self.loss_bars.append(bars)
+            self.loss_texts.append(texts)
+        title = "Lessons lost per 100 created, by cause (count)"
+        font_pixels = self._font(9) * self.dpi / 72
+        width = max(30, int(self.size[0] * 0.45 / (font_pixels * 0.6)))
+        if n == 2:
+            title += "\n" + textwrap.fill(
+                f"solid: {self.runs[0].label}; hatched: {self.runs[1].label}", width=width
+            )
+        elif n > 2:
+            title += "\nsolid, ///, ..., xx: the copies in order"
+        ax.set_title(title, fontsize=self._font(9))
+        ax.tick_params(labelsize=self._font(7))
+        ax.tick_params(axis="y", labelsize=self._font(8), length=0)
+        self._present: tuple[str, ...] | None = None
+        self._rate_high = 0.0
 
     def _legend(self) -> None:
         stages = [
@@ -309,9 +403,15 @@ class TrainerView:
             Line2D([], [], color=c, label=f"news: {s.name.lower().replace('_', ' ')}")
             for s, c in CHANNEL_COLOURS.items()
         ]
-        lost = Line2D([], [], marker="x", color="#b30000", linestyle="", label="lost to turnover")
+        lost = Line2D(
+            [], [], marker="x", color=INK["lost mark"], linestyle="", label="lost to turnover"
+        )
         self.figure.legend(
-            handles=[*stages, lost, *news], loc="lower center", ncol=7, fontsize=7, frameon=False
+            handles=[*stages, lost, *news],
+            loc="outside lower center",
+            ncol=7,
+            fontsize=self._font(7),
+            frameon=False,
         )
 
     # ------------------------------------------------------------------ update
@@ -320,52 +420,133 @@ class TrainerView:
         for i, (run, layout) in enumerate(zip(self.runs, self.layouts, strict=True)):
             stage = run.model.population.stage[layout.shown, run.practice]
             self.dots[i].set_facecolor(_STAGE_RGBA[stage])
-            segments, colours = _flow_segments(run, layout)
+            recent = run.recent_flows()
+            segments, colours = [], []
+            for age, flows in enumerate(recent):
+                new_segments, new_colours = _flow_segments(run, layout, flows)
+                alpha = 0.9 - 0.7 * age / max(len(recent), 1)  # older news fades
+                segments += new_segments
+                colours += [to_rgba(c, alpha) for c in new_colours]
             self.flow_lines[i].set_segments(segments)
             self.flow_lines[i].set_color(colours)
-            lost = layout.position[run.flows.lost]
+            lost_cells = [f.lost for f in recent] or [run.flows.lost]
+            lost = layout.position[np.concatenate(lost_cells)]
             self.loss_marks[i].set_offsets(lost[~np.isnan(lost[:, 0])].reshape(-1, 2))
             # while blitting, the month and QoC are shown beside the image, so the
             # title changes (and the background is redrawn) only with the practice
             reading = "" if self.blit else f": month {run.month}, QoC {run.qoc[-1]:.3f}"
-            title = (
-                f"{run.label}{reading}\n"
+            shown = (
                 f"facilities {'where they are' if layout.hulls else 'by district'}, "
                 f"stage of {practice_label(run.model, run.practice)}"
             )
+            title = f"{run.label}{reading}\n{shown}"
             if title != self.titles[i].get_text():
+                self._relayout |= shown not in self.titles[i].get_text()
                 self.titles[i].set_text(title)
                 self._background = None
-        top_loss = 10.0
+            words = self._lever_words(run)
+            if words != self.map_axes[i].get_xlabel():
+                self.map_axes[i].set_xlabel(words, fontsize=self._font(7.5), loc="left")
+                self._background = None
+                self._relayout = True
         for i, run in enumerate(self.runs):
-            months = np.arange(len(run.qoc))
-            self.qoc_lines[i].set_data(months, run.qoc)
-            for cause, line in self.loss_lines[i].items():
-                line.set_data(months, run.lost[cause])
-                top_loss = max(top_loss, run.lost[cause][-1])
-        # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps,
-        # and only then is the background redrawn
-        if top_loss > self._loss_high:
-            self._loss_high = _nice_ceiling(top_loss * 3.0)
-            self.loss_axes.set_ylim(0, self._loss_high)
+            self.qoc_lines[i].set_data(np.arange(len(run.qoc)), run.qoc)
+        self._update_ledger()
+
+    def _lever_words(self, run: LiveRun) -> str:
+        """The teaching levers whose value now differs from their default, wrapped."""
+        changed = [
+            f"{lever.label} {format_value(value)}"
+            for lever in TEACHING_LEVERS
+            if (value := run.lever_now(lever.path, 0)) != lever.default
+        ]
+        world = run.model.world
+        where = f" in {world.country_names[0]}" if world.n_countries > 1 else ""
+        text = (
+            f"Levers{where}: " + "; ".join(changed)
+            if changed
+            else f"Levers{where}: every teaching lever at its default"
+        )
+        share = 0.5 if len(self.runs) == 1 else 0.95 / len(self.runs)
+        font_pixels = self._font(7.5) * self.dpi / 72
+        return textwrap.fill(text, width=max(30, int(self.size[0] * share / (font_pixels * 0.6))))
+
+    def _update_ledger(self) -> None:
+        # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps
+        # and its rows change only when a cause first happens: only then is the
+        # background redrawn
+        ledgers = [run.ledger() for run in self.runs]
+        present = tuple(
+            cause for j, cause in enumerate(CAUSES) if any(not lg[j].absent for lg in ledgers)
+        )
+        top = max([line.per_100_created for lg in ledgers for line in lg] + [1.0])
+        if top > self._rate_high:
+            self._rate_high = min(100.0, _nice_ceiling(top * 1.3))
+            self.loss_axes.set_xlim(0, self._rate_high)
             self._background = None
+        n = len(self.runs)
+        height = 0.8 / n
+        if present != self._present:
+            self._present = present
+            ax = self.loss_axes
+            ax.set_ylim(len(present) - 0.5 if present else 0.5, -0.5)
+            ax.set_yticks(range(len(present)), [CAUSE_WORDS[c] for c in present])
+            absent = [CAUSE_WORDS[c] for c in CAUSES if c not in present]
+            words = "lost per 100 lessons created"
+            if absent:
+                share = 0.4 if len(self.runs) == 1 else 0.45
+                font_pixels = self._font(8) * self.dpi / 72
+                words += "\n" + textwrap.fill(
+                    "absent so far (no lesson lost to it): " + ", ".join(absent),
+                    width=max(30, int(self.size[0] * share / (font_pixels * 0.6))),
+                )
+            ax.set_xlabel(words, fontsize=self._font(8))
+            self._background = None
+            self._relayout = True
+        for i, ledger in enumerate(ledgers):
+            for line in ledger:
+                bar, text = self.loss_bars[i][line.cause], self.loss_texts[i][line.cause]
+                shown = line.cause in present
+                bar.set_visible(shown)
+                text.set_visible(shown)
+                if not shown:
+                    continue
+                y = present.index(line.cause) - 0.4 + i * height
+                bar.set_xy((0, y))
+                bar.set_width(line.per_100_created)
+                text.set_position((line.per_100_created + self._rate_high * 0.01, y + height / 2))
+                text.set_text(f"{line.per_100_created:.1f} ({line.lost:,})")
 
     def _changing(self) -> list[Artist]:
-        lines = [line for group in self.loss_lines for line in group.values()]
+        bars = [bar for group in self.loss_bars for bar in group.values()]
+        texts = [text for group in self.loss_texts for text in group.values()]
         return [
-            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *lines
+            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *bars, *texts
         ]  # fmt: skip
+
+    def _full_draw(self) -> None:
+        """Draw everything; lay the figure out again only when its texts changed shape.
+
+        Constrained layout is the dearest part of a full draw; between text changes
+        (lever lines, the ledger's rows, the practice on show) the layout is kept.
+        """
+        if self._relayout:
+            self.figure.set_layout_engine(self._layout)
+            self._relayout = False
+        else:
+            self.figure.set_layout_engine("none")
+        self.canvas.draw()
 
     def draw(self) -> None:
         """Draw the view on its canvas (only the changing parts when blitting)."""
         if not self.blit:
-            self.canvas.draw()
+            self._full_draw()
             return
         changing = self._changing()
         if self._background is None:
             for artist in changing:
                 artist.set_animated(True)
-            self.canvas.draw()
+            self._full_draw()
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         else:
             self.canvas.restore_region(self._background)
@@ -411,9 +592,10 @@ def _nice_ceiling(value: float) -> float:
     return 10.0 * power
 
 
-def _flow_segments(run: LiveRun, layout: MapLayout) -> tuple[list[np.ndarray], list[str]]:
+def _flow_segments(
+    run: LiveRun, layout: MapLayout, flows: Flows
+) -> tuple[list[np.ndarray], list[str]]:
     """Lines from where each piece of news came (hub, national body, peer) to its receiver."""
-    flows = run.flows
     ends = layout.position[flows.facility]
     district = run.model.world.facility_district[flows.facility]
     starts = layout.hub[district].copy()

@@ -11,10 +11,13 @@ Errors in a scenario file or a lever value never escape: they become
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +25,20 @@ from typing import Any
 from sim.config.scenario import load_scenario
 from sim.errors import SimError
 from sim.model.schema import Scenario
-from sim.trainer.levers import apply_levers, lever_value
-from sim.trainer.live import LiveRun, Lockstep
-from sim.trainer.narration import Event
+from sim.reporting.palette import CAUSE_EXPLANATIONS
+from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value, lever_value, levers
+from sim.trainer.live import MAX_FLOW_MONTHS, LiveRun, Lockstep
+from sim.trainer.narration import Event, district_label, facility_label, practice_labels
+from sim.trainer.presets import Demonstration, Pause, first_match
 from sim.trainer.view import TrainerView
 
 __all__ = ["SideBySide", "Workshop", "default_scenario_folder", "scenario_files"]
 
 log = logging.getLogger(__name__)
+
+#: Size (pixels) and pixels per inch of the page's view, normally and in projector mode.
+PAGE_SIZE, PAGE_DPI = (1280, 720), 100
+PROJECTOR_SIZE, PROJECTOR_DPI = (1920, 1080), 150
 
 
 def default_scenario_folder() -> Path:
@@ -40,30 +49,51 @@ def default_scenario_folder() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios"
 
 
+#: Sub-folder of the scenario folder that holds demonstration presets, not scenarios.
+PRESETS_FOLDER = "presets"
+
+
 def scenario_files(folder: Path) -> list[Path]:
     """Every YAML file under ``folder`` (sub-folders included), sorted by path.
+
+    Files under ``presets/`` are demonstration presets (:mod:`sim.trainer.presets`),
+    not scenarios, and are left out.
 
     Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     _ = (Path(d) / "figure1").mkdir()
-        ...     for name in ("b.yaml", "figure1/a.yaml", "notes.txt"):
+        ...     _ = (Path(d) / "presets").mkdir()
+        ...     for name in ("b.yaml", "figure1/a.yaml", "notes.txt", "presets/p.yaml"):
         ...         _ = (Path(d) / name).write_text("")
         ...     [p.relative_to(d).as_posix() for p in scenario_files(Path(d))]
         ['b.yaml', 'figure1/a.yaml']
     """
     if not folder.is_dir():
         return []
-    found = [*folder.rglob("*.yaml"), *folder.rglob("*.yml")]
+    found = [
+        p
+        for p in [*folder.rglob("*.yaml"), *folder.rglob("*.yml")]
+        if p.relative_to(folder).parts[0] != PRESETS_FOLDER
+    ]
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
 @dataclass(frozen=True)
 class SideBySide:
-    """Side-by-side mode: the lever taught and its value in the second copy."""
+    """Side-by-side mode: the lever values in which the second copy differs.
 
-    lever: str
-    value: Any
+    Attributes:
+        changes: Lever values of the second copy, by key path inside a country; the
+            first copy has the levers as set.
+    """
+
+    changes: Mapping[str, Any]
+
+    @property
+    def levers(self) -> list[str]:
+        """The levers the copies differ in."""
+        return list(self.changes)
 
 
 class Workshop:
@@ -88,10 +118,22 @@ class Workshop:
         self.changes: dict[str, Any] = {}
         self.countries: list[str] | None = None
         self.side_by_side: SideBySide | None = None
+        self.demonstration: Demonstration | None = None
+        #: The latest pause-and-explain of a demonstration (at most one a run).
+        self.pause: Pause | None = None
+        #: Whether the pause is on screen and waiting for the trainer.
+        self.waiting = False
+        #: Projector mode: the view drawn at 1920 x 1080 with large text.
+        self.projector = False
+        #: Months a second the page plays at (``None``: as fast as it can).
+        self.speed: float | None = None
+        #: Months a month's news flows stay on the map.
+        self.flow_months = 1
         self.runs: list[LiveRun] = []
         self.pair: Lockstep | None = None
         self.view: TrainerView | None = None
         self._step_times: deque[float] = deque(maxlen=30)
+        self._restarts = 0
         # the page steps in a background thread while people move levers
         self.lock = threading.RLock()
         if scenario is not None:
@@ -105,6 +147,7 @@ class Workshop:
             self.changes = {}
             self.countries = None
             self.side_by_side = None
+            self.demonstration = None
             try:
                 self.scenario = load_scenario(self.path)
             except (SimError, OSError) as error:
@@ -112,59 +155,103 @@ class Workshop:
                 self.runs, self.view, self.pair = [], None, None
                 self.error = str(error)
                 return
-            self.reset()
+            self.restart()
+
+    def load_demonstration(self, demonstration: Demonstration) -> None:
+        """Open a demonstration preset: its copies side by side, from month 0."""
+        with self.lock:
+            first = demonstration.copies[0]
+            self.path = None
+            self.scenario = first.scenario
+            self.changes = {}
+            self.countries = None
+            self.side_by_side = None
+            self.demonstration = demonstration
+            self.restart()
 
     def set_lever(self, path: str, value: Any) -> None:
         """Move a lever (for the chosen countries) and start again from month 0."""
         with self.lock:
             self.changes[path] = value
-            self.reset()
+            self.restart()
 
     def set_countries(self, names: list[str] | None) -> None:
         """Apply the levers to these countries only (``None``: every country)."""
         with self.lock:
             self.countries = names
-            self.reset()
+            self.restart()
 
     def set_side_by_side(self, choice: SideBySide | None) -> None:
         """Switch side-by-side mode on (with the lever taught) or off."""
         with self.lock:
             self.side_by_side = choice
-            self.reset()
+            self.restart()
 
-    def value(self, path: str) -> Any:
-        """The value a lever has now (its change, or the scenario's first country)."""
+    def _country(self) -> int:
+        """Index of the country whose lever values the controls show."""
+        if self.scenario is None or not self.countries:
+            return 0
+        names = [c.name for c in self.scenario.countries]
+        return names.index(self.countries[0])
+
+    def setting(self, path: str) -> Any:
+        """The value a lever is set to in the first copy (the trainer's, else the scenario's)."""
         if path in self.changes:
             return self.changes[path]
         if self.scenario is None:
             return None
-        first = 0
-        if self.countries:
-            names = [c.name for c in self.scenario.countries]
-            first = names.index(self.countries[0])
-        return lever_value(self.scenario, path, first)
+        return lever_value(self.scenario, path, self._country())
+
+    def value(self, path: str) -> Any:
+        """The value a lever has now in the first run: its setting, or where the model put it."""
+        with self.lock:
+            if self.runs:
+                return self.runs[0].lever_now(path, self._country())
+            return self.setting(path)
+
+    def moved(self, path: str) -> Event | None:
+        """The model's latest move of lever ``path`` in the (first) run, if any."""
+        with self.lock:
+            if not self.runs:
+                return None
+            return self.runs[0].moved.get((self._country(), path))
+
+    @property
+    def revision(self) -> int:
+        """Grows whenever the runs restart or the model moves a lever (the controls redraw)."""
+        return self._restarts * 1_000_000 + sum(run.lever_moves for run in self.runs)
 
     def reset(self) -> None:
+        """Back to month 0 with the scenario's own lever values (the trainer's changes undone)."""
+        with self.lock:
+            self.changes = {}
+            self.restart()
+
+    def back_to_defaults(self) -> None:
+        """Back to month 0 with every lever at the parameter's documented default."""
+        with self.lock:
+            self.changes = {lever.path: lever.default for lever in levers()}
+            self.restart()
+
+    def restart(self) -> None:
         """Build the runs again from month 0 with the current levers."""
         with self.lock:
+            self._restarts += 1
             self.runs, self.view, self.pair = [], None, None
+            self.pause, self.waiting = None, False
             self._step_times.clear()
             if self.scenario is None:
                 return
             try:
-                scenario = apply_levers(self.scenario, self.changes, self.countries)
-                if self.side_by_side is None:
-                    self.runs = [LiveRun(scenario)]
+                copies = self._copies()
+                if len(copies) == 1:
+                    self.runs = [LiveRun(copies[0][1])]
                 else:
-                    base = self.value(self.side_by_side.lever)
-                    self.pair = Lockstep(
-                        scenario,
-                        self.side_by_side.lever,
-                        (base, self.side_by_side.value),
-                        self.countries,
-                    )
+                    self.pair = Lockstep(copies)
                     self.runs = list(self.pair.runs)
-                self.view = TrainerView(self.runs, blit=True)
+                for run in self.runs:
+                    run.flow_months = self.flow_months
+                self.view = self._view()
                 self.error = ""
             except SimError as error:
                 self.runs, self.view, self.pair = [], None, None
@@ -174,7 +261,84 @@ class Workshop:
                 self.runs, self.view, self.pair = [], None, None
                 self.error = f"the model could not be built from this scenario: {error}"
 
-        # ------------------------------------------------------------------ running
+    def _view(self) -> TrainerView:
+        if self.projector:
+            return TrainerView(self.runs, PROJECTOR_SIZE, PROJECTOR_DPI, blit=True, projector=True)
+        return TrainerView(self.runs, PAGE_SIZE, PAGE_DPI, blit=True)
+
+    def set_speed(self, months_per_second: float | None) -> None:
+        """Play at this many months a second (``None``: as fast as it can)."""
+        if months_per_second is not None and months_per_second <= 0:
+            raise ValueError(f"a speed must be positive, got {months_per_second}")
+        self.speed = months_per_second
+
+    def wait_before_next(self, started: float) -> float:
+        """Seconds the play loop waits after a month that began at ``started``.
+
+        ``started`` is a :func:`time.perf_counter` reading; the wait keeps the pace of
+        :attr:`speed` (zero when playing as fast as it can or when behind).
+        """
+        if self.speed is None:
+            return 0.0
+        return max(0.0, 1.0 / self.speed - (time.perf_counter() - started))
+
+    def set_flow_months(self, months: int) -> None:
+        """Keep each month's news flows on the map for ``months`` months (1 to 24)."""
+        if not 1 <= months <= MAX_FLOW_MONTHS:
+            raise ValueError(f"news flows stay 1 to {MAX_FLOW_MONTHS} months, got {months}")
+        with self.lock:
+            self.flow_months = months
+            for run in self.runs:
+                run.flow_months = months
+            if self.view is not None:
+                self.view.update()
+
+    def set_projector(self, on: bool) -> None:
+        """Switch projector mode on or off; the run goes on where it is."""
+        with self.lock:
+            self.projector = on
+            if self.runs:
+                self.view = self._view()
+
+    def _copies(self) -> list[tuple[str, Scenario]]:
+        """Each copy's label and scenario.
+
+        The trainer's levers apply to every copy, except that a later copy keeps its own
+        value of each lever it differs in.
+        """
+        assert self.scenario is not None
+
+        def levers_on(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
+            names = {c.name for c in scenario.countries}
+            countries = None if self.countries is None else [
+                n for n in self.countries if n in names
+            ]  # fmt: skip
+            return apply_levers(scenario, changes, countries)
+
+        if self.demonstration is not None:
+            copies = []
+            for i, copy in enumerate(self.demonstration.copies):
+                scenario = levers_on(copy.scenario, self.changes)
+                if i > 0:
+                    scenario = levers_on(scenario, copy.levers)
+                copies.append((copy.label, scenario))
+            return copies
+        first = levers_on(self.scenario, self.changes)
+        if self.side_by_side is None:
+            return [(first.name, first)]
+        differing = self.side_by_side.changes
+        second = levers_on(first, differing)
+        country = self._country()
+
+        def label(scenario: Scenario) -> str:
+            return "; ".join(
+                f"{LEVER_LABELS[path]}: {format_value(lever_value(scenario, path, country))}"
+                for path in differing
+            )
+
+        return [(label(first), first), (label(second), second)]
+
+    # ------------------------------------------------------------------ running
 
     @property
     def ready(self) -> bool:
@@ -201,9 +365,11 @@ class Workshop:
             if self.finished or self.view is None:
                 return False
             try:
+                seen = [len(run.events) for run in self.runs]
                 for run in self.runs:
                     run.step()
                 self.view.update()
+                self._check_pause(seen)
             except Exception as error:  # shown in the page, never a crash
                 log.exception("a month failed")
                 self.error = f"the run stopped at month {self.month + 1}: {error}"
@@ -211,6 +377,44 @@ class Workshop:
                 return False
             self._step_times.append(time.perf_counter())
             return True
+
+    def _check_pause(self, seen: list[int]) -> None:
+        """Pause and explain on the first month that shows what the demonstration is about."""
+        if self.demonstration is None or self.pause is not None:
+            return
+        preset = self.demonstration.preset
+        rule = preset.pause_on
+        watched = rule.copy_number - 1
+        run = self.runs[watched]
+        if rule.event is not None:
+            event = first_match(rule, run.events[seen[watched] :])
+            if event is None:
+                return
+            what = event.text
+            cause = event.cause or (rule.cause or "")
+        else:
+            others = [r.qoc[-1] for i, r in enumerate(self.runs) if i != watched]
+            gap = run.qoc[-1] - max(others)
+            if rule.qoc_gap is None or gap < rule.qoc_gap:
+                return
+            what = (
+                f"QoC {run.qoc[-1]:.3f} here against {max(others):.3f} in the other copy, "
+                f"a gap of {gap:.3f}"
+            )
+            cause = ""
+        self.pause = Pause(
+            month=self.month,
+            copy_label=run.label,
+            what=what,
+            notice=preset.notice,
+            explanation=CAUSE_EXPLANATIONS.get(cause, ""),
+        )
+        self.waiting = True
+
+    def dismiss_pause(self) -> None:
+        """The trainer has explained: the pause leaves the screen (it does not come back)."""
+        with self.lock:
+            self.waiting = False
 
     def set_practice(self, practice: int) -> None:
         """Show another practice on the maps."""
@@ -232,13 +436,66 @@ class Workshop:
         with self.lock:
             return self.view.jpeg() if self.view is not None else b""
 
-    def events(self, limit: int = 60) -> list[tuple[str, Event]]:
-        """The newest events, newest first, each with the label of its run."""
+    def events(
+        self,
+        limit: int | None = None,
+        *,
+        cause: str | None = None,
+        district: int | None = None,
+        practice: int | None = None,
+    ) -> list[tuple[str, Event]]:
+        """Events of the whole run, newest first, each with the label of its run.
+
+        Args:
+            limit: Most events returned (default: all).
+            cause: Only events that show this loss-ledger cause (``turnover`` ...).
+            district: Only events in this district (index).
+            practice: Only events about this practice (index).
+        """
         with self.lock:
+            many = len(self.runs) > 1
             merged = [
-                (run.label if len(self.runs) > 1 else "", event)
+                (run.label if many else "", event)
                 for run in self.runs
                 for event in run.events
+                if (cause is None or event.cause == cause)
+                and (district is None or event.district == district)
+                and (practice is None or event.practice == practice)
             ]
-            merged.sort(key=lambda item: item[1].month, reverse=True)
-            return merged[:limit]
+        merged.sort(key=lambda item: item[1].month, reverse=True)
+        return merged if limit is None else merged[:limit]
+
+    def events_csv(self, **filters: Any) -> str:
+        """The events of :meth:`events` (same filters) as CSV, oldest first.
+
+        Columns: copy, month, kind, cause, country, district, facility, practice, text;
+        places and practices by name, empty where an event has none.
+        """
+        with self.lock:
+            rows = list(reversed(self.events(**filters)))
+            model = self.runs[0].model if self.runs else None
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(
+                ["copy", "month", "kind", "cause", "country", "district", "facility",
+                 "practice", "text"]
+            )  # fmt: skip
+            practices = (
+                practice_labels(model.catalogue.names, model.catalogue.topics) if model else ()
+            )
+            for label, e in rows:
+                assert model is not None
+                writer.writerow(
+                    [
+                        label,
+                        e.month,
+                        e.kind,
+                        e.cause,
+                        model.world.country_names[e.country] if e.country >= 0 else "",
+                        district_label(model, e.district) if e.district >= 0 else "",
+                        facility_label(model, e.facility) if e.facility >= 0 else "",
+                        practices[e.practice] if e.practice >= 0 else "",
+                        e.text,
+                    ]
+                )
+            return buffer.getvalue()

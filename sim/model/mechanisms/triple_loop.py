@@ -8,7 +8,7 @@ by a month (not below 1) and raise every facility's documentation by
 ``loops.documentation_template_gain`` (templates); bottleneck losses make routing free;
 losses for want of a channel switch the messaging group on; blame losses lower facility
 and district blame by ``loops.blame_step`` (not below 0). Every change is a decision of
-the reviewer, recorded with the shares it read.
+the reviewer, recorded with the shares it read and the parameters it moved.
 """
 
 from __future__ import annotations
@@ -59,21 +59,28 @@ def review_learning_system(reviewer: Organisation, lost: np.ndarray, loops: Loop
             reviewer.decide(
                 f"learning sessions every {int(system.session_interval[country])} months",
                 why("no_story"),
+                ("channels.learning_sessions.interval_months",),
             )
             changes += 1
         members = w.facility_country == country
         w.documentation[members] = np.minimum(
             1.0, w.documentation[members] + loops.documentation_template_gain
         )
-        reviewer.decide("documentation templates for every facility", why("no_story"))
+        reviewer.decide(
+            "documentation templates for every facility",
+            why("no_story"),
+            ("facility_mix.documentation",),
+        )
         changes += 1
     if share["bottleneck"] >= trigger and not system.routing_free[country]:
         system.routing_free[country] = True
-        reviewer.decide("free routing", why("bottleneck"))
+        reviewer.decide("free routing", why("bottleneck"), ("national.routing",))
         changes += 1
     if share["no_channel"] >= trigger and not system.messaging_on[country]:
         system.messaging_on[country] = True
-        reviewer.decide("messaging groups switched on", why("no_channel"))
+        reviewer.decide(
+            "messaging groups switched on", why("no_channel"), ("channels.messaging_group.enabled",)
+        )
         changes += 1
     if share["blame"] >= trigger and loops.blame_step > 0:
         system.blame_facility[country] = max(0.0, system.blame_facility[country] - loops.blame_step)
@@ -82,6 +89,7 @@ def review_learning_system(reviewer: Organisation, lost: np.ndarray, loops: Loop
             f"blame culture eased to {system.blame_facility[country]:.2f} (facilities) and "
             f"{system.blame_district[country]:.2f} (districts)",
             why("blame"),
+            ("blame.facility", "blame.district"),
         )
         changes += 1
     return changes

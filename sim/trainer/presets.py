@@ -1,0 +1,277 @@
+"""Demonstration presets: ready contrasts a trainer picks from a list.
+
+A preset is data (``scenarios/presets/workshop.yaml``): a name, one plain sentence of
+what the room should notice, two or more copies of a scenario that differ in a set of
+levers (or are different scenario files of the same seed and size), and the event on
+which the page pauses to explain (pause-and-explain). :func:`load_presets` reads and
+checks the file: unknown keys, unknown lever paths, values out of range, unknown event
+kinds or causes and missing scenario files are reported together, each with its place
+in the file.
+
+The copies step together on the same random numbers (:class:`~sim.trainer.live.Lockstep`),
+so what differs between them comes from the levers they differ in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.config.scenario import load_scenario
+from sim.errors import Problem, ScenarioError, SimError
+from sim.model.ledger import CAUSES
+from sim.model.schema import Scenario
+from sim.trainer.levers import apply_levers
+from sim.trainer.narration import Event
+
+__all__ = [
+    "EVENT_KINDS",
+    "Copy",
+    "CopySpec",
+    "Demonstration",
+    "Pause",
+    "PauseRule",
+    "Preset",
+    "PresetFile",
+    "default_presets_file",
+    "first_match",
+    "load_presets",
+]
+
+#: Kinds of event a preset may pause on (see :mod:`sim.trainer.narration`).
+EVENT_KINDS = (
+    "losses",
+    "lost",
+    "dropped",
+    "trial_failed",
+    "adopted",
+    "institutionalised",
+    "trial_started",
+    "system",
+    "lever",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PauseRule(_Strict):
+    """When the page pauses to explain: the first event of a kind, or a gap in QoC.
+
+    Exactly one of ``event`` and ``qoc_gap`` is given.
+    """
+
+    copy_number: int = Field(
+        2, ge=1, alias="copy", description="The copy watched (1 is the first)."
+    )
+    event: str | None = Field(None, description=f"An event kind, one of {EVENT_KINDS}.")
+    cause: str | None = Field(None, description=f"Only events showing this cause {CAUSES}.")
+    qoc_gap: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Pause when the watched copy's QoC is this much above every other copy's.",
+    )
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> PauseRule:
+        if (self.event is None) == (self.qoc_gap is None):
+            raise ValueError("give exactly one of 'event' and 'qoc_gap'")
+        if self.event is not None and self.event not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.event!r}; choose one of {EVENT_KINDS}")
+        if self.cause is not None and self.cause not in CAUSES:
+            raise ValueError(f"unknown cause {self.cause!r}; choose one of {CAUSES}")
+        return self
+
+
+class CopySpec(_Strict):
+    """One copy of a preset: its label, and its scenario file or lever values (or both)."""
+
+    label: str = Field(min_length=1, description="The copy's name on screen.")
+    scenario: str | None = Field(
+        None, description="A scenario file (relative to the presets file); default: the preset's."
+    )
+    levers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Lever values of this copy, by key path inside a country.",
+    )
+
+
+class Preset(_Strict):
+    """One demonstration: a contrast, what to notice, and when to pause."""
+
+    name: str = Field(min_length=1, description="The name in the list.")
+    notice: str = Field(min_length=1, description="One plain sentence: what the room notices.")
+    scenario: str | None = Field(
+        None, description="The scenario file the copies start from (relative to the file)."
+    )
+    copies: list[CopySpec] = Field(min_length=2, max_length=4)
+    pause_on: PauseRule
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Preset:
+        if self.pause_on.copy_number > len(self.copies):
+            raise ValueError(
+                f"pause_on.copy is {self.pause_on.copy_number} but there are "
+                f"{len(self.copies)} copies"
+            )
+        if self.scenario is None and any(c.scenario is None for c in self.copies):
+            raise ValueError("give the preset a scenario, or every copy its own")
+        labels = [c.label for c in self.copies]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"copy labels must differ; got {labels}")
+        return self
+
+
+class PresetFile(_Strict):
+    """The presets file: a list of presets."""
+
+    presets: list[Preset] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> PresetFile:
+        names = [p.name for p in self.presets]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"preset names must be unique; repeated: {repeated}")
+        return self
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A copy ready to run: its label, its scenario and its own lever values."""
+
+    label: str
+    scenario: Scenario
+    levers: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    """A checked preset with its scenarios loaded."""
+
+    preset: Preset
+    copies: tuple[Copy, ...]
+
+    @property
+    def name(self) -> str:
+        """The preset's name."""
+        return self.preset.name
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A pause-and-explain: the month, the copy, what happened and what it shows."""
+
+    month: int
+    copy_label: str
+    what: str
+    notice: str
+    explanation: str
+
+
+def default_presets_file(scenario_folder: Path) -> Path:
+    """``presets/workshop.yaml`` inside the scenario folder."""
+    return scenario_folder / "presets" / "workshop.yaml"
+
+
+def load_presets(path: str | Path) -> list[Demonstration]:
+    """Read and check a presets file; load every scenario it names.
+
+    Raises:
+        ScenarioError: Listing every problem found, with its key in the file.
+    """
+    path = Path(path)
+    shown = path.as_posix()
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ScenarioError(
+            [Problem(shown, "", None, f"cannot read the presets: {error}", "fix the file")]
+        ) from error
+    try:
+        parsed = PresetFile.model_validate(document)
+    except ValidationError as error:
+        raise ScenarioError(
+            [
+                Problem(
+                    shown,
+                    ".".join(str(p) for p in detail["loc"]),
+                    detail.get("input"),
+                    detail["msg"],
+                    "see docs/app.md, 'Demonstration presets'",
+                )
+                for detail in error.errors()
+            ]
+        ) from error
+    problems: list[Problem] = []
+    demonstrations = []
+    scenarios: dict[Path, Scenario] = {}
+    for i, preset in enumerate(parsed.presets):
+        copies = []
+        for j, spec in enumerate(preset.copies):
+            key = f"presets.{i}.copies.{j}"
+            name = spec.scenario or preset.scenario
+            assert name is not None
+            file = (path.parent / name).resolve()
+            try:
+                if file not in scenarios:
+                    scenarios[file] = load_scenario(file)
+                scenario = apply_levers(scenarios[file], spec.levers, source=f"{shown}: {key}")
+            except SimError as error:
+                found = error.problems if isinstance(error, ScenarioError) else []
+                problems += [
+                    Problem(shown, f"{key}.{p.key}" if p.key else key, p.value, p.message, p.fix)
+                    for p in found
+                ] or [Problem(shown, key, name, str(error), "fix the scenario file")]
+                continue
+            copies.append(Copy(spec.label, scenario, dict(spec.levers)))
+        if len(copies) == len(preset.copies):
+            problems += _lockstep_problems(shown, i, copies)
+            demonstrations.append(Demonstration(preset, tuple(copies)))
+    if problems:
+        raise ScenarioError(problems)
+    return demonstrations
+
+
+def _lockstep_problems(shown: str, i: int, copies: Sequence[Copy]) -> list[Problem]:
+    """Copies must share seed, months and size to run in lockstep on the same numbers."""
+    first = copies[0].scenario
+    problems = []
+    for j, copy in enumerate(copies[1:], start=1):
+        other = copy.scenario
+        for what, a, b in (
+            ("seed", first.seed, other.seed),
+            ("months", first.months, other.months),
+            ("countries", len(first.countries), len(other.countries)),
+            ("facilities", _facilities(first), _facilities(other)),
+        ):
+            if a != b:
+                problems.append(
+                    Problem(
+                        shown,
+                        f"presets.{i}.copies.{j}",
+                        b,
+                        f"the copy's {what} ({b}) differs from the first copy's ({a})",
+                        "copies run in lockstep: give them the same seed, months and size",
+                    )
+                )
+    return problems
+
+
+def _facilities(scenario: Scenario) -> list[int]:
+    return [c.facilities for c in scenario.countries]
+
+
+def first_match(rule: PauseRule, events: Sequence[Event]) -> Event | None:
+    """The first of ``events`` that the rule's event kind (and cause) picks out."""
+    for event in events:
+        if event.kind == rule.event and (rule.cause is None or event.cause == rule.cause):
+            return event
+    return None
