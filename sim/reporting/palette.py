@@ -56,4 +56,5 @@ CAUSE_EXPLANATIONS: dict[str, str] = {
     "no_channel": "it faded where it was learned: no channel carried it on in time",
 }
 
-assert tuple(CAUSE_COLOURS) == tuple(CAUSE_WORDS) == tuple(CAUSE_EXPLANATIONS) == CAUSES
+if not tuple(CAUSE_COLOURS) == tuple(CAUSE_WORDS) == tuple(CAUSE_EXPLANATIONS) == CAUSES:
+    raise ImportError(f"the palette must name every loss cause, in the ledger's order {CAUSES}")

@@ -604,7 +604,8 @@ def Page() -> None:
 
 def _lever_controls(workshop: Workshop, redraw: Any) -> None:
     scenario = workshop.scenario
-    assert scenario is not None
+    if scenario is None:
+        return  # nothing loaded yet: no levers to show
     runs = workshop.runs
     if runs:
         catalogue = runs[0].model.catalogue

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.config.explain import schema_problems
 from sim.config.scenario import load_scenario
+from sim.config.sources import read_yaml
 from sim.errors import Problem, ScenarioError, SimError
 from sim.model.ledger import CAUSES
 from sim.model.schema import Scenario
@@ -189,27 +190,13 @@ def load_presets(path: str | Path) -> list[Demonstration]:
     """
     path = Path(path)
     shown = path.as_posix()
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ScenarioError(
-            [Problem(shown, "", None, f"cannot read the presets: {error}", "fix the file")]
-        ) from error
+    document, repeated = read_yaml(path, shown)
+    if repeated:
+        raise ScenarioError(repeated)
     try:
         parsed = PresetFile.model_validate(document)
     except ValidationError as error:
-        raise ScenarioError(
-            [
-                Problem(
-                    shown,
-                    ".".join(str(p) for p in detail["loc"]),
-                    detail.get("input"),
-                    detail["msg"],
-                    "see docs/app.md, 'Demonstration presets'",
-                )
-                for detail in error.errors()
-            ]
-        ) from error
+        raise ScenarioError(schema_problems(error, shown, PresetFile)) from None
     problems: list[Problem] = []
     demonstrations = []
     scenarios: dict[Path, Scenario] = {}
@@ -218,7 +205,10 @@ def load_presets(path: str | Path) -> list[Demonstration]:
         for j, spec in enumerate(preset.copies):
             key = f"presets.{i}.copies.{j}"
             name = spec.scenario or preset.scenario
-            assert name is not None
+            if name is None:
+                fix = "set scenario: on the preset or on this copy"
+                problems.append(Problem(shown, key, None, "no scenario for this copy", fix))
+                continue
             file = (path.parent / name).resolve()
             try:
                 if file not in scenarios:

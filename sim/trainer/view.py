@@ -178,7 +178,8 @@ def _geographic_layout(run: LiveRun, shown: np.ndarray, rank: np.ndarray) -> Map
     from sim.config.importers.maps import district_hulls
 
     w = run.model.world
-    assert w.lat is not None and w.lon is not None
+    if w.lat is None or w.lon is None:
+        raise ValueError("a geographic layout needs facility coordinates")
     known = np.isfinite(w.lat) & np.isfinite(w.lon)
     scale = math.cos(math.radians(float(np.median(w.lat[known]))))
     raw = np.column_stack([w.lon * scale, w.lat])

@@ -306,7 +306,8 @@ class Workshop:
         The trainer's levers apply to every copy, except that a later copy keeps its own
         value of each lever it differs in.
         """
-        assert self.scenario is not None
+        if self.scenario is None:
+            raise RuntimeError("the workshop has no scenario loaded yet")
 
         def levers_on(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
             names = {c.name for c in scenario.countries}
@@ -472,19 +473,18 @@ class Workshop:
         places and practices by name, empty where an event has none.
         """
         with self.lock:
-            rows = list(reversed(self.events(**filters)))
-            model = self.runs[0].model if self.runs else None
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(
                 ["copy", "month", "kind", "cause", "country", "district", "facility",
                  "practice", "text"]
             )  # fmt: skip
-            practices = (
-                practice_labels(model.catalogue.names, model.catalogue.topics) if model else ()
-            )
+            if not self.runs:
+                return buffer.getvalue()
+            rows = list(reversed(self.events(**filters)))
+            model = self.runs[0].model
+            practices = practice_labels(model.catalogue.names, model.catalogue.topics)
             for label, e in rows:
-                assert model is not None
                 writer.writerow(
                     [
                         label,
