@@ -8,7 +8,7 @@ import ipyvuetify as v
 import pytest
 import solara
 
-from sim.trainer import app
+from sim.trainer import app, page_html
 from sim.trainer.levers import levers
 from sim.trainer.workshop import SideBySide, Workshop, scenario_files
 
@@ -211,7 +211,7 @@ def test_the_log_keeps_the_whole_run_filters_it_and_exports_it(tmp_path: Path) -
     assert named and all(r["text"].startswith(r["facility"]) for r in named)
     filtered = list(csv.DictReader(io.StringIO(workshop.events_csv(cause="turnover"))))
     assert len(filtered) == len(turnover) and {r["cause"] for r in filtered} == {"turnover"}
-    html_log = app._log_html(workshop, {"cause": "turnover"})
+    html_log = page_html.log_html(workshop, {"cause": "turnover"})
     assert "lost this month to staff turnover" in html_log or "last trained" in html_log
 
 
@@ -230,7 +230,7 @@ def test_side_by_side_copies_may_differ_in_several_levers(scenario_folder: Path)
     )
     for _ in range(6):
         workshop.step()
-    html_ledger = app._ledger_html(workshop)
+    html_ledger = page_html.ledger_html(workshop)
     assert all(f"{run.label}: lessons lost so far" in html_ledger for run in workshop.runs)
     qoc = [run.qoc for run in workshop.runs]
     assert len(qoc[0]) == len(qoc[1]) == 7

@@ -21,9 +21,17 @@ import solara
 import solara.lab
 
 from sim.errors import SimError
-from sim.reporting.palette import CAUSE_WORDS
 from sim.trainer.levers import Lever, format_value, levers
-from sim.trainer.narration import Event, district_label, practice_label, practice_labels
+from sim.trainer.narration import practice_label
+from sim.trainer.page_html import (
+    ALL,
+    CSS,
+    filter_choices,
+    ledger_html,
+    lever_label,
+    log_html,
+    same_value,
+)
 from sim.trainer.presets import Demonstration, default_presets_file, load_presets
 from sim.trainer.workshop import SideBySide, Workshop, default_scenario_folder, scenario_files
 
@@ -47,33 +55,6 @@ FLOW_MONTHS: dict[str, int] = {"1 month": 1, "3 months": 3, "6 months": 6, "12 m
 
 EVERY_COUNTRY = "every country"
 OFF = "off"
-
-CSS = """
-.lhsim-log { font-family: monospace; font-size: 12px; max-height: 260px; overflow-y: auto;
-             border: 1px solid #ddd; padding: 4px 8px; background: #fafafa; }
-.lhsim-log .loss { color: #b30000; }
-.lhsim-log .month { color: #777; }
-.lhsim-view { width: 100%; max-width: 1920px; height: auto; }
-.v-input__slider .v-input__slot { flex-wrap: wrap; }
-.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; white-space: normal;
-                                             max-width: 100%; height: auto;
-                                             line-height: 1.3; margin-bottom: 6px; }
-.lhsim-notice { font-size: 18px; margin: 4px 0; }
-.lhsim-projector, .lhsim-projector .v-label, .lhsim-projector .v-btn { color: #000;
-                  font-size: 22px !important; }
-.lhsim-projector .lhsim-log { font-size: 20px; max-height: 420px; background: #fff;
-                              border: 2px solid #000; }
-.lhsim-projector .lhsim-ledger table { font-size: 20px; }
-.lhsim-projector .lhsim-ledger .swatch { width: 20px; height: 20px; }
-.lhsim-projector .lhsim-notice, .lhsim-projector .lhsim-explain { font-size: 26px; }
-.lhsim-explain { border: 3px solid #0072B2; background: #eef6fb; padding: 8px 12px;
-                 font-size: 18px; }
-.lhsim-ledger table { border-collapse: collapse; font-size: 14px; margin-bottom: 6px; }
-.lhsim-ledger td, .lhsim-ledger th { padding: 2px 8px; text-align: left; }
-.lhsim-ledger td.number { text-align: right; font-variant-numeric: tabular-nums; }
-.lhsim-ledger .swatch { display: inline-block; width: 14px; height: 14px;
-                        vertical-align: middle; border: 1px solid #333; }
-"""
 
 
 def _demonstrations(folder: Path) -> tuple[list[Demonstration], str]:
@@ -100,86 +81,6 @@ def _first_scenario(folder: Path) -> Path | None:
     return (demo or files)[0] if files else None
 
 
-#: Most events shown in the page's log (the export has them all).
-LOG_SHOWN = 200
-
-ALL = "all"
-
-
-def _log_html(workshop: Workshop, filters: dict[str, Any] | None = None) -> str:
-    filters = filters or {}
-    events = workshop.events(**filters)
-    rows = []
-    if len(events) > LOG_SHOWN:
-        rows.append(
-            f'<div class="more">The newest {LOG_SHOWN} of {len(events):,} events; '
-            "export the log for all of them.</div>"
-        )
-    for label, event in events[:LOG_SHOWN]:
-        css = "loss" if event.kind in ("losses", "lost") else ""
-        prefix = f"[{html.escape(label)}] " if label else ""
-        rows.append(
-            f'<div class="event {css}"><span class="month">month {event.month}</span> '
-            f"{prefix}{html.escape(event.text)}</div>"
-        )
-    if not rows and filters:
-        return "<div>No event matches these filters yet.</div>"
-    return "\n".join(rows) or "<div>Press play or step: events will appear here.</div>"
-
-
-def _lever_label(lever: Lever, value: Any, moved: Event | None) -> str:
-    """``Staff who leave each year: 0.4 per year``, and who moved it, if the model did."""
-    unit = f" {lever.unit}" if lever.unit and value is not None else ""
-    label = f"{lever.label}: {format_value(value)}{unit}"
-    if moved is not None:
-        label += f" (moved by the model in month {moved.month})"
-    return label
-
-
-def _ledger_html(workshop: Workshop) -> str:
-    """The loss ledger of each run as a table: counts, rates and what each cause means."""
-    parts = []
-    for run in workshop.runs:
-        lines = run.ledger()
-        created = run.created[-1]
-        title = f"{html.escape(run.label)}: " if len(workshop.runs) > 1 else ""
-        parts.append(
-            f"<div><b>{title}lessons lost so far</b> (of {created:,} lessons created, "
-            f"{run.model.catalogue.size} practices)</div>"
-        )
-        rows = [
-            f'<tr><td><span class="swatch" style="background:{line.colour}"></span> '
-            f"{html.escape(line.words)}</td>"
-            f'<td class="number">{line.lost:,}</td>'
-            f'<td class="number">{line.per_100_created:.1f}</td>'
-            f'<td class="number">{line.per_practice:.1f}</td>'
-            f"<td>{html.escape(line.explanation)}</td></tr>"
-            for line in lines
-            if not line.absent
-        ]
-        if rows:
-            parts.append(
-                "<table><tr><th>cause</th><th>lost</th><th>per 100 created</th>"
-                "<th>per practice</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
-            )
-        absent = [line.words for line in lines if line.absent]
-        if absent:
-            parts.append(
-                f'<div class="absent">Absent so far (no lesson lost to it): '
-                f"{html.escape(', '.join(absent))}</div>"
-            )
-    return "\n".join(parts)
-
-
-def _same(lever: Lever, new: Any, shown: Any) -> bool:
-    """Whether ``new`` is the value the control shows (within half a slider step)."""
-    if isinstance(new, bool) or isinstance(shown, bool) or new is None or shown is None:
-        return bool(new == shown)
-    if isinstance(new, int | float) and isinstance(shown, int | float):
-        return abs(float(new) - float(shown)) < max(lever.step, 1e-9) / 2
-    return bool(new == shown)
-
-
 @solara.component
 def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -> None:
     """One slider, switch or choice, generated from the lever's parameter.
@@ -190,12 +91,12 @@ def LeverControl(lever: Lever, value: Any, workshop: Workshop, on_change: Any) -
     """
 
     def set_value(new: Any) -> None:
-        if _same(lever, new, value):
+        if same_value(lever, new, value):
             return  # the control echoing the value it shows (e.g. after a move by the model)
         workshop.set_lever(lever.path, new)
         on_change()
 
-    label = _lever_label(lever, value, workshop.moved(lever.path))
+    label = lever_label(lever, value, workshop.moved(lever.path))
     with solara.Tooltip(lever.tooltip):
         if lever.kind == "bool":
             solara.Switch(label=label, value=bool(value), on_value=set_value)
@@ -411,27 +312,11 @@ def Controls(
         )
 
 
-def _filter_choices(workshop: Workshop) -> dict[str, dict[str, Any]]:
-    """The values each log filter offers, by its words: causes, districts, practices."""
-    causes = {ALL: None, **{words: cause for cause, words in CAUSE_WORDS.items()}}
-    if not workshop.runs:
-        return {"cause": causes, "district": {ALL: None}, "practice": {ALL: None}}
-    model = workshop.runs[0].model
-    districts = {district_label(model, d): d for d in range(model.world.n_districts)}
-    names = practice_labels(model.catalogue.names, model.catalogue.topics)
-    practices = {name: k for k, name in enumerate(names)}
-    return {
-        "cause": causes,
-        "district": {ALL: None, **districts},
-        "practice": {ALL: None, **practices},
-    }
-
-
 @solara.component
 def LogControls(workshop: Workshop, filters: Any, moves: Any) -> None:
     """Filters of the event log (cause, district, practice) and its export to CSV."""
     _ = moves.value
-    choices = _filter_choices(workshop)
+    choices = filter_choices(workshop)
     chosen = filters.value
     with solara.Row(classes=["lhsim-log-controls"]):
         for key, label in (("cause", "cause"), ("district", "district"), ("practice", "practice")):
@@ -495,7 +380,7 @@ def Explanation(workshop: Workshop, playing: Any, tick: Any) -> None:
 def LogView(workshop: Workshop, tick: Any, filters: Any) -> None:
     """The event log, newest first, as filtered; redrawn every month."""
     _ = tick.value
-    solara.HTML(unsafe_innerHTML=_log_html(workshop, filters.value), classes=["lhsim-log"])
+    solara.HTML(unsafe_innerHTML=log_html(workshop, filters.value), classes=["lhsim-log"])
 
 
 @solara.component
@@ -508,7 +393,7 @@ def LiveView(workshop: Workshop, tick: Any) -> None:
         solara.Image(workshop.frame(), format="jpeg", classes=["lhsim-view"])
         qoc = " · ".join(f"{run.label}: {run.qoc[-1]:.3f}" for run in workshop.runs)
         solara.Text(f"QoC at month {workshop.month}: {qoc}", classes=["lhsim-qoc"])
-        solara.HTML(unsafe_innerHTML=_ledger_html(workshop), classes=["lhsim-ledger"])
+        solara.HTML(unsafe_innerHTML=ledger_html(workshop), classes=["lhsim-ledger"])
 
 
 @solara.component

@@ -1,0 +1,147 @@
+"""The trainer page's HTML pieces: the event log, lever labels, the ledger table, the style."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from sim.reporting.palette import CAUSE_WORDS
+from sim.trainer.levers import Lever, format_value
+from sim.trainer.narration import Event, district_label, practice_labels
+from sim.trainer.workshop import Workshop
+
+__all__ = [
+    "ALL",
+    "CSS",
+    "LOG_SHOWN",
+    "filter_choices",
+    "ledger_html",
+    "lever_label",
+    "log_html",
+    "same_value",
+]
+
+CSS = """
+.lhsim-log { font-family: monospace; font-size: 12px; max-height: 260px; overflow-y: auto;
+             border: 1px solid #ddd; padding: 4px 8px; background: #fafafa; }
+.lhsim-log .loss { color: #b30000; }
+.lhsim-log .month { color: #777; }
+.lhsim-view { width: 100%; max-width: 1920px; height: auto; }
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; white-space: normal;
+                                             max-width: 100%; height: auto;
+                                             line-height: 1.3; margin-bottom: 6px; }
+.lhsim-notice { font-size: 18px; margin: 4px 0; }
+.lhsim-projector, .lhsim-projector .v-label, .lhsim-projector .v-btn { color: #000;
+                  font-size: 22px !important; }
+.lhsim-projector .lhsim-log { font-size: 20px; max-height: 420px; background: #fff;
+                              border: 2px solid #000; }
+.lhsim-projector .lhsim-ledger table { font-size: 20px; }
+.lhsim-projector .lhsim-ledger .swatch { width: 20px; height: 20px; }
+.lhsim-projector .lhsim-notice, .lhsim-projector .lhsim-explain { font-size: 26px; }
+.lhsim-explain { border: 3px solid #0072B2; background: #eef6fb; padding: 8px 12px;
+                 font-size: 18px; }
+.lhsim-ledger table { border-collapse: collapse; font-size: 14px; margin-bottom: 6px; }
+.lhsim-ledger td, .lhsim-ledger th { padding: 2px 8px; text-align: left; }
+.lhsim-ledger td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.lhsim-ledger .swatch { display: inline-block; width: 14px; height: 14px;
+                        vertical-align: middle; border: 1px solid #333; }
+"""
+
+
+#: Most events shown in the page's log (the export has them all).
+LOG_SHOWN = 200
+
+
+ALL = "all"
+
+
+def log_html(workshop: Workshop, filters: dict[str, Any] | None = None) -> str:
+    """The newest events of the log (filtered) as an HTML list."""
+    filters = filters or {}
+    events = workshop.events(**filters)
+    rows = []
+    if len(events) > LOG_SHOWN:
+        rows.append(
+            f'<div class="more">The newest {LOG_SHOWN} of {len(events):,} events; '
+            "export the log for all of them.</div>"
+        )
+    for label, event in events[:LOG_SHOWN]:
+        css = "loss" if event.kind in ("losses", "lost") else ""
+        prefix = f"[{html.escape(label)}] " if label else ""
+        rows.append(
+            f'<div class="event {css}"><span class="month">month {event.month}</span> '
+            f"{prefix}{html.escape(event.text)}</div>"
+        )
+    if not rows and filters:
+        return "<div>No event matches these filters yet.</div>"
+    return "\n".join(rows) or "<div>Press play or step: events will appear here.</div>"
+
+
+def lever_label(lever: Lever, value: Any, moved: Event | None) -> str:
+    """``Staff who leave each year: 0.4 per year``, and who moved it, if the model did."""
+    unit = f" {lever.unit}" if lever.unit and value is not None else ""
+    label = f"{lever.label}: {format_value(value)}{unit}"
+    if moved is not None:
+        label += f" (moved by the model in month {moved.month})"
+    return label
+
+
+def ledger_html(workshop: Workshop) -> str:
+    """The loss ledger of each run as a table: counts, rates and what each cause means."""
+    parts = []
+    for run in workshop.runs:
+        lines = run.ledger()
+        created = run.created[-1]
+        title = f"{html.escape(run.label)}: " if len(workshop.runs) > 1 else ""
+        parts.append(
+            f"<div><b>{title}lessons lost so far</b> (of {created:,} lessons created, "
+            f"{run.model.catalogue.size} practices)</div>"
+        )
+        rows = [
+            f'<tr><td><span class="swatch" style="background:{line.colour}"></span> '
+            f"{html.escape(line.words)}</td>"
+            f'<td class="number">{line.lost:,}</td>'
+            f'<td class="number">{line.per_100_created:.1f}</td>'
+            f'<td class="number">{line.per_practice:.1f}</td>'
+            f"<td>{html.escape(line.explanation)}</td></tr>"
+            for line in lines
+            if not line.absent
+        ]
+        if rows:
+            parts.append(
+                "<table><tr><th>cause</th><th>lost</th><th>per 100 created</th>"
+                "<th>per practice</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
+            )
+        absent = [line.words for line in lines if line.absent]
+        if absent:
+            parts.append(
+                f'<div class="absent">Absent so far (no lesson lost to it): '
+                f"{html.escape(', '.join(absent))}</div>"
+            )
+    return "\n".join(parts)
+
+
+def same_value(lever: Lever, new: Any, shown: Any) -> bool:
+    """Whether ``new`` is the value the control shows (within half a slider step)."""
+    if isinstance(new, bool) or isinstance(shown, bool) or new is None or shown is None:
+        return bool(new == shown)
+    if isinstance(new, int | float) and isinstance(shown, int | float):
+        return abs(float(new) - float(shown)) < max(lever.step, 1e-9) / 2
+    return bool(new == shown)
+
+
+def filter_choices(workshop: Workshop) -> dict[str, dict[str, Any]]:
+    """The values each log filter offers, by its words: causes, districts, practices."""
+    causes = {ALL: None, **{words: cause for cause, words in CAUSE_WORDS.items()}}
+    if not workshop.runs:
+        return {"cause": causes, "district": {ALL: None}, "practice": {ALL: None}}
+    model = workshop.runs[0].model
+    districts = {district_label(model, d): d for d in range(model.world.n_districts)}
+    names = practice_labels(model.catalogue.names, model.catalogue.topics)
+    practices = {name: k for k, name in enumerate(names)}
+    return {
+        "cause": causes,
+        "district": {ALL: None, **districts},
+        "practice": {ALL: None, **practices},
+    }
