@@ -273,8 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--executor",
         choices=("serial", "processes", "dask"),
         default="processes",
-        help="where simulations run (default processes); only serial is reproducible "
-        "run for run from the seed",
+        help="where simulations run (default processes); the fit depends on the seed "
+        "only, not on the executor or the number of workers (see docs/calibration.md)",
     )
     calibrate.add_argument(
         "--workers", type=workers_int, default=2, metavar="N", help="worker processes (default 2)"
