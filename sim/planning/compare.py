@@ -38,7 +38,7 @@ from sim.errors import Problem, ScenarioError
 from sim.metrics.costs import budget_breaches, cost_by_year, cost_problems, cost_totals
 from sim.model.ledger import CAUSES
 from sim.model.schema import Scenario
-from sim.runs.folders import make_folder
+from sim.runs.folders import FolderLock, make_folder
 from sim.runs.results import ResultsError, atomic_write, read_manifest, read_results
 
 __all__ = [
@@ -465,6 +465,7 @@ def build_outputs(folder: Path) -> dict[str, Path]:
     Raises:
         ResultsError: ``folder`` is not a comparison or results folder, or a run in it
             did not finish.
+        sim.runs.folders.FolderLockedError: Another command is writing into ``folder``.
     """
     from sim.planning.brief import write_report
     from sim.planning.figures import comparison_figures, figure_png
@@ -475,20 +476,21 @@ def build_outputs(folder: Path) -> dict[str, Path]:
     costs = pd.concat([d.costs.assign(scenario=d.name) for d in data], ignore_index=True)[
         ["scenario", "replicate", "year", "activity", "units", "cost", "cost_discounted"]
     ]
-    written: dict[str, Path] = {}
-    for name, frame in (("comparison", table), ("costs", costs)):
-        path = Path(folder) / f"{name}.csv"
-        _write_csv(path, frame)
-        written[name] = path
-    figures = comparison_figures(data, table, comparison.baseline)
-    images: dict[str, bytes] = {}
-    for name, figure in figures.items():
-        png = figure_png(figure)
-        images[name] = png
-        path = Path(folder) / "figures" / f"{name}.png"
-        _write_bytes(path, png)
-        written[name] = path
-    written["report"] = write_report(comparison, data, table, images)
+    with FolderLock(Path(folder)):  # one writer of the outputs at a time
+        written: dict[str, Path] = {}
+        for name, frame in (("comparison", table), ("costs", costs)):
+            path = Path(folder) / f"{name}.csv"
+            _write_csv(path, frame)
+            written[name] = path
+        figures = comparison_figures(data, table, comparison.baseline)
+        images: dict[str, bytes] = {}
+        for name, figure in figures.items():
+            png = figure_png(figure)
+            images[name] = png
+            path = Path(folder) / "figures" / f"{name}.png"
+            _write_bytes(path, png)
+            written[name] = path
+        written["report"] = write_report(comparison, data, table, images)
     return written
 
 
