@@ -546,6 +546,12 @@ def _explain(error: Exception) -> int:
         return _fail(str(error), EXIT_RUN_FAILED)
     if isinstance(error, OSError):
         return _fail(f"{error} (--debug shows the traceback)", EXIT_RUN_FAILED)
+    if isinstance(error, MemoryError):
+        return _fail(
+            "out of memory: the scenario or sweep is too large for this computer; use fewer "
+            "facilities, practices, replicates or workers (--debug shows the traceback)",
+            EXIT_RUN_FAILED,
+        )
     raise error
 
 
