@@ -98,6 +98,10 @@ def test_a_local_dask_cluster_listens_on_loopback_without_a_dashboard(monkeypatc
     with pytest.raises(EvaluatorError):
         DaskEvaluator(workers=1).start()
     assert seen["host"] == "127.0.0.1" and seen["dashboard_address"] is None, seen
+    seen.clear()
+    with pytest.raises(EvaluatorError):
+        DaskEvaluator(workers=1, processes=False).start()
+    assert seen["dashboard_address"] is None and "host" not in seen, "threads: in-process"
 
 
 @pytest.mark.parametrize(

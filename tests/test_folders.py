@@ -269,3 +269,15 @@ def test_out_naming_an_existing_file_is_a_clear_error(tmp_path: Path, capsys) ->
     err = capsys.readouterr().err
     assert "is not a folder" in err and "Errno" not in err and "Traceback" not in err, err
     assert target.read_text() == "a file"
+
+
+def test_report_refuses_a_folder_being_written(tmp_path: Path, capsys) -> None:
+    from sim.runs.simulation import run_replicate
+
+    out = tmp_path / "r"
+    run_scenario(tiny(), replicates=2, out_dir=out, progress=False, replicate_fn=run_replicate)
+    with FolderLock(out, ["lhsim", "run", "again.yaml"]):
+        assert main(["report", str(out)]) == 2
+    assert "being written by another lhsim command" in capsys.readouterr().err
+    assert main(["report", str(out)]) == 0
+    assert not (out / LOCK).exists()

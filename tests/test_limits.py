@@ -141,3 +141,15 @@ def test_every_number_on_the_command_line_is_ranged(arguments: list[str], capsys
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "error: argument" in err and "Traceback" not in err, err
+
+
+def test_a_world_too_large_for_memory_is_refused_with_its_cost(tmp_path: Path) -> None:
+    countries = "".join(f"  - {{name: C{i}, facilities: 2000000}}\n" for i in range(60))
+    path = write(tmp_path, f"name: huge\ncountries:\n{countries}")
+    with pytest.raises(ScenarioError, match=r"2,880,000,000 facility-practice cells.* GB .*hours"):
+        load_scenario(path)
+
+
+def test_the_national_benchmark_is_within_the_limits() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert load_scenario(root / "scenarios" / "national.yaml").countries

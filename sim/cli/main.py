@@ -307,8 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--executor",
         choices=("serial", "processes", "dask"),
         default="processes",
-        help="where simulations run (default processes); only serial is reproducible "
-        "run for run from the seed",
+        help="where simulations run (default processes); the fit depends on the seed "
+        "only, not on the executor or the number of workers (see docs/calibration.md)",
     )
     calibrate.add_argument(
         "--workers", type=workers_int, default=2, metavar="N", help="worker processes (default 2)"
@@ -596,6 +596,12 @@ def _explain(error: Exception) -> int:
         return _fail(str(error), EXIT_RUN_FAILED)
     if isinstance(error, OSError):
         return _fail(f"{error} (--debug shows the traceback)", EXIT_RUN_FAILED)
+    if isinstance(error, MemoryError):
+        return _fail(
+            "out of memory: the scenario or sweep is too large for this computer; use fewer "
+            "facilities, practices, replicates or workers (--debug shows the traceback)",
+            EXIT_RUN_FAILED,
+        )
     raise error
 
 

@@ -191,7 +191,7 @@ def calibrate(
         path: The calibration file.
         out: Output folder (default :func:`default_folder`).
         holdout: A group left out of the fit and predicted from the others.
-        executor: ``serial`` (reproducible from the seed), ``processes`` or ``dask``.
+        executor: ``serial``, ``processes`` or ``dask``; the fit depends on the seed only.
         workers: Worker processes for ``processes`` and a local Dask cluster.
         scheduler: Address of a running Dask scheduler (``dask`` only).
         force: Replace an existing output folder.

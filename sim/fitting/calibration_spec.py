@@ -32,12 +32,20 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.config.explain import country_field, schema_problems
 from sim.config.sources import read_yaml
 from sim.errors import Problem, ScenarioError
-from sim.model.parameters import FolderName
+from sim.model.parameters import FolderName, no_truth_values
 
 __all__ = [
     "TIME_UNIT_MONTHS",
@@ -56,6 +64,11 @@ TIME_UNIT_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return no_truth_values(cls, value, info)
 
 
 class Prior(_Section):
@@ -151,7 +164,7 @@ class CalibrationSpec(_Section):
 
 
 def load_calibration(path: str | Path) -> CalibrationSpec:
-    r"""Read and check a calibration file (its data files are read later).
+    r"""Read and check a calibration file (its data files must exist; they are read later).
 
     Raises:
         ScenarioError: Listing every problem: YAML errors, unknown keys (with "did you
@@ -162,6 +175,7 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     path = Path(folder) / "fit.yaml"
+        ...     _ = (Path(folder) / "n.csv").write_text("id,adoption_time\na,1\n")
         ...     _ = path.write_text(
         ...         "name: x\ndata: {nodes: n.csv}\n"
         ...         "parameters: [{name: p, key: channels.guidance.reach,"
@@ -177,23 +191,62 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
         raise ScenarioError(
             problems + [Problem(file, "", document, "a calibration file is a mapping", "")]
         )
-    document = {**document, "folder": str(Path(path).resolve().parent), "file": file}
+    folder = Path(path).resolve().parent
+    document = {**document, "folder": str(folder), "file": file}
     spec: CalibrationSpec | None = None
     try:
         spec = CalibrationSpec.model_validate(document)
     except ValidationError as error:
         problems += schema_problems(error, file, CalibrationSpec)
-    if spec is not None:
-        problems += _parameter_problems(spec, file)
+    # the parameters and data files are checked even when other keys have problems, so
+    # that every problem of the file comes out at once
+    problems += _parameter_problems(_valid_parameters(document.get("parameters")), file)
+    problems += _data_file_problems(document.get("data"), folder, file)
     if problems or spec is None:
         raise ScenarioError(problems)
     return spec
 
 
-def _parameter_problems(spec: CalibrationSpec, file: str) -> list[Problem]:
+def _valid_parameters(entries: Any) -> list[tuple[int, FittedParameter]]:
+    """The entries of ``parameters`` that are well-formed on their own, with their index."""
+    found = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        try:
+            found.append((index, FittedParameter.model_validate(entry)))
+        except ValidationError:
+            continue  # reported by the schema check
+    return found
+
+
+def _data_file_problems(data: Any, folder: Path, file: str) -> list[Problem]:
+    """The data files named in ``data`` that are not .csv files or are not there."""
+    problems = []
+    for key in ("nodes", "edges"):
+        value = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            continue
+        target = Path(os.path.abspath(folder / Path(value).expanduser()))
+        if target.suffix.lower() != ".csv":
+            problems.append(
+                Problem(file, f"data.{key}", value, "must name a .csv file", "export it as CSV")
+            )
+        elif not target.is_file():
+            problems.append(
+                Problem(
+                    file,
+                    f"data.{key}",
+                    value,
+                    "file not found",
+                    "paths are read from the folder of the calibration file",
+                )
+            )
+    return problems
+
+
+def _parameter_problems(parameters: list[tuple[int, FittedParameter]], file: str) -> list[Problem]:
     """Check that every fitted key is a numeric country parameter and its prior fits it."""
     problems = []
-    for index, parameter in enumerate(spec.parameters):
+    for index, parameter in parameters:
         where = f"parameters.{index}"
         field, reason = country_field(parameter.key)
         if field is None:

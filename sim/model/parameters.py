@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
     "ASSUMPTION",
@@ -30,6 +30,7 @@ __all__ = [
     "Section",
     "check_name",
     "iter_parameters",
+    "no_truth_values",
     "parameter_table",
 ]
 
@@ -91,10 +92,29 @@ def check_name(name: str) -> str:
 FolderName = Annotated[str, AfterValidator(check_name)]
 
 
+def no_truth_values(model: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """Refuse ``true``/``false`` for a number: YAML's ``replicates: true`` is not 1.
+
+    Used as a ``mode="before"`` validator of every field of a section.
+    """
+    if isinstance(value, bool) and info.field_name is not None:
+        field = model.model_fields.get(info.field_name)
+        annotation = field.annotation if field is not None else None
+        numeric, options = {int, float}, set(getattr(annotation, "__args__", ()))
+        if (annotation in numeric or options & numeric) and bool not in options:
+            raise ValueError(f"expected a number, not {str(value).lower()}")
+    return value
+
+
 class Section(BaseModel):
-    """Base of every parameter group: unknown keys are rejected."""
+    """Base of every parameter group: unknown keys are rejected, numbers are numbers."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return no_truth_values(cls, value, info)
 
 
 class Channel(Section):

@@ -52,6 +52,7 @@ __all__ = [
     "FacilityMix",
     "GlobalLearningParameters",
     "Loops",
+    "MAX_CELLS",
     "MAX_COUNTRIES",
     "National",
     "Network",
@@ -316,6 +317,14 @@ class Costs(Section):
 MAX_COUNTRIES = 1000
 
 
+#: Most facility-practice cells (facilities x practices) of a generated world, and what
+#: a cell costs, measured on scenarios/national.yaml (200,000 x 32 cells, 120 months: about
+#: 1 GB and 18.5 s on one core; benchmarks/README.md).
+MAX_CELLS = 100_000_000
+BYTES_PER_CELL = 160
+SECONDS_PER_CELL_MONTH = 2.4e-8
+
+
 class Scenario(Section):
     """A whole scenario: one world of one or more countries."""
 
@@ -351,6 +360,16 @@ class Scenario(Section):
                     problems.append(f"global link names unknown country {end!r}; known: {names}")
             if a == b:
                 problems.append(f"global link joins {a!r} to itself")
+        generated = sum(c.facilities for c in self.countries if not c.facility_file)
+        cells = generated * self.practices.count
+        if cells > MAX_CELLS:
+            problems.append(
+                f"{generated:,} facilities x {self.practices.count} practices are "
+                f"{cells:,} facility-practice cells, more than the {MAX_CELLS:,} a scenario "
+                f"may hold: about {cells * BYTES_PER_CELL / 1e9:,.0f} GB of memory and "
+                f"{cells * self.months * SECONDS_PER_CELL_MONTH / 3600:,.1f} hours a "
+                "replicate; use fewer facilities or practices"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

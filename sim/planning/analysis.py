@@ -44,6 +44,7 @@ from sim.planning.economics import (
 from sim.planning.loop_changes import loop_changes
 from sim.planning.outcomes import outcomes_over_time
 from sim.planning.uncertainty import SAMPLES_FILE, value_of_information
+from sim.runs.folders import FolderLock
 from sim.runs.results import atomic_write
 
 __all__ = [
@@ -379,35 +380,39 @@ def write_outputs(results: ComparisonResults) -> dict[str, Path]:
 
     Returns:
         The path of every file written, by name (also kept in ``results.files``).
+
+    Raises:
+        sim.runs.folders.FolderLockedError: Another command is writing into the folder.
     """
     from sim.planning.brief import write_report
     from sim.planning.figures import comparison_figures, figure_png
 
     folder = Path(results.comparison.folder)
-    written: dict[str, Path] = {}
-    tables: list[tuple[str, pd.DataFrame]] = [
-        ("comparison", results.table),
-        ("costs", results.costs),
-        ("budget", results.budget),
-        ("acceptability", results.acceptability),
-        ("loop_changes", results.loops),
-    ]
-    if results.evpi is not None:
-        tables.append(("value_of_information", results.information))
-    for name, frame in tables:
-        path = folder / f"{name}.csv"
-        _write_csv(path, frame)
-        written[name] = path
-    figures = comparison_figures(results)
-    images: dict[str, bytes] = {}
-    for name, figure in figures.items():
-        png = figure_png(figure)
-        images[name] = png
-        path = folder / "figures" / f"{name}.png"
-        _write_bytes(path, png)
-        written[f"{name}_figure"] = path
-    written["report"] = write_report(results, images)
-    results.files.update(written)
+    with FolderLock(folder):  # one writer of the outputs at a time
+        written: dict[str, Path] = {}
+        tables: list[tuple[str, pd.DataFrame]] = [
+            ("comparison", results.table),
+            ("costs", results.costs),
+            ("budget", results.budget),
+            ("acceptability", results.acceptability),
+            ("loop_changes", results.loops),
+        ]
+        if results.evpi is not None:
+            tables.append(("value_of_information", results.information))
+        for name, frame in tables:
+            path = folder / f"{name}.csv"
+            _write_csv(path, frame)
+            written[name] = path
+        figures = comparison_figures(results)
+        images: dict[str, bytes] = {}
+        for name, figure in figures.items():
+            png = figure_png(figure)
+            images[name] = png
+            path = folder / "figures" / f"{name}.png"
+            _write_bytes(path, png)
+            written[f"{name}_figure"] = path
+        written["report"] = write_report(results, images)
+        results.files.update(written)
     return written
 
 

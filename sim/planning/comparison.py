@@ -169,6 +169,16 @@ def load_comparison(folder: Path) -> Comparison:
         except (ValueError, KeyError, TypeError) as error:
             raise ResultsError(f"cannot read {path}: {error}") from error
     manifest = read_manifest(folder)  # raises ResultsError if it is no results folder
+    if manifest.get("kind") == "sweep":
+        raise ResultsError(
+            f"{folder} holds a sensitivity sweep, not a run or a comparison; its indices, "
+            f"tables and figures are rebuilt with 'lhsim analyze {folder}'"
+        )
+    if manifest.get("kind") == "calibration":
+        raise ResultsError(
+            f"{folder} holds a calibration, not a run or a comparison; its outputs are "
+            "written by 'lhsim calibrate' (see docs/calibration.md)"
+        )
     name = str(manifest.get("scenario_name", folder.name))
     entry = ComparedScenario(name, str(manifest.get("command", [""])[-1:]), folder)
     return Comparison(

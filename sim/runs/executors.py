@@ -229,12 +229,15 @@ class DaskEvaluator(_FutureEvaluator):
 
         if self.scheduler is None:
             try:
+                # processes talk over TCP on loopback only; threads use an in-process
+                # transport, which listens on nothing
+                where = {"host": "127.0.0.1"} if self.processes else {}
                 self._cluster = LocalCluster(
                     n_workers=self.workers,
                     threads_per_worker=1,
                     processes=self.processes,
-                    host="127.0.0.1",  # scheduler and workers on loopback only
                     dashboard_address=None,  # no dashboard: nothing served
+                    **where,
                 )
             except (OSError, RuntimeError, TimeoutError) as error:
                 raise EvaluatorError(f"cannot start a Dask LocalCluster: {error}") from error

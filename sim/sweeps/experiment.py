@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sim.config.paths import set_path
-from sim.model.parameters import FolderName
+from sim.model.parameters import FolderName, no_truth_values
 from sim.runs.simulation import ReplicateResult
 
 __all__ = [
@@ -102,6 +102,11 @@ DISTRIBUTIONS = {
 # --------------------------------------------------------------------------- schema
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return no_truth_values(cls, value, info)
 
 
 class ParameterSpec(_Strict):
