@@ -15,34 +15,45 @@ A results folder looks like this::
 
 Every file is written atomically: to a temporary file in the same folder, then moved
 into place with :func:`os.replace`, so a crash never leaves a half-written file under a
-final name. Reports and figures are rebuilt from the folder with :func:`read_results`,
-without re-running anything.
+final name (:mod:`sim.runs.files`, which also keeps the hashes a resume checks). The
+manifest is :mod:`sim.runs.manifest`. Reports and figures are rebuilt from the folder with
+:func:`read_results`, without re-running anything.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import platform
 import re
-import subprocess
-import sys
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-import sim
-from sim.model.mechanisms import random_decisions
 from sim.model.schema import Scenario
+from sim.runs.files import (
+    atomic_write,
+    check_parts,
+    file_hash,
+    input_changes,
+    input_hashes,
+    read_checksums,
+    record_checksum,
+    write_table,
+)
 from sim.runs.folders import ResultsError, clear_folder, is_empty, mark_folder
+from sim.runs.manifest import (
+    MANIFEST,
+    build_manifest,
+    finish_manifest,
+    git_state,
+    library_versions,
+    read_manifest,
+    replicate_seed,
+    resolved_scenario,
+    write_manifest,
+)
 from sim.runs.simulation import ReplicateResult, decision_table
 
 __all__ = [
@@ -79,10 +90,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Name of the manifest file in a results folder.
-MANIFEST = "manifest.json"
-#: Manifest format version; raised when the layout changes incompatibly.
-FORMAT_VERSION = 1
 #: The tables every replicate produces, in the order they are written.
 TABLES: tuple[str, ...] = (
     "timeseries",
@@ -103,22 +110,6 @@ FINAL_FILES: dict[str, str] = {
 }
 #: Tables a folder written by an earlier version may lack (read back as empty tables).
 _OPTIONAL = {"decisions": lambda: decision_table([]).assign(replicate=pd.Series(dtype="int64"))}
-#: The log of part checksums in ``parts/``: one ``path<TAB>sha256`` line per part written.
-CHECKSUMS = "checksums.tsv"
-#: Keys of a scenario document that name a file the run reads.
-_INPUT_KEYS = ("facility_file", "edge_file")
-#: Distributions whose versions the manifest records.
-_LIBRARIES = (
-    "mesa",
-    "numpy",
-    "numba",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "networkx",
-    "pydantic",
-    "matplotlib",
-)
 _PART = re.compile(r"^r(\d{5,})\.parquet$")
 #: What a run writes into its folder (relative paths, ``*`` within one name): all that
 #: ``--force`` removes.
@@ -157,181 +148,6 @@ class Results:
     time_to_scale: pd.DataFrame
     summary: pd.DataFrame
     decisions: pd.DataFrame
-
-
-# --------------------------------------------------------------------------- atomic files
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` atomically: ``write`` fills a temporary file that then replaces it.
-
-    The temporary file lies in the same folder as ``path`` (so :func:`os.replace` is a
-    rename on one file system) and is removed if ``write`` raises. The file gets the
-    permissions the umask gives a new file (``0o666 & ~umask``), like any other.
-
-    Args:
-        path: The final file name.
-        write: Called with the temporary path; must write the whole file there.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())  # as open() would: mkstemp makes it 0600
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    """The process's umask (read without changing it where the system allows)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_json(path: Path, document: dict[str, Any]) -> None:
-    text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _write_table(path: Path, frame: pd.DataFrame) -> None:
-    if path.suffix == ".csv":
-        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
-    else:
-        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
-
-
-# --------------------------------------------------------------------------- contents
-def file_hash(path: Path) -> str:
-    """The SHA-256 of a file's bytes, in hex (``"missing"`` if it cannot be read)."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return "missing"
-    return digest.hexdigest()
-
-
-def input_hashes(document: Any, extra: Iterable[str | Path] = ()) -> dict[str, str]:
-    """The SHA-256 of every file a document reads, by path.
-
-    The files are the ``facility_file`` and ``edge_file`` of every country, a
-    ``posterior``'s ``samples`` and the ``extra`` files (an experiment or calibration
-    file and its data). A resumed run compares them with :func:`input_changes`.
-
-    Examples:
-        >>> input_hashes({"countries": [{"facility_file": None}]})
-        {}
-    """
-    found: list[str] = [str(path) for path in extra]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in _INPUT_KEYS and isinstance(value, str):
-                    found.append(value)
-                elif key == "posterior" and isinstance(value, dict):
-                    samples = value.get("samples")
-                    if isinstance(samples, str):
-                        found.append(samples)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(document)
-    return {path: file_hash(Path(path)) for path in sorted(set(found))}
-
-
-def input_changes(recorded: Any, now: dict[str, str]) -> list[str]:
-    """Describe how the input files differ from the hashes a manifest recorded."""
-    if not isinstance(recorded, dict):
-        return []
-    changes = []
-    for path in sorted(set(recorded) | set(now)):
-        then, current = recorded.get(path), now.get(path)
-        if then == current:
-            continue
-        if then is None:
-            changes.append(f"{path} is read now but was not when the run started")
-        elif current is None:
-            changes.append(f"{path} was read when the run started but is not now")
-        elif current == "missing":
-            changes.append(f"{path} is gone or unreadable since the run started")
-        else:
-            changes.append(
-                f"{path} changed since the run started "
-                f"(SHA-256 {str(then)[:12]}... then, {current[:12]}... now)"
-            )
-    return changes
-
-
-def record_checksum(root: Path, path: Path) -> None:
-    """Append the SHA-256 of the part ``path`` to the checksum log in ``root``."""
-    line = f"{path.relative_to(root).as_posix()}\t{file_hash(path)}\n"
-    descriptor = os.open(root / CHECKSUMS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        os.write(descriptor, line.encode("utf-8"))
-    finally:
-        os.close(descriptor)
-
-
-def read_checksums(root: Path) -> dict[str, str] | None:
-    """The checksums recorded in ``root`` (the last line of a part wins); ``None`` if no log.
-
-    A line cut short by a kill is ignored, so its part counts as unrecorded.
-    """
-    try:
-        text = (root / CHECKSUMS).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
-    checksums: dict[str, str] = {}
-    for line in text.split("\n")[:-1]:  # the last piece lacks its newline if cut short
-        name, _, digest = line.partition("\t")
-        if len(digest) == 64:
-            checksums[name] = digest
-    return checksums
-
-
-def _part_is_sound(path: Path, checksums: dict[str, str] | None, root: Path) -> str | None:
-    """Why the part ``path`` cannot be trusted, or ``None`` if it can."""
-    if checksums is not None:
-        expected = checksums.get(path.relative_to(root).as_posix())
-        if expected is None:
-            return "it is not in the checksum log (written by something else)"
-        if file_hash(path) != expected:
-            return "its contents differ from the checksum recorded when it was written"
-        return None
-    try:  # a folder from before checksums: at least the file must be readable Parquet
-        import pyarrow.parquet as pq
-
-        pq.read_metadata(path)
-    except Exception as error:  # pyarrow raises several types for a damaged file
-        return f"it cannot be read ({type(error).__name__})"
-    return None
-
-
-def check_parts(root: Path, paths: Iterable[Path]) -> dict[Path, str]:
-    """The parts among ``paths`` that are damaged, changed or foreign, with the reason."""
-    checksums = read_checksums(root)
-    found = {}
-    for path in paths:
-        reason = _part_is_sound(path, checksums, root)
-        if reason is not None:
-            found[path] = reason
-    return found
 
 
 # --------------------------------------------------------------------------- the folder
@@ -444,148 +260,6 @@ def document_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [prefix.rstrip(".") or "<whole scenario>"]
 
 
-# --------------------------------------------------------------------------- manifest
-def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
-    """Return the fully resolved scenario as plain JSON data (lists, not tuples)."""
-    from sim.config.scenario import resolved_document
-
-    document: dict[str, Any] = json.loads(json.dumps(resolved_document(scenario)))
-    return document
-
-
-def replicate_seed(seed: int, replicate: int) -> dict[str, Any]:
-    """Describe the random streams of one replicate.
-
-    Each decision draws from ``SeedSequence(entropy, spawn_key=(replicate, mechanism,
-    decision, ...))``, names entering as their CRC-32 (:mod:`sim.model.streams`).
-
-    Examples:
-        >>> replicate_seed(12345, 3)["seed_sequence"]["spawn_key"]
-        '(3, crc32(mechanism), crc32(decision), month or part, ...)'
-    """
-    return {
-        "replicate": replicate,
-        "seed_sequence": {
-            "entropy": seed,
-            "spawn_key": f"({replicate}, crc32(mechanism), crc32(decision), month or part, ...)",
-        },
-        "decisions": [f"{mechanism}.{decision}" for mechanism, decision in random_decisions()],
-    }
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def git_state() -> dict[str, Any]:
-    """Return the commit of the source tree and whether it has uncommitted changes."""
-    source = Path(sim.__file__).resolve().parent
-
-    def git(*arguments: str) -> str:
-        return subprocess.run(
-            ["git", *arguments],
-            cwd=source,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=20,
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--", "."))
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": "unknown", "dirty": None}
-    return {"commit": commit, "dirty": dirty}
-
-
-def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-    """Versions of Python, the libraries results depend on, and ``extra`` distributions."""
-    versions = {"python": platform.python_version()}
-    for name in (*_LIBRARIES, *extra):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def build_manifest(
-    scenario: Scenario,
-    replicates: int,
-    *,
-    workers: int = 1,
-    command: Sequence[str] | None = None,
-    previous: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Describe a run about to start, so that it can be repeated and checked.
-
-    Args:
-        scenario: The validated scenario.
-        replicates: Number of replicates (``0 .. replicates - 1``).
-        workers: Worker processes used (results do not depend on it).
-        command: The command line; defaults to :data:`sys.argv`.
-        previous: The manifest of the run being resumed, whose start time is kept.
-
-    Returns:
-        The manifest, with ``complete`` false and no end time yet.
-    """
-    started = previous.get("started", _now()) if previous else _now()
-    resumed = list(previous.get("resumed", [])) + [_now()] if previous else []
-    return {
-        "format_version": FORMAT_VERSION,
-        "scenario_name": scenario.name,
-        "scenario": resolved_scenario(scenario),
-        "inputs": input_hashes(resolved_scenario(scenario)),
-        "seed": scenario.seed,
-        "replicates": replicates,
-        "replicate_seeds": [replicate_seed(scenario.seed, r) for r in range(replicates)],
-        "package_version": sim.__version__,
-        "git": git_state(),
-        "versions": library_versions(),
-        "platform": platform.platform(),
-        "command": list(sys.argv if command is None else command),
-        "workers": workers,
-        "started": started,
-        "resumed": resumed,
-        "finished": None,
-        "complete": False,
-    }
-
-
-def finish_manifest(
-    manifest: dict[str, Any], parts: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """Return ``manifest`` marked complete, with the end time (and the parts' checksums)."""
-    finished = {**manifest, "finished": _now(), "complete": True}
-    if parts is not None:
-        finished["parts"] = parts
-    return finished
-
-
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    """Write ``manifest.json`` in ``folder`` atomically."""
-    _write_json(folder / MANIFEST, manifest)
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """Read ``manifest.json`` of ``folder``.
-
-    Raises:
-        ResultsError: There is no readable manifest.
-    """
-    path = folder / MANIFEST
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultsError(
-            f"{folder} holds no {MANIFEST}: it is not an lhsim results folder"
-        ) from None
-    except (OSError, ValueError) as error:
-        raise ResultsError(f"cannot read {path}: {error}") from error
-    return manifest
-
-
 # --------------------------------------------------------------------------- parts
 def _part(folder: Path, table: str, replicate: int) -> Path:
     return folder / "parts" / table / f"r{replicate:05d}.parquet"
@@ -616,7 +290,7 @@ def write_replicate(folder: Path, replicate: int, result: ReplicateResult) -> No
     """
     for name, frame in _tables_of(result, replicate).items():
         path = _part(folder, name, replicate)
-        _write_table(path, frame)
+        write_table(path, frame)
         record_checksum(folder / "parts", path)
 
 
@@ -689,7 +363,7 @@ def combine_parts(folder: Path, replicates: int) -> None:
                 ) from None
         combined[table] = _concat(frames)
     for table, frame in combined.items():  # only once every part has been read
-        _write_table(folder / FINAL_FILES[table], frame)
+        write_table(folder / FINAL_FILES[table], frame)
 
 
 # --------------------------------------------------------------------------- reading
