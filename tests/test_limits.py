@@ -9,7 +9,7 @@ import pytest
 
 from sim.cli.main import main
 from sim.config.scenario import load_scenario
-from sim.config.sources import MAX_YAML_BYTES, MAX_YAML_NODES, read_yaml
+from sim.config.yaml_reader import MAX_YAML_BYTES, MAX_YAML_NODES, read_yaml
 from sim.errors import ScenarioError
 from sim.sweeps.experiment_file import load_experiment
 

@@ -17,7 +17,8 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from sim.config.sources import COUNTRY_DEFAULTS, EXTENDS, Document, dotted, lookup, plain
+from sim.config.paths import dotted
+from sim.config.sources import COUNTRY_DEFAULTS, EXTENDS, Document, lookup, plain
 from sim.errors import Problem
 from sim.model.schema import Country, Scenario
 

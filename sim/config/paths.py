@@ -9,10 +9,10 @@ lists and merges by such paths. Scenario loading keeps its own merge
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["get_path", "leaf_paths", "merge", "set_key", "set_path"]
+__all__ = ["dotted", "get_path", "leaf_paths", "merge", "set_key", "set_path"]
 
 
 def _step(node: Any, part: str) -> Any:
@@ -127,3 +127,8 @@ def merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def dotted(loc: Iterable[Any]) -> str:
+    """``('countries', 0, 'name')`` as ``countries.0.name``."""
+    return ".".join(str(part) for part in loc)

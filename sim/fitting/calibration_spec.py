@@ -43,7 +43,7 @@ from pydantic import (
 )
 
 from sim.config.explain import country_field, schema_problems
-from sim.config.sources import read_yaml
+from sim.config.yaml_reader import read_yaml
 from sim.errors import Problem, ScenarioError
 from sim.model.parameters import FolderName, no_truth_values
 

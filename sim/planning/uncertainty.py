@@ -37,7 +37,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.config.explain import country_field, schema_problems
-from sim.config.sources import read_yaml
+from sim.config.yaml_reader import read_yaml
 from sim.errors import Problem, ScenarioError
 from sim.model.schema import Posterior, Scenario
 from sim.model.streams import name_key

@@ -99,7 +99,7 @@ def load_experiment(path: str | Path) -> Experiment:
             outside a parameter's documented range, an unknown method, a sample size the
             method rejects, and unknown outputs.
     """
-    from sim.config.sources import read_yaml
+    from sim.config.yaml_reader import read_yaml
 
     path = Path(path)
     shown = str(path)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.config.explain import schema_problems
 from sim.config.scenario import load_scenario
-from sim.config.sources import read_yaml
+from sim.config.yaml_reader import read_yaml
 from sim.errors import Problem, ScenarioError, SimError
 from sim.model.ledger import CAUSES
 from sim.model.schema import Scenario
