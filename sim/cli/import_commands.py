@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sim.cli.arguments import seed_int, whole_number
+
 __all__ = ["add_import_commands"]
 
 MAX_WARNINGS = 10
@@ -22,8 +24,6 @@ MAX_WARNINGS = 10
 
 def add_import_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``import`` (with its sources ``maina``, ``csv`` and ``dhis2``) to ``lhsim``."""
-    from sim.cli.main import seed_int, whole_number
-
     shared = argparse.ArgumentParser(add_help=False, parents=[common])
     shared.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="folder to write the scenario to"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.cli.arguments import replicates_int, seed_int, workers_int
 from sim.planning.economics import DEFAULT_EFFECT, DEFAULT_WTP_PER_POINT, EFFECTS
 
 __all__ = ["add_planner_commands"]
@@ -24,8 +25,6 @@ DEFAULT_FIGURE1 = Path("scenarios/figure1/world.yaml")
 
 def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``compare``, ``report`` and ``figure1`` to the ``lhsim`` subparsers."""
-    from sim.cli.main import replicates_int, seed_int, workers_int
-
     compare = commands.add_parser(
         "compare",
         parents=[common],

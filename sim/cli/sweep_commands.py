@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["add_sweep_commands"]
+from sim.cli.arguments import scheduler_address, workers_int
 
 
 def add_sweep_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``sweep`` and ``analyze`` to the subcommands of ``lhsim``."""
-    from sim.cli.main import scheduler_address, workers_int
     from sim.runs.executors import EXECUTORS
 
     sweep = commands.add_parser(
