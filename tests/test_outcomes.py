@@ -71,3 +71,23 @@ def test_sustainment_reads_a_programme_end_when_there_is_one():
 
 def test_a_zero_peak_gives_no_share():
     assert kept_share(curve(0, [0.0, 0.0]), sustainment_window(2, None)).isna().all()
+
+
+def test_the_system_changes_listed_are_the_triple_loop_decisions_of_the_runs() -> None:
+    from sim.planning.loop_changes import system_changes
+    from sim.runs.simulation import run_replicate
+    from tests.builders import small
+
+    scenario = small({"national": {"capacity": 3}}, months=48)
+    results = [run_replicate(scenario, r) for r in (0, 1)]
+    decisions = pd.concat(
+        [r.decisions.assign(replicate=r.replicate) for r in results], ignore_index=True
+    )
+    table = system_changes(decisions, 2)
+    changes = sum(r.summary["triple_loop_changes_total"] for r in results)
+    assert changes > 0 and not table.empty
+    reviewed = decisions[decisions["reason"].str.contains("lessons lost since the last review")]
+    assert len(reviewed) == changes, "every triple-loop change is a decision with its reason"
+    assert set(table["decision"]) == set(reviewed["decision"])
+    assert table["replicates"].between(1, 2).all() and table["share"].le(1).all()
+    assert system_changes(decisions.iloc[0:0], 2).empty

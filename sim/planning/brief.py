@@ -20,7 +20,7 @@ from sim.metrics.costs import COST_ITEMS
 from sim.model.schema import Costs
 from sim.planning.html import esc, html_table, image, money, number, percent
 from sim.planning.key_questions import KEY_QUESTIONS, KeyQuestion, questions_section
-from sim.planning.loop_changes import describe_loop_changes
+from sim.planning.loop_changes import describe_loop_changes, system_changes
 from sim.reporting.plots import LOSS_CAUSES
 from sim.runs.results import atomic_write
 
@@ -404,7 +404,9 @@ def _changes_section(data: Sequence[ScenarioData], baseline: str, loops: pd.Data
         "<h2>What each scenario changes, and what the loops changed</h2>",
         "<p>Every setting whose value differs from the baseline's, then what the learning "
         "loops changed while the runs went on (first month against last, replicate by "
-        "replicate; the organisations' reasons are not kept in the results).</p>",
+        "replicate), and each change the yearly review (triple loop) made to the system, "
+        "in words, with how often it happened. Every decision and its reason is in the "
+        "scenario's <code>decisions.csv</code>.</p>",
     ]
     for d in data:
         parts.append(f"<h3>{esc(d.name)}{' (baseline)' if d.name == baseline else ''}</h3>")
@@ -419,6 +421,26 @@ def _changes_section(data: Sequence[ScenarioData], baseline: str, loops: pd.Data
         if isinstance(row, pd.Series):
             text = describe_loop_changes(row)
             parts.append(f"<p><i>During the runs.</i> {esc(text)}</p>")
+        changes_made = system_changes(d.decisions, len(d.summary))
+        if not changes_made.empty:
+            top = changes_made.head(8)
+            rows = [
+                [esc(decision), f"{count} ({percent(share)})", number(month, 0)]
+                for decision, count, share, month in zip(
+                    top["decision"],
+                    top["replicates"],
+                    top["share"].astype(float),
+                    top["first_month_median"].astype(float),
+                    strict=True,
+                )
+            ]
+            parts.append(
+                html_table(
+                    ["the system changed", "replicates", "first month (median)"],
+                    rows,
+                    text_columns=1,
+                )
+            )
     return "".join(parts)
 
 

@@ -199,6 +199,7 @@ class ScenarioData:
     costs: pd.DataFrame
     totals: pd.DataFrame
     breaches: pd.Series
+    decisions: pd.DataFrame
 
 
 def read_scenario(entry: ComparedScenario) -> ScenarioData:
@@ -216,6 +217,7 @@ def read_scenario(entry: ComparedScenario) -> ScenarioData:
         costs=by_year,
         totals=cost_totals(by_year).set_index("replicate").sort_index(),
         breaches=budget_breaches(by_year, scenario.costs.annual_budget),
+        decisions=results.decisions,
     )
 
 

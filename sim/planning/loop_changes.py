@@ -26,7 +26,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from sim.planning.comparison import ScenarioData
 
-__all__ = ["STATES", "describe_loop_changes", "loop_changes"]
+__all__ = ["STATES", "SYSTEM_REVIEW", "describe_loop_changes", "loop_changes", "system_changes"]
 
 #: World-level states the loops change: column, what it is, digits to show.
 STATES: tuple[tuple[str, str, int], ...] = (
@@ -151,3 +151,44 @@ def describe_loop_changes(row: pd.Series) -> str:
         sentence = "; ".join(moved)
         parts.append(sentence[0].upper() + sentence[1:] + " (medians).")
     return " ".join(parts) if parts else "The loops changed nothing during the runs."
+
+
+#: Words in a decision's reason that mark a change the triple loop made to the system.
+SYSTEM_REVIEW = "lessons lost since the last review"
+
+
+def system_changes(decisions: pd.DataFrame, replicates: int) -> pd.DataFrame:
+    """The triple loop's changes to the learning system, in words, across replicates.
+
+    Args:
+        decisions: A scenario's ``decisions.csv`` (one row per decision and replicate).
+        replicates: How many replicates the scenario ran.
+
+    Returns:
+        One row per change (``decision``, e.g. ``routing free``): ``replicates`` in which
+        it was taken at least once, the share of all replicates, and the median month it
+        was first taken; most frequent first.
+
+    Examples:
+        >>> d = pd.DataFrame({"replicate": [0, 0, 1], "month": [12, 24, 24],
+        ...     "decision": ["routing free", "routing free", "routing free"],
+        ...     "reason": ["60% of the 10 lessons lost since the last review ..."] * 3})
+        >>> system_changes(d, 4).to_dict("records")
+        [{'decision': 'routing free', 'replicates': 2, 'share': 0.5, 'first_month_median': 18.0}]
+    """
+    columns = ["decision", "replicates", "share", "first_month_median"]
+    if decisions.empty or "reason" not in decisions:
+        return pd.DataFrame(columns=columns)
+    chosen = decisions[decisions["reason"].astype(str).str.contains(SYSTEM_REVIEW, regex=False)]
+    if chosen.empty:
+        return pd.DataFrame(columns=columns)
+    first = chosen.groupby(["decision", "replicate"])["month"].min().reset_index()
+    table = first.groupby("decision").agg(
+        replicates=("replicate", "nunique"), first_month_median=("month", "median")
+    )
+    table["share"] = table["replicates"] / max(replicates, 1)
+    table = table.reset_index()[columns]
+    table["first_month_median"] = table["first_month_median"].astype(float)
+    return table.sort_values(["replicates", "decision"], ascending=[False, True]).reset_index(
+        drop=True
+    )
