@@ -23,6 +23,7 @@ write their own entry. Every decision is recorded with its reason
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -127,7 +128,7 @@ class Facility(mesa.Agent):
         return float(self.model.recorder.facility_qoc()[self.index])
 
 
-class Organisation(mesa.Agent):
+class Organisation(mesa.Agent, abc.ABC):
     """An agent that takes decisions and keeps a record of them."""
 
     model: LearningHealthSystem
@@ -137,14 +138,14 @@ class Organisation(mesa.Agent):
         self.decisions: list[Decision] = []
 
     @property
+    @abc.abstractmethod
     def label(self) -> str:
         """How the agent is named in its decisions."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def country_index(self) -> int:
         """Index of the agent's country."""
-        raise NotImplementedError
 
     @property
     def country_name(self) -> str:

@@ -9,6 +9,7 @@ is the process schedule of ``docs/model.md`` (a test checks it).
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -37,7 +38,7 @@ def per_country(model: LearningHealthSystem, value: Callable[[Country], object])
     return np.array([value(country) for country in model.config.countries])
 
 
-class Mechanism:
+class Mechanism(abc.ABC):
     """One submodel: its state, its parameters (read once, typed) and its monthly step.
 
     Attributes:
@@ -55,9 +56,9 @@ class Mechanism:
     def __init__(self, model: LearningHealthSystem) -> None:
         self.model = model
 
+    @abc.abstractmethod
     def step(self) -> None:
         """Do the month's work of this submodel."""
-        raise NotImplementedError
 
     def count(self, output: str, value: float) -> None:
         """Add ``value`` to this month's ``output`` column.
