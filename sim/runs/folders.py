@@ -46,6 +46,7 @@ __all__ = [
     "make_folder",
     "mark_folder",
     "owned_entries",
+    "start_fresh",
 ]
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,32 @@ def make_folder(folder: Path) -> None:
         raise ResultsError(
             f"cannot create the folder {folder}: {error.strerror or error}; choose another --out"
         ) from None
+
+
+def start_fresh(
+    folder: Path, kind: str, files: Iterable[str], *, force: bool, resume: bool
+) -> bool:
+    """The opening every writer shares: whether ``folder`` is ready for a fresh start.
+
+    True when it was empty (it is then marked as a ``kind`` folder) or ``force`` cleared
+    what lhsim wrote there (``files``); False when it holds results the caller must resume
+    or refuse.
+
+    Raises:
+        ResultsError: ``force`` and ``resume`` were both given; ``folder`` is a file; or
+            ``force`` was given for a folder lhsim did not make.
+    """
+    if force and resume:
+        raise ResultsError("choose either --force (start again) or --resume (continue), not both")
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"{folder} exists and is not a folder; choose another --out")
+    if is_empty(folder):
+        mark_folder(folder, kind)
+        return True
+    if force:
+        clear_folder(folder, kind, files)
+        return True
+    return False
 
 
 def mark_folder(folder: Path, kind: str) -> None:

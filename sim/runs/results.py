@@ -42,7 +42,7 @@ from sim.runs.files import (
     record_checksum,
     write_table,
 )
-from sim.runs.folders import ResultsError, clear_folder, is_empty, mark_folder
+from sim.runs.folders import ResultsError, mark_folder, start_fresh
 from sim.runs.manifest import (
     MANIFEST,
     build_manifest,
@@ -191,15 +191,7 @@ def prepare_folder(
             given; ``force`` and ``resume`` were both given; the folder is not a results
             folder; or, with ``resume``, it holds results of a different scenario or seed.
     """
-    if force and resume:
-        raise ResultsError("choose either --force (start again) or --resume (continue), not both")
-    if folder.exists() and not folder.is_dir():
-        raise ResultsError(f"{folder} exists and is not a folder; choose another --out")
-    if is_empty(folder):
-        mark_folder(folder, "run")
-        return None
-    if force:
-        clear_folder(folder, "run", RUN_FILES)
+    if start_fresh(folder, "run", RUN_FILES, force=force, resume=resume):
         return None
     if not (folder / MANIFEST).is_file():
         raise ResultsError(

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 import sim
 from sim.runs.executors import Evaluator, SerialEvaluator
-from sim.runs.folders import FolderLock, clear_folder, is_empty, mark_folder
+from sim.runs.folders import FolderLock, mark_folder, start_fresh
 from sim.runs.results import (
     MANIFEST,
     ResultsError,
@@ -162,13 +162,7 @@ def _prepare(
     folder: Path, experiment: Experiment, *, force: bool, resume: bool
 ) -> dict[str, Any] | None:
     """Make ``folder`` ready; return the manifest of the sweep being resumed, if any."""
-    if force and resume:
-        raise ResultsError("choose either --force (start again) or --resume (continue), not both")
-    if is_empty(folder):
-        mark_folder(folder, "sweep")
-        return None
-    if force:
-        clear_folder(folder, "sweep", SWEEP_FILES)
+    if start_fresh(folder, "sweep", SWEEP_FILES, force=force, resume=resume):
         return None
     if not (folder / MANIFEST).is_file():
         raise ResultsError(
