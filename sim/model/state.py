@@ -220,6 +220,7 @@ class Knowledge:
         guidance: National guidance in force.
         withdrawn: Guidance withdrawn after it failed (double loop).
         failure_found: Some facility of the country has found the practice to fail.
+        success_found: Some facility of the country has found the practice to work.
     """
 
     district_story: np.ndarray
@@ -237,6 +238,7 @@ class Knowledge:
     guidance: np.ndarray
     withdrawn: np.ndarray
     failure_found: np.ndarray
+    success_found: np.ndarray
 
     def district_judgement(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What each district presents: successes with story, without, and failures.
@@ -320,6 +322,7 @@ class Knowledge:
             guidance=np.repeat(catalogue.in_guidance[None, :], c, axis=0).copy(),
             withdrawn=np.zeros((c, k), dtype=bool),
             failure_found=np.zeros((c, k), dtype=bool),
+            success_found=np.zeros((c, k), dtype=bool),
         )
 
 

@@ -128,7 +128,7 @@ class Trials(Mechanism):
     """Finished trials are read; their lessons are recorded or kept back."""
 
     name = "trials"
-    outputs = ("implementation_failures_no_story",)
+    outputs = ("implementation_failures_no_story", "trial_failures")
     loss_cause = Cause.BLAME
     decisions = ("results", "blame")
 
@@ -174,7 +174,9 @@ class Trials(Mechanism):
         pop.trial_cells = running
         f, kk = np.divmod(cells, pop.stage.shape[1])
         self.count("implementation_failures_no_story", int(implementation_failed.sum()))
+        self.count("trial_failures", int((~success).sum()))
         m.knowledge.failure_found[w.facility_country[f[~success]], kk[~success]] = True
+        m.knowledge.success_found[w.facility_country[f[success]], kk[success]] = True
         tell_success, tell_failure = telling_chances(
             m.system.blame_facility, m.system.success_factor
         )

@@ -46,7 +46,7 @@ class Turnover(Mechanism):
     """Staff departures, practices lost with their last holder, lessons with their carrier."""
 
     name = "turnover"
-    outputs = ("practices_lost_turnover",)
+    outputs = ("practices_lost_turnover", "staff_departures")
     loss_cause = Cause.TURNOVER
     decisions = ("departures", "holders", "lessons")
 
@@ -65,6 +65,7 @@ class Turnover(Mechanism):
         leavers = m.streams.draw("turnover", "departures").binomial(
             w.staff.astype(np.int64), monthly
         )
+        self.count("staff_departures", int(leavers.sum()))
         if leavers.any():
             self.count(
                 "practices_lost_turnover",

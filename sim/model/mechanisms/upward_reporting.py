@@ -1,10 +1,14 @@
 """Upward reporting: lessons move from facilities to their district's pool.
 
 Lessons at facilities coached this month move to the district pool, their story
-surviving with the coaching fidelity; then, in reporting months, the lessons at every
-facility of each district where reporting runs (its country's setting, or a programme
-covering the district) move, stories surviving with ``upward_reporting.fidelity``. Data
-always travel, so nothing is lost on this step (a story may be). Each move tells the
+surviving with the coaching fidelity; then, in reporting months, each facility of a
+district where reporting runs (its country's setting, or a programme covering the
+district) sends its report with chance ``upward_reporting.completeness`` (drawn afresh
+each month: a missed report is late, not lost), and the lessons held at every facility
+whose report arrived move, stories surviving with ``upward_reporting.fidelity``. What a
+report carries always arrives, so nothing is lost on this step (a story may be); a
+lesson whose report is missed waits at its facility, where turnover and fading can
+still take it. Each move tells the
 district of the success or failure, and of the story (:meth:`Knowledge.learn_in_districts`).
 What districts then do with their pools is :mod:`.district_pools`.
 """
@@ -29,14 +33,22 @@ class UpwardReportingParameters(Channel):
     """Facility to district to learning centre / national: data always, stories if written."""
 
     fidelity: float = P(0.7, 0.0, 1.0, description="Chance a written story survives the report.")
+    completeness: float = P(
+        0.9,
+        0.0,
+        1.0,
+        description="Chance a facility's report arrives in a reporting month.",
+        source="Kiberu et al. 2014 (Uganda, DHIS2: 85 % complete after roll-out) and Zavuga "
+        "et al. 2020 (about 100 %): between the two",
+    )
 
 
 class UpwardReporting(Mechanism):
     """Coached facilities' lessons, then every reporting facility's, go to the district."""
 
     name = "upward_reporting"
-    outputs = ("reports",)
-    decisions = ("coached story", "reported story")
+    outputs = ("reports_due", "reports", "failures_reported")
+    decisions = ("coached story", "reported story", "completeness")
 
     def __init__(self, model: LearningHealthSystem) -> None:
         super().__init__(model)
@@ -48,29 +60,35 @@ class UpwardReporting(Mechanism):
         ).astype(np.int64)
         self.fidelity = self.per_facility(lambda c: c.channels.upward_reporting.fidelity)
         self.coaching_fidelity = self.per_facility(lambda c: c.channels.coaching.fidelity)
+        self.completeness = self.per_facility(lambda c: c.channels.upward_reporting.completeness)
 
     def step(self) -> None:
         """Move the month's reported lessons to the district pools."""
         m = self.model
         w, k, ledger = m.world, m.knowledge, m.ledger
-        k.learn_in_districts(
-            report_up(
-                ledger,
-                m.month_context.coached,
-                self.coaching_fidelity,
-                m.streams.lesson_uniforms("upward_reporting", "coached story", ledger),
-            )
+        coached = report_up(
+            ledger,
+            m.month_context.coached,
+            self.coaching_fidelity,
+            m.streams.lesson_uniforms("upward_reporting", "coached story", ledger),
         )
-        reporting = self.runs_in_districts(self.enabled, self.interval)
-        self.count("reports", float((reporting * w.district_size).sum()))
-        k.learn_in_districts(
-            report_up(
-                ledger,
-                reporting[w.facility_district],
-                self.fidelity,
-                m.streams.lesson_uniforms("upward_reporting", "reported story", ledger),
-            )
+        k.learn_in_districts(coached)
+        due = self.runs_in_districts(self.enabled, self.interval)[w.facility_district]
+        arrived = due & (
+            m.streams.draw("upward_reporting", "completeness").random(w.n_facilities)
+            < self.completeness
         )
+        self.count("reports_due", float(due.sum()))
+        self.count("reports", float(arrived.sum()))
+        reported = report_up(
+            ledger,
+            arrived,
+            self.fidelity,
+            m.streams.lesson_uniforms("upward_reporting", "reported story", ledger),
+        )
+        k.learn_in_districts(reported)
+        failures = (~coached["success"]).sum() + (~reported["success"]).sum()
+        self.count("failures_reported", int(failures))
 
 
 def report_up(
