@@ -23,6 +23,7 @@ from sim.model.kernels import (
     one_at_a_time,
 )
 from sim.model.ledger import CAUSES, Location
+from sim.model.milestones import Milestones, months_to_reach
 from sim.model.state import Source
 
 if TYPE_CHECKING:
@@ -42,7 +43,10 @@ __all__ = [
 #: Events counted every month (each row; their totals in the summary as ``<name>_total``).
 EVENT_COLUMNS = (
     "practices_lost_turnover",
+    "staff_departures",
     "trials_started",
+    "trial_failures",
+    "failures_reported",
     "innovations",
     "duplication_waste",
     "implementation_failures_no_story",
@@ -63,6 +67,7 @@ ACTIVITY_COLUMNS = (
     "group_months",
     "exchange_visits",
     "coaching_visits",
+    "reports_due",
     "reports",
     "items_forwarded",
     "national_items_processed",
@@ -110,6 +115,7 @@ class MonthlyRecorder:
         self.coverage: list[np.ndarray] = []
         self.district_qoc: list[np.ndarray] = []  # per month: mean QoC of each district
         self._qoc_month = -1
+        self.milestones = Milestones(model.catalogue.size)
         self._qoc = np.zeros(model.world.n_facilities)
         self._cumulative: dict[str, float] = {}
         w = model.world
@@ -173,6 +179,7 @@ class MonthlyRecorder:
         ineffective = int(in_use[cat.ineffective].sum())
         harmful = int(in_use[cat.harmful].sum())
         self.coverage.append(coverage)
+        self.milestones.update(m.month, m.population.stage, m.knowledge)
         group_qoc = self._group_qoc
         district_qoc = group_qoc[self._districts]  # districts with facilities
         self.district_qoc.append(district_qoc)
@@ -278,6 +285,12 @@ class MonthlyRecorder:
             }
         )
 
+    def milestones_table(self) -> pd.DataFrame:
+        """One row per practice: the month of each milestone of its life (NaN if never)."""
+        cat = self.model.catalogue
+        coverage = np.array(self.coverage) if self.coverage else np.zeros((0, cat.size))
+        return self.milestones.table(list(cat.names), list(cat.topics), cat.effect, coverage)
+
     def summary(self) -> dict[str, float]:
         """Final values of the run (one row of ``summary.csv``)."""
         m = self.model
@@ -314,21 +327,6 @@ class MonthlyRecorder:
         summary["months_to_50_median"] = float(scale.loc[effective, "months_to_50"].median())
         summary["months_to_80_median"] = float(scale.loc[effective, "months_to_80"].median())
         return summary
-
-
-def months_to_reach(coverage: np.ndarray, level: float) -> np.ndarray:
-    """First month (from 1) at which each column of ``coverage`` reaches ``level``.
-
-    Examples:
-        >>> months_to_reach(np.array([[0.1, 0.6], [0.5, 0.7]]), 0.5).tolist()
-        [2.0, 1.0]
-    """
-    if coverage.size == 0:
-        return np.full(coverage.shape[1] if coverage.ndim == 2 else 0, np.nan)
-    reached = coverage >= level
-    first = reached.argmax(axis=0).astype(float) + 1.0
-    first[~reached.any(axis=0)] = np.nan
-    return first
 
 
 @one_at_a_time

@@ -10,6 +10,7 @@ A results folder looks like this::
         practices.parquet        one row per replicate, month and practice
         time_to_scale.csv        one row per replicate and practice
         decisions.csv            one row per decision an organisation took
+        milestones.csv           one row per replicate and practice: the life of a practice
         summary.csv              one row per replicate
         figures/                 written by :func:`sim.reporting.plots.write_figures`
 
@@ -97,6 +98,7 @@ TABLES: tuple[str, ...] = (
     "practices",
     "time_to_scale",
     "decisions",
+    "milestones",
     "summary",
 )
 #: The combined file of each table.
@@ -106,10 +108,16 @@ FINAL_FILES: dict[str, str] = {
     "practices": "practices.parquet",
     "time_to_scale": "time_to_scale.csv",
     "decisions": "decisions.csv",
+    "milestones": "milestones.csv",
     "summary": "summary.csv",
 }
 #: Tables a folder written by an earlier version may lack (read back as empty tables).
-_OPTIONAL = {"decisions": lambda: decision_table([]).assign(replicate=pd.Series(dtype="int64"))}
+_OPTIONAL = {
+    "decisions": lambda: decision_table([]).assign(replicate=pd.Series(dtype="int64")),
+    "milestones": lambda: pd.DataFrame(
+        {"replicate": pd.Series(dtype="int64"), "practice": pd.Series(dtype=str)}
+    ),
+}
 _PART = re.compile(r"^r(\d{5,})\.parquet$")
 #: What a run writes into its folder (relative paths, ``*`` within one name): all that
 #: ``--force`` removes.
@@ -138,6 +146,8 @@ class Results:
         time_to_scale: One row per (``replicate``, ``practice``).
         summary: One row per ``replicate``: ``qoc_final``, the ``lost_*`` ledger, ...
         decisions: One row per (``replicate``, decision) an organisation took.
+        milestones: One row per (``replicate``, ``practice``): the first month of each
+            milestone of its life (:mod:`sim.model.milestones`).
     """
 
     folder: Path
@@ -148,6 +158,7 @@ class Results:
     time_to_scale: pd.DataFrame
     summary: pd.DataFrame
     decisions: pd.DataFrame
+    milestones: pd.DataFrame
 
 
 # --------------------------------------------------------------------------- the folder
@@ -265,6 +276,7 @@ def _tables_of(result: ReplicateResult, replicate: int) -> dict[str, pd.DataFram
         "practices": result.practices,
         "time_to_scale": result.time_to_scale,
         "decisions": result.decisions,
+        "milestones": result.milestones,
         "summary": pd.DataFrame([dict(result.summary)]),
     }
     tables = {}

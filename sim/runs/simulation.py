@@ -23,6 +23,8 @@ class ReplicateResult:
         countries: One row per (``month``, ``country``).
         practices: One row per (``month``, ``practice``) with ``coverage`` and ``topic``.
         time_to_scale: One row per practice: ``months_to_50``, ``months_to_80`` (NaN if never).
+        milestones: One row per practice: the first month of each step of its life
+            (:mod:`sim.model.milestones`; NaN if never).
         summary: Final values for the replicate (``qoc_final``, ``lost_*``, ...).
         decisions: One row per decision an organisation took (``month``, ``agent``,
             ``country``, ``decision``, ``reason``): the loops' changes to the learning
@@ -37,6 +39,7 @@ class ReplicateResult:
     time_to_scale: pd.DataFrame
     summary: dict[str, float] = field(default_factory=dict)
     decisions: pd.DataFrame = field(default_factory=lambda: decision_table([]))
+    milestones: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 DECISION_COLUMNS = ("month", "agent", "country", "decision", "reason")
@@ -80,4 +83,5 @@ def run_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
         time_to_scale=recorder.time_to_scale(),
         summary=summary,
         decisions=decision_table(model.decisions),
+        milestones=recorder.milestones_table(),
     )
