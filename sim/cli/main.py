@@ -25,7 +25,6 @@ from sim.cli.arguments import (
     is_loopback,
     pixel_size,
     replicates_int,
-    scheduler_address,
     seed_int,
     whole_number,
     workers_int,
@@ -195,52 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.cli.sweep_commands import add_sweep_commands
 
     add_sweep_commands(commands, common)
-    calibrate = commands.add_parser(
-        "calibrate",
-        parents=[common],
-        help="fit learning parameters to observed adoption (ABC-SMC)",
-        description="Fit the parameters a calibration file names to an observed adoption "
-        "record by approximate Bayesian computation (ABC-SMC, pyabc). Writes posterior "
-        "samples and summaries, fit.csv, figures, diagnostics and a calibrated scenario "
-        "whose replicates draw from the posterior. See docs/calibration.md.",
-    )
-    calibrate.add_argument("file", metavar="FILE", type=Path, help="calibration YAML")
-    calibrate.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: results/calibration/NAME)"
-    )
-    calibrate.add_argument(
-        "--holdout", metavar="GROUP", help="fit on the other groups and predict this one"
-    )
-    calibrate.add_argument(
-        "--executor",
-        choices=("serial", "processes", "dask"),
-        default="processes",
-        help="where simulations run (default processes); the fit depends on the seed "
-        "only, not on the executor or the number of workers (see docs/calibration.md)",
-    )
-    calibrate.add_argument(
-        "--workers", type=workers_int, default=2, metavar="N", help="worker processes (default 2)"
-    )
-    calibrate.add_argument(
-        "--scheduler",
-        type=scheduler_address,
-        metavar="ADDRESS",
-        help="a running Dask scheduler, tcp://host:8786 (with --executor dask)",
-    )
-    again = calibrate.add_mutually_exclusive_group()
-    again.add_argument("--force", action="store_true", help="replace results already in DIR")
-    again.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted fit in DIR from its finished generations",
-    )
-    calibrate.add_argument(
-        "--quick", action="store_true", help="a smoke-test budget (30 particles, 2 generations)"
-    )
-    calibrate.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress messages from the sampler"
-    )
-    calibrate.set_defaults(handler=_calibrate)
+    # Fitting: `lhsim calibrate` and `lhsim patterns` (sim/cli/fitting_commands.py).
+    from sim.cli.fitting_commands import add_fitting_commands
+
+    add_fitting_commands(commands, common)
 
     # -- planners: compare scenarios, rebuild the decision brief, draw Figure 1 --------
     from sim.cli.planning_commands import add_planner_commands
@@ -355,43 +312,6 @@ def _animate(arguments: argparse.Namespace) -> int:
         f"wrote {arguments.out} ({frames} frames of {size[0]}x{size[1]} pixels, "
         f"{arguments.fps} a second)"
     )
-    return EXIT_OK
-
-
-def _calibrate(arguments: argparse.Namespace) -> int:
-    from sim.fitting.calibration_run import calibrate
-
-    outcome = calibrate(
-        arguments.file,
-        out=arguments.out,
-        holdout=arguments.holdout,
-        executor=arguments.executor,
-        workers=arguments.workers,
-        scheduler=arguments.scheduler,
-        force=arguments.force,
-        resume=arguments.resume,
-        quick=arguments.quick,
-        quiet=arguments.quiet,
-        command=["lhsim", *arguments.argv],
-    )
-    d = outcome.diagnostics
-    lines = [
-        f"Calibration {d['name']!r} is in {outcome.folder}/ "
-        f"({d['total_simulations']} simulations, {len(d['generations'])} generations, "
-        f"{d['abc_seconds'] + d['predictive_seconds']:.0f} s)",
-        "",
-        "  posterior (median and 90 % interval):",
-    ]
-    for row in outcome.summary.itertuples():
-        lines.append(f"    {row.parameter:<12} {row.median:.4g}  [{row.p05:.4g}, {row.p95:.4g}]")
-    lines.append("  per group: band coverage, RMSE of the median, RMSE of the Bass fit:")
-    for row in outcome.scores.itertuples():
-        tag = " (held out)" if row.held_out else ""
-        lines.append(
-            f"    {row.group}{tag}: {row.band_coverage:.0%}, {row.rmse_median:.2f}, "
-            f"{row.rmse_bass:.2f}"
-        )
-    print("\n".join(lines))
     return EXIT_OK
 
 
