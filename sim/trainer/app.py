@@ -24,7 +24,8 @@ from sim.errors import SimError
 from sim.trainer.lever_controls import lever_controls
 from sim.trainer.page_html import ALL, CSS, filter_choices, ledger_html, log_html
 from sim.trainer.presets import Demonstration, default_presets_file, load_presets
-from sim.trainer.workshop import Workshop, default_scenario_folder, scenario_files
+from sim.trainer.scenario_folder import default_scenario_folder, scenario_files
+from sim.trainer.workshop import Workshop
 
 __all__ = ["Page", "serve"]
 
