@@ -10,7 +10,8 @@ import solara
 
 from sim.trainer import app, page_html
 from sim.trainer.levers import levers
-from sim.trainer.workshop import SideBySide, Workshop, scenario_files
+from sim.trainer.scenario_folder import scenario_files
+from sim.trainer.workshop import SideBySide, Workshop
 
 SMALL = """
 name: tiny

@@ -14,7 +14,8 @@ from sim.model.ledger import CAUSES
 from sim.trainer import app
 from sim.trainer.levers import lever_value
 from sim.trainer.presets import default_presets_file, load_presets
-from sim.trainer.workshop import Workshop, scenario_files
+from sim.trainer.scenario_folder import scenario_files
+from sim.trainer.workshop import Workshop
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 SHIPPED = default_presets_file(SCENARIOS)

@@ -30,14 +30,14 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import Problem, ScenarioError
-from sim.model.facility_list import (
+from sim.model.csv_checks import (
     EDGE_COLUMNS,
     OPTIONAL_EDGE_COLUMNS,
-    _check_columns,
-    _check_edges,
-    _check_ids,
-    _read_csv,
-    _Report,
+    CsvReport,
+    check_columns,
+    check_ids,
+    check_ties,
+    read_csv_text,
 )
 
 __all__ = ["NODE_COLUMNS", "OPTIONAL_NODE_COLUMNS", "AdoptionData", "read_adoption_data"]
@@ -129,10 +129,10 @@ def read_adoption_data(
         >>> data.groups, data.periods
         (['A', 'B'], 2)
     """
-    report = _Report(str(nodes_file))
-    frame = _read_csv(Path(nodes_file), report)
+    report = CsvReport(str(nodes_file))
+    frame = read_csv_text(Path(nodes_file), report)
     columns = (
-        _check_columns(frame, NODE_COLUMNS, OPTIONAL_NODE_COLUMNS, report)
+        check_columns(frame, NODE_COLUMNS, OPTIONAL_NODE_COLUMNS, report)
         if frame is not None
         else set()
     )
@@ -140,16 +140,16 @@ def read_adoption_data(
         _check_node_rows(frame, columns, report, periods)
 
     edges: np.ndarray | None = None
-    edge_report: _Report | None = None
+    edge_report: CsvReport | None = None
     if edges_file is not None:
-        edge_report = _Report(str(edges_file))
-        edge_frame = _read_csv(Path(edges_file), edge_report)
+        edge_report = CsvReport(str(edges_file))
+        edge_frame = read_csv_text(Path(edges_file), edge_report)
         if edge_frame is not None:
-            edge_columns = _check_columns(
+            edge_columns = check_columns(
                 edge_frame, EDGE_COLUMNS, OPTIONAL_EDGE_COLUMNS, edge_report
             )
             ids = frame["id"] if frame is not None and "id" in columns else None
-            edges = _check_edges(edge_frame, edge_columns, ids, edge_report)
+            edges = check_ties(edge_frame, edge_columns, ids, edge_report)
             if edges is not None:
                 edges = edges.astype(np.int64)
 
@@ -160,14 +160,14 @@ def read_adoption_data(
 
 
 def _check_node_rows(
-    frame: pd.DataFrame, columns: set[str], report: _Report, periods: int | None
+    frame: pd.DataFrame, columns: set[str], report: CsvReport, periods: int | None
 ) -> None:
     """Check ids, adoption times and the at-risk flags of every node row."""
     if frame.empty:
         report.add("", 0, "no nodes listed", "add one row per node under the header")
         return
     if "id" in columns:
-        _check_ids(frame, report, "node")
+        check_ids(frame, report, "node")
     if "group" in columns:
         report.add_rows(
             frame,

@@ -6,7 +6,7 @@ levers (or are different scenario files of the same seed and size), and the even
 which the page pauses to explain (pause-and-explain). :func:`load_presets` reads and
 checks the file: unknown keys, unknown lever paths, values out of range, unknown event
 kinds or causes and missing scenario files are reported together, each with its place
-in the file.
+in the file. :func:`pause_due` tells whether a month just stepped calls for the pause.
 
 The copies step together on the same random numbers (:class:`~sim.trainer.live.Lockstep`),
 so what differs between them comes from the levers they differ in.
@@ -27,7 +27,9 @@ from sim.config.yaml_reader import read_yaml
 from sim.errors import Problem, ScenarioError, SimError
 from sim.model.ledger import CAUSES
 from sim.model.schema import Scenario
+from sim.reporting.palette import CAUSE_EXPLANATIONS
 from sim.trainer.levers import apply_levers
+from sim.trainer.live import LiveRun
 from sim.trainer.narration import Event
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "default_presets_file",
     "first_match",
     "load_presets",
+    "pause_due",
 ]
 
 #: Kinds of event a preset may pause on (see :mod:`sim.trainer.narration`).
@@ -265,3 +268,45 @@ def first_match(rule: PauseRule, events: Sequence[Event]) -> Event | None:
         if event.kind == rule.event and (rule.cause is None or event.cause == rule.cause):
             return event
     return None
+
+
+def pause_due(
+    preset: Preset, runs: Sequence[LiveRun], seen: Sequence[int], month: int
+) -> Pause | None:
+    """The pause-and-explain a month just stepped calls for, if it shows the contrast.
+
+    Args:
+        preset: The demonstration's preset: its pause rule and what to notice.
+        runs: The copies, stepped together.
+        seen: How many events each run had before the month.
+        month: The month just stepped.
+
+    Returns:
+        The pause, or ``None`` when the month does not meet the preset's rule.
+    """
+    rule = preset.pause_on
+    watched = rule.copy_number - 1
+    run = runs[watched]
+    if rule.event is not None:
+        event = first_match(rule, run.events[seen[watched] :])
+        if event is None:
+            return None
+        what = event.text
+        cause = event.cause or (rule.cause or "")
+    else:
+        others = [r.qoc[-1] for i, r in enumerate(runs) if i != watched]
+        gap = run.qoc[-1] - max(others)
+        if rule.qoc_gap is None or gap < rule.qoc_gap:
+            return None
+        what = (
+            f"QoC {run.qoc[-1]:.3f} here against {max(others):.3f} in the other copy, "
+            f"a gap of {gap:.3f}"
+        )
+        cause = ""
+    return Pause(
+        month=month,
+        copy_label=run.label,
+        what=what,
+        notice=preset.notice,
+        explanation=CAUSE_EXPLANATIONS.get(cause, ""),
+    )

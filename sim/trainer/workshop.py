@@ -25,58 +25,19 @@ from typing import Any
 from sim.config.scenario import load_scenario
 from sim.errors import SimError
 from sim.model.schema import Scenario
-from sim.reporting.palette import CAUSE_EXPLANATIONS
 from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value, lever_value, levers
 from sim.trainer.live import MAX_FLOW_MONTHS, LiveRun, Lockstep
 from sim.trainer.narration import Event, district_label, facility_label, practice_labels
-from sim.trainer.presets import Demonstration, Pause, first_match
+from sim.trainer.presets import Demonstration, Pause, pause_due
 from sim.trainer.view import TrainerView
 
-__all__ = ["SideBySide", "Workshop", "default_scenario_folder", "scenario_files"]
+__all__ = ["SideBySide", "Workshop"]
 
 log = logging.getLogger(__name__)
 
 #: Size (pixels) and pixels per inch of the page's view, normally and in projector mode.
 PAGE_SIZE, PAGE_DPI = (1280, 720), 100
 PROJECTOR_SIZE, PROJECTOR_DPI = (1920, 1080), 150
-
-
-def default_scenario_folder() -> Path:
-    """``scenarios/`` of the working folder, or else the one beside the package."""
-    here = Path("scenarios")
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / "scenarios"
-
-
-#: Sub-folder of the scenario folder that holds demonstration presets, not scenarios.
-PRESETS_FOLDER = "presets"
-
-
-def scenario_files(folder: Path) -> list[Path]:
-    """Every YAML file under ``folder`` (sub-folders included), sorted by path.
-
-    Files under ``presets/`` are demonstration presets (:mod:`sim.trainer.presets`),
-    not scenarios, and are left out.
-
-    Examples:
-        >>> import tempfile
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     _ = (Path(d) / "figure1").mkdir()
-        ...     _ = (Path(d) / "presets").mkdir()
-        ...     for name in ("b.yaml", "figure1/a.yaml", "notes.txt", "presets/p.yaml"):
-        ...         _ = (Path(d) / name).write_text("")
-        ...     [p.relative_to(d).as_posix() for p in scenario_files(Path(d))]
-        ['b.yaml', 'figure1/a.yaml']
-    """
-    if not folder.is_dir():
-        return []
-    found = [
-        p
-        for p in [*folder.rglob("*.yaml"), *folder.rglob("*.yml")]
-        if p.relative_to(folder).parts[0] != PRESETS_FOLDER
-    ]
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
 @dataclass(frozen=True)
@@ -383,34 +344,9 @@ class Workshop:
         """Pause and explain on the first month that shows what the demonstration is about."""
         if self.demonstration is None or self.pause is not None:
             return
-        preset = self.demonstration.preset
-        rule = preset.pause_on
-        watched = rule.copy_number - 1
-        run = self.runs[watched]
-        if rule.event is not None:
-            event = first_match(rule, run.events[seen[watched] :])
-            if event is None:
-                return
-            what = event.text
-            cause = event.cause or (rule.cause or "")
-        else:
-            others = [r.qoc[-1] for i, r in enumerate(self.runs) if i != watched]
-            gap = run.qoc[-1] - max(others)
-            if rule.qoc_gap is None or gap < rule.qoc_gap:
-                return
-            what = (
-                f"QoC {run.qoc[-1]:.3f} here against {max(others):.3f} in the other copy, "
-                f"a gap of {gap:.3f}"
-            )
-            cause = ""
-        self.pause = Pause(
-            month=self.month,
-            copy_label=run.label,
-            what=what,
-            notice=preset.notice,
-            explanation=CAUSE_EXPLANATIONS.get(cause, ""),
-        )
-        self.waiting = True
+        pause = pause_due(self.demonstration.preset, self.runs, seen, self.month)
+        if pause is not None:
+            self.pause, self.waiting = pause, True
 
     def dismiss_pause(self) -> None:
         """The trainer has explained: the pause leaves the screen (it does not come back)."""
