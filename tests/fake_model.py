@@ -66,6 +66,10 @@ def fake_replicate(scenario: Scenario, replicate: int) -> ReplicateResult:
         practices=pd.DataFrame(rows),
         time_to_scale=pd.DataFrame(scale),
         summary=summary,
+        milestones=pd.DataFrame(
+            {"practice": [row["practice"] for row in scale]}
+            | {"months_to_50": [row["months_to_50"] for row in scale]}
+        ),
         decisions=decision_table(
             [Decision(12, "national body of A", "A", "issued guidance on practice 0", "fake")]
         ),

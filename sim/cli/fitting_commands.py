@@ -15,13 +15,13 @@ EXIT_PATTERN_MISSED = 1
 DEFAULT_PATTERNS = Path("calibration") / "patterns.yaml"
 
 
-def _executor_options(command: argparse.ArgumentParser) -> None:
+def _executor_options(command: argparse.ArgumentParser, result: str) -> None:
     command.add_argument(
         "--executor",
         choices=("serial", "processes", "dask"),
         default="processes",
-        help="where simulations run (default processes); results depend on the seed "
-        "only, not on the executor or the number of workers",
+        help=f"where simulations run (default processes); {result} depends on the seed "
+        "only, not on the executor or the number of workers (see docs/calibration.md)",
     )
     command.add_argument(
         "--workers", type=workers_int, default=2, metavar="N", help="worker processes (default 2)"
@@ -52,7 +52,7 @@ def add_fitting_commands(commands: Any, common: argparse.ArgumentParser) -> None
     calibrate.add_argument(
         "--holdout", metavar="GROUP", help="fit on the other groups and predict this one"
     )
-    _executor_options(calibrate)
+    _executor_options(calibrate, "the fit")
     again = calibrate.add_mutually_exclusive_group()
     again.add_argument("--force", action="store_true", help="replace results already in DIR")
     again.add_argument(
@@ -101,7 +101,7 @@ def add_fitting_commands(commands: Any, common: argparse.ArgumentParser) -> None
     )
     patterns.add_argument("--only", nargs="+", metavar="NAME", help="check only these patterns")
     patterns.add_argument("--fast", action="store_true", help="check only the patterns marked fast")
-    _executor_options(patterns)
+    _executor_options(patterns, "the check (and a fit)")
     patterns.add_argument(
         "--fit", action="store_true", help="fit the file's fit parameters to the patterns"
     )

@@ -46,8 +46,8 @@ def format_check(table: pd.DataFrame) -> str:
         >>> row = {"pattern": "p", "target_low": 0.4, "target_high": 0.6, "median": 0.5,
         ...        "q05": 0.45, "q95": 0.55, "inside": True, "unit": "share"}
         >>> print(format_check(pd.DataFrame([row])))
-          pattern  target      simulated median [90 % interval]  inside
-          p        0.4-0.6     0.5 [0.45, 0.55] share             yes
+          pattern  target   simulated median [90 % interval]  inside
+          p        0.4-0.6  0.5 [0.45, 0.55] share            yes
     """
     rows = [
         (

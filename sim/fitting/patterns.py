@@ -269,8 +269,8 @@ def range_distance(value: float, target: Target) -> float:
 
     Examples:
         >>> t = Target(low=0.4, high=0.6)
-        >>> range_distance(0.5, t), range_distance(0.8, t), range_distance(0.3, t)
-        (0.0, 1.0, 0.5)
+        >>> [round(range_distance(v, t), 6) for v in (0.5, 0.8, 0.3)]
+        [0.0, 1.0, 0.5]
     """
     if not np.isfinite(value):
         return 10.0  # not observable in the run (no guidance, no adopters): far off
