@@ -74,7 +74,7 @@ def add_fitting_commands(commands: Any, common: argparse.ArgumentParser) -> None
         help="check that the model reproduces published patterns (or fit it to them)",
         description="Simulate every pattern of a patterns file (default "
         "calibration/patterns.yaml) and print, per pattern, its target range, the "
-        "simulated median and 90 %% interval over replicates and whether the median is "
+        "simulated median and 90 % interval over replicates and whether the median is "
         "inside; write patterns.csv, pattern_values.csv and patterns.png. Exits 1 when a "
         "pattern is missed. With --fit, fit the parameters of the file's fit section to "
         "all patterns at once (ABC-SMC) instead. See docs/patterns.md.",
