@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,19 +93,6 @@ class _Simulator:
 
 def _rmse_distance(x: dict[str, np.ndarray], x0: dict[str, np.ndarray]) -> float:
     return float(np.sqrt(np.mean(np.square(x["share"] - x0["share"]))))
-
-
-def _prior(spec: CalibrationSpec) -> Any:
-    import pyabc
-
-    variables = {}
-    for parameter in spec.parameters:
-        prior = parameter.prior
-        if prior.distribution == "uniform":
-            variables[parameter.name] = pyabc.RV("uniform", prior.low, prior.high - prior.low)
-        else:
-            variables[parameter.name] = pyabc.RV("loguniform", prior.low, prior.high)
-    return pyabc.Distribution(**variables)
 
 
 #: What a calibration writes into its folder: all that ``--force`` removes.
@@ -242,13 +227,19 @@ def calibrate(
         )
         np.random.seed(spec.seed % 2**32)
         random.seed(spec.seed)
-        from sim.fitting.abc_sampler import SeededMappingSampler
+        from sim.fitting.abc_sampler import (
+            SeededMappingSampler,
+            pyabc_prior,
+            run_abc,
+            run_diagnostics,
+            weighted_posterior,
+        )
 
         evaluator = make_evaluator(executor, workers, scheduler)
         with evaluator:
             abc = pyabc.ABCSMC(
                 simulator,
-                _prior(spec),
+                pyabc_prior(spec.parameters),
                 distance,
                 population_size=stop.population_size,
                 sampler=SeededMappingSampler(spec.seed, evaluator.map),
@@ -262,12 +253,10 @@ def calibrate(
             remaining = stop.max_generations - (history.max_t + 1)
             started = time.perf_counter()
             if remaining > 0:
-                history = _run_abc(abc, stop, remaining)
+                history = run_abc(abc, stop, remaining)
             abc_seconds = time.perf_counter() - started
-            frame, weights = history.get_distribution(m=0, t=history.max_t)
             names = [p.name for p in spec.parameters]
-            samples = frame[names].reset_index(drop=True)
-            samples["weight"] = np.asarray(weights) / np.sum(weights)
+            samples = weighted_posterior(history, names)
             started = time.perf_counter()
             draws = _predictive(problem, samples, spec, evaluator)
             predictive_seconds = time.perf_counter() - started
@@ -279,7 +268,6 @@ def calibrate(
         bass = fit_bass({problem.groups[g]: observed[g] for g in fitted}, problem.sizes)
         scores = fit_scores(fit, bass, problem.sizes)
 
-        populations = history.get_all_populations()
         diagnostics = {
             "name": spec.name,
             "holdout": holdout,
@@ -292,17 +280,7 @@ def calibrate(
             "time_unit": spec.data.time_unit,
             "nodes_not_at_risk_dropped": data.dropped_nodes,
             "ties": 0 if data.edges is None else len(data.edges),
-            "generations": [
-                {
-                    "t": int(row.t),
-                    "epsilon": float(row.epsilon),
-                    "simulations": int(row.samples),
-                }
-                for row in populations.itertuples()
-                if row.t >= 0
-            ],
-            "total_simulations": int(history.total_nr_simulations),
-            "effective_sample_size": float(1.0 / np.sum(np.square(samples["weight"]))),
+            **run_diagnostics(history, samples),
             "abc_seconds": round(abc_seconds, 1),
             "predictive_seconds": round(predictive_seconds, 1),
             "predictive_draws": spec.predictive_draws,
@@ -322,19 +300,6 @@ def calibrate(
         manifest["inputs"] = inputs
         write_manifest(folder, finish_manifest(manifest))
     return CalibrationOutcome(folder, summary, scores, diagnostics)
-
-
-def _run_abc(abc: Any, stop: Any, generations: int) -> Any:
-    """Run up to ``generations`` more ABC-SMC generations under the stopping rules."""
-    return abc.run(
-        minimum_epsilon=stop.min_epsilon,
-        max_nr_populations=generations,
-        min_acceptance_rate=stop.min_acceptance_rate,
-        max_total_nr_simulations=stop.max_simulations or math.inf,
-        max_walltime=(
-            timedelta(minutes=stop.max_walltime_minutes) if stop.max_walltime_minutes else None
-        ),
-    )
 
 
 def _coverage(fit: pd.DataFrame, *, held_out: bool) -> float | None:

@@ -187,15 +187,20 @@ class StaffRetention(Observable):
         return float(self.survival) if model.month >= self.months else float("nan")
 
 
+def _ratio_of_totals(model: LearningHealthSystem, part: str, whole: str) -> float:
+    """One recorded column's total over the run, over another's (NaN when that is 0)."""
+    rows = model.recorder.rows
+    total = sum(row[whole] for row in rows)
+    return float(sum(row[part] for row in rows) / total) if total else float("nan")
+
+
 class ReportingCompleteness(Observable):
     """Facility reports received over reports due, over the whole run."""
 
     name = "reporting_completeness"
 
     def value(self, model: LearningHealthSystem, twin: Observable | None = None) -> float:
-        due = sum(row["reports_due"] for row in model.recorder.rows)
-        received = sum(row["reports"] for row in model.recorder.rows)
-        return float(received / due) if due else float("nan")
+        return _ratio_of_totals(model, "reports", "reports_due")
 
 
 class FailuresReachingDistrict(Observable):
@@ -204,9 +209,7 @@ class FailuresReachingDistrict(Observable):
     name = "failures_reaching_district"
 
     def value(self, model: LearningHealthSystem, twin: Observable | None = None) -> float:
-        failed = sum(row["trial_failures"] for row in model.recorder.rows)
-        reported = sum(row["failures_reported"] for row in model.recorder.rows)
-        return float(reported / failed) if failed else float("nan")
+        return _ratio_of_totals(model, "failures_reported", "trial_failures")
 
 
 class RecommendedInUse(Observable):

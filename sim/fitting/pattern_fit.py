@@ -9,8 +9,9 @@ fit looks for ranges, not points, and one pattern the model cannot reach adds a 
 instead of dragging every parameter towards it (its miss stays visible in ``check.csv``).
 The sampler is :class:`sim.fitting.abc_sampler.SeededMappingSampler`, so that the
 posterior depends on the seed only, whatever the executor and the number of workers;
-the stopping rules are generations, epsilon, acceptance rate and simulations, never
-wall time.
+the stopping rules are generations, epsilon, acceptance rate and simulations (a
+wall-time limit, if the file sets one, makes the posterior depend on the machine's speed,
+as in :mod:`sim.fitting.calibration_run`).
 
 Outputs (``results/patterns-fit/`` by default): ``posterior.csv`` (weighted particles),
 ``posterior_summary.csv`` (median and 90 % interval of each parameter, and how much of
@@ -109,22 +110,6 @@ class _Distance:
         return float(sum(min(range_distance(x[name], t), CAP) for name, t in self.targets.items()))
 
 
-def _prior(spec: PatternsFile) -> Any:
-    import pyabc
-
-    fit = spec.fit
-    if fit is None:  # pragma: no cover - checked by the caller
-        raise ValueError("the patterns file has no fit section")
-    variables = {}
-    for parameter in fit.parameters:
-        prior = parameter.prior
-        if prior.distribution == "uniform":
-            variables[parameter.name] = pyabc.RV("uniform", prior.low, prior.high - prior.low)
-        else:
-            variables[parameter.name] = pyabc.RV("loguniform", prior.low, prior.high)
-    return pyabc.Distribution(**variables)
-
-
 def _pinned(summary: pd.DataFrame, spec: PatternsFile) -> pd.DataFrame:
     """Add how much of each prior's 90 % range the posterior's 90 % interval spans."""
     fit = spec.fit
@@ -189,7 +174,13 @@ def fit_patterns(
         write_manifest(folder, {"kind": "patterns-fit", "complete": False})
         import pyabc  # slow to import; only a fit needs it
 
-        from sim.fitting.abc_sampler import SeededMappingSampler
+        from sim.fitting.abc_sampler import (
+            SeededMappingSampler,
+            pyabc_prior,
+            run_abc,
+            run_diagnostics,
+            weighted_posterior,
+        )
 
         if quiet:
             logging.getLogger("ABC").setLevel(logging.WARNING)
@@ -199,7 +190,7 @@ def fit_patterns(
         with make_evaluator(executor, workers, scheduler) as evaluator:
             abc = pyabc.ABCSMC(
                 _Simulator(spec),
-                _prior(spec),
+                pyabc_prior(spec.fit.parameters),
                 _Distance(spec),
                 population_size=stop.population_size,
                 sampler=SeededMappingSampler(spec.seed, evaluator.map),
@@ -208,17 +199,10 @@ def fit_patterns(
                 f"sqlite:///{(folder / 'abc.db').resolve()}",
                 {p.name: 0.5 * (p.target.low + p.target.high) for p in spec.patterns},
             )
-            history = abc.run(
-                minimum_epsilon=stop.min_epsilon,
-                max_nr_populations=stop.max_generations,
-                min_acceptance_rate=stop.min_acceptance_rate,
-                max_total_nr_simulations=stop.max_simulations or math.inf,
-            )
+            history = run_abc(abc, stop, stop.max_generations)
             abc_seconds = time.perf_counter() - started
-            frame, weights = history.get_distribution(m=0, t=history.max_t)
             names = [p.name for p in spec.fit.parameters]
-            samples = frame[names].reset_index(drop=True)
-            samples["weight"] = np.asarray(weights) / np.sum(weights)
+            samples = weighted_posterior(history, names)
             keys = {p.name: p.key for p in spec.fit.parameters}
             summary = _pinned(posterior_summary(samples, keys), spec)
             median = dict(zip(summary["parameter"], summary["median"], strict=True))
@@ -230,20 +214,13 @@ def fit_patterns(
                 map_=evaluator.map,
             )
             check_seconds = time.perf_counter() - started
-        populations = history.get_all_populations()
         diagnostics = {
             "name": spec.name,
             "seed": spec.seed,
             "executor": executor,
             "workers": workers if executor != "serial" else 1,
             "reproducible_from_seed": True,
-            "generations": [
-                {"t": int(r.t), "epsilon": float(r.epsilon), "simulations": int(r.samples)}
-                for r in populations.itertuples()
-                if r.t >= 0
-            ],
-            "total_simulations": int(history.total_nr_simulations),
-            "effective_sample_size": float(1.0 / np.sum(np.square(samples["weight"]))),
+            **run_diagnostics(history, samples),
             "abc_seconds": round(abc_seconds, 1),
             "check_seconds": round(check_seconds, 1),
             "patterns_missed_at_median": check.missed,
