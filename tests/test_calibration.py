@@ -406,3 +406,120 @@ def test_the_fit_depends_on_the_seed_only_not_on_the_executor(tmp_path, executor
     other = pd.read_csv(tmp_path / executor / "posterior.csv")
     pd.testing.assert_frame_equal(serial, other)
     assert serial["weight"].nunique() > 1, "a posterior of identical weights proves little"
+
+
+# --------------------------------------------------------------------------- generalising
+YEARLY = """\
+name: yearly
+seed: 11
+data:
+  nodes: nodes.csv
+{edges}  time_unit: year
+  periods: {periods}
+parameters:
+  - name: outside_rate
+    key: channels.guidance.reach
+    prior: {{distribution: loguniform, low: 0.0005, high: 0.05}}
+  - name: imitation
+    key: {imitation_key}
+    prior: {{distribution: loguniform, low: 0.002, high: 0.2}}
+{never}stopping:
+  population_size: {population}
+  max_generations: {generations}
+predictive_draws: {draws}
+"""
+
+
+def yearly_record(folder: Path, truth: dict[str, float], *, edges: bool, fit_never: bool,
+                  population: int = 10, generations: int = 1, periods: int = 10,
+                  size: int = 300) -> Path:  # fmt: skip
+    """A yearly record the model generated with ``truth`` (per-month rates, a ceiling)."""
+    sizes = {"A": size}
+    write_blank_nodes(folder, sizes)
+    if edges:
+        write_ring_edges(folder, sizes)
+    never = "  - name: never\n    key: trials.never_share\n    prior: {low: 0.0, high: 0.9}\n"
+    text = YEARLY.format(
+        edges="  edges: edges.csv\n" if edges else "",
+        imitation_key="channels.peer_network."
+        + ("contact_probability" if edges else "full_mixing_rate"),
+        never=never,
+        population=population,
+        generations=generations,
+        periods=periods,
+        draws=10 if generations == 1 else 100,
+    )
+    truth_spec = folder / "truth.yaml"
+    truth_spec.write_text(text)
+    spec = load_calibration(truth_spec)
+    edge_file = folder / "edges.csv" if edges else None
+    data = read_adoption_data(folder / "nodes.csv", edge_file, periods)
+    curve = build_problem(spec, data, folder / "truth").simulate(truth, replicate=99)[0]
+    times = np.repeat(np.arange(1, curve.size + 1), np.diff(curve, prepend=0))
+    rows = [
+        {"id": f"A-{i}", "group": "A", "adoption_time": str(times[i]) if i < times.size else ""}
+        for i in range(sizes["A"])
+    ]
+    pd.DataFrame(rows).to_csv(folder / "nodes.csv", index=False)
+    path = folder / "fit.yaml"
+    path.write_text(text if fit_never else text.replace(never, ""))
+    return path
+
+
+TRUTH = {"outside_rate": 0.004, "imitation": 0.03, "never": 0.4}
+
+
+def test_a_parameter_that_cannot_act_on_the_record_is_refused(tmp_path, capsys):
+    path = write_spec(tmp_path, edges=False)
+    write_blank_nodes(tmp_path, {"A": 10})
+    text = path.read_text()
+    coaching = "channels.coaching.intensity"
+    cases = {
+        "ties": text.replace("full_mixing_rate", "contact_probability"),
+        "channel": text.replace("channels.peer_network.full_mixing_rate", coaching),
+    }
+    for case, body in cases.items():
+        path.write_text(body)
+        code = main(["calibrate", str(path), "--quick", "--out", str(tmp_path / case)])
+        err = capsys.readouterr().err
+        assert code == 2, case
+        assert "cannot act on this record" in err, case
+        fix = "full_mixing_rate (the Bass q) instead" if case == "ties" else "switch it on"
+        assert fix in err, case
+        assert not (tmp_path / case).exists(), "nothing ran"
+    path.write_text(text)
+    write_ring_edges(tmp_path, {"A": 10})
+    path.write_text(
+        text.replace("  nodes: nodes.csv\n", "  nodes: nodes.csv\n  edges: edges.csv\n")
+    )
+    assert main(["calibrate", str(path), "--quick", "--out", str(tmp_path / "mixing")]) == 2
+    assert "peers meet along ties" in capsys.readouterr().err
+
+
+def test_a_record_that_levels_off_is_flagged_when_the_ceiling_is_not_fitted(tmp_path):
+    fast = {"outside_rate": 0.01, "imitation": 0.08, "never": 0.4}
+    path = yearly_record(tmp_path, fast, edges=False, fit_never=False, periods=6, size=100)
+    outcome = calibrate(path, out=tmp_path / "out", executor="serial", quiet=True)
+    notes = " ".join(outcome.diagnostics["notes"])
+    assert "levels off at about" in notes and "trials.never_share is fitted" in notes
+    assert outcome.diagnostics["bass"]["m"] < 0.8
+    assert outcome.diagnostics["stopped_by"] == "generations"
+    assert outcome.diagnostics["reproducible_from_seed"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edges", [False, True], ids=["full mixing", "ties"])
+def test_yearly_records_with_a_ceiling_recover_the_truth(tmp_path, edges):
+    truth = {**TRUTH, "imitation": 0.05} if edges else TRUTH
+    path = yearly_record(tmp_path, truth, edges=edges, fit_never=True, population=100,
+                         generations=6)  # fmt: skip
+    outcome = calibrate(path, out=tmp_path / "out", executor="processes", workers=2, quiet=True)
+    summary = outcome.summary.set_index("parameter")
+    for name, value in truth.items():
+        low, high = summary.loc[name, "p05"], summary.loc[name, "p95"]
+        assert low <= value <= high, f"{name}: {value} outside [{low:.4f}, {high:.4f}]"
+    assert summary.loc["never", "p95"] - summary.loc["never", "p05"] < 0.3, "ceiling not pinned"
+    assert outcome.diagnostics["band_coverage_fitted"] >= 0.8
+    assert outcome.diagnostics["notes"] == []
+    scores = outcome.scores.iloc[0]
+    assert scores["rmse_median"] < 1.5 * max(scores["rmse_bass"], 1.0)

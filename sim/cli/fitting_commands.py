@@ -149,6 +149,9 @@ def _calibrate(arguments: argparse.Namespace) -> int:
             f"    {row.group}{tag}: {row.band_coverage:.0%}, {row.rmse_median:.2f}, "
             f"{row.rmse_bass:.2f}"
         )
+    lines += [f"  note: {note}" for note in d["notes"]]
+    if not d["reproducible_from_seed"]:
+        lines.append(f"  note: stopped by {d['stopped_by']}: the seed alone does not reproduce it")
     print("\n".join(lines))
     return EXIT_OK
 

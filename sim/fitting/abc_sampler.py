@@ -14,6 +14,7 @@ holds the joint prior both fits build from their fitted parameters (:func:`pyabc
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable
@@ -31,7 +32,17 @@ if TYPE_CHECKING:
 
     from sim.fitting.calibration_spec import FittedParameter, Stopping
 
-__all__ = ["SeededMappingSampler"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "WALL_TIME",
+    "SeededMappingSampler",
+    "pyabc_prior",
+    "run_abc",
+    "run_diagnostics",
+    "stopped_by",
+    "weighted_posterior",
+]
 
 
 class SeededMappingSampler(MappingSampler):  # type: ignore[misc]
@@ -93,17 +104,70 @@ def weighted_posterior(history: Any, names: Sequence[str]) -> pd.DataFrame:
     return samples
 
 
-def run_diagnostics(history: Any, samples: pd.DataFrame) -> dict[str, Any]:
-    """Each generation's epsilon and simulations, the total, and the effective sample size."""
+def run_diagnostics(history: Any, samples: pd.DataFrame, stop: Stopping) -> dict[str, Any]:
+    """Generations (epsilon, simulations), totals, effective sample size, stopping rule.
+
+    ``stopped_by`` names the rule that ended the run (:func:`stopped_by`);
+    ``reproducible_from_seed`` says whether the seed alone gives the same posterior.
+    """
+    generations = [
+        {"t": int(row.t), "epsilon": float(row.epsilon), "simulations": int(row.samples)}
+        for row in history.get_all_populations().itertuples()
+        if row.t >= 0
+    ]
+    reason = stopped_by(generations, int(history.total_nr_simulations), stop)
+    if reason == WALL_TIME:
+        log.warning(
+            "the wall time stopped the fit after %d generations, so the posterior depends on "
+            "this machine's speed; set max_generations: %d to reproduce it from the seed",
+            len(generations),
+            len(generations),
+        )
     return {
-        "generations": [
-            {"t": int(row.t), "epsilon": float(row.epsilon), "simulations": int(row.samples)}
-            for row in history.get_all_populations().itertuples()
-            if row.t >= 0
-        ],
+        "generations": generations,
         "total_simulations": int(history.total_nr_simulations),
         "effective_sample_size": float(1.0 / np.sum(np.square(samples["weight"]))),
+        "stopped_by": reason,
+        "reproducible_from_seed": reason != WALL_TIME,
     }
+
+
+#: The stopping rule that makes a fit depend on the machine's speed.
+WALL_TIME = "wall time"
+
+
+def stopped_by(generations: list[dict[str, Any]], simulations: int, stop: Stopping) -> str:
+    """The stopping rule that ended an ABC-SMC run, checked in the order pyabc checks them.
+
+    Every rule but ``max_walltime_minutes`` depends on the seed only; a run the wall time
+    stopped is reproduced by setting ``max_generations`` to the generations it ran.
+
+    Examples:
+        >>> from sim.fitting.calibration_spec import Stopping
+        >>> gens = [{"t": 0, "epsilon": 3.0, "simulations": 40},
+        ...         {"t": 1, "epsilon": 2.0, "simulations": 90}]
+        >>> stopped_by(gens, 130, Stopping(population_size=20, max_generations=2))
+        'generations'
+        >>> stopped_by(gens, 130, Stopping(population_size=20, max_generations=5,
+        ...                                max_walltime_minutes=1))
+        'wall time'
+        >>> stopped_by(gens, 130, Stopping(population_size=20, max_generations=5,
+        ...                                min_acceptance_rate=0.25))
+        'acceptance rate'
+    """
+    last = generations[-1]
+    if last["epsilon"] <= stop.min_epsilon:
+        return "epsilon"
+    if (
+        last["simulations"]
+        and stop.population_size / last["simulations"] < stop.min_acceptance_rate
+    ):
+        return "acceptance rate"
+    if stop.max_simulations is not None and simulations >= stop.max_simulations:
+        return "simulations"
+    if len(generations) >= stop.max_generations:
+        return "generations"
+    return WALL_TIME if stop.max_walltime_minutes is not None else "generations"
 
 
 def run_abc(abc: Any, stop: Stopping, generations: int) -> Any:

@@ -30,7 +30,12 @@ from sim.fitting.calibration_spec import TIME_UNIT_MONTHS, CalibrationSpec
 from sim.model.schema import Scenario
 from sim.runs.simulation import run_replicate
 
-__all__ = ["CalibrationProblem", "build_problem", "group_country_template"]
+__all__ = [
+    "CalibrationProblem",
+    "build_problem",
+    "group_country_template",
+    "inert_parameter_problems",
+]
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +139,47 @@ def write_group_files(data: AdoptionData, folder: Path) -> dict[str, tuple[str, 
             )
         files[group] = (facility_name, edge_name)
     return files
+
+
+def inert_parameter_problems(spec: CalibrationSpec) -> list[Problem]:
+    """Fitted parameters that cannot act on the data as the file maps it (checked first).
+
+    A parameter of a channel the mapping switches off, contact along ties when the
+    record has none (peers then mix fully), or the full-mixing rate when it has ties
+    would be fitted to noise: its posterior would be its prior, and nothing would say so.
+    """
+    file = spec.file or "calibration file"
+    ties = spec.data.edges is not None
+    country = merge(group_country_template(ties), spec.scenario.get("country") or {})
+    channels = country.get("channels", {})
+    problems = []
+    for index, parameter in enumerate(spec.parameters):
+        parts = parameter.key.split(".")
+        reason = fix = ""
+        if parts[0] == "channels" and len(parts) > 2:
+            channel = parts[1]
+            if not channels.get(channel, {}).get("enabled", True):
+                reason = f"the {channel} channel is off in the calibration's mapping"
+                fix = f"switch it on under scenario.country.channels.{channel}, or fit another"
+        mixing = channels.get("peer_network", {}).get("mixing")
+        why = "the record has ties" if ties else "the record has no ties (no data.edges)"
+        if parameter.key == "channels.peer_network.contact_probability" and mixing == "full":
+            reason = f"peers mix fully ({why})"
+            fix = "fit channels.peer_network.full_mixing_rate (the Bass q) instead"
+        elif parameter.key == "channels.peer_network.full_mixing_rate" and mixing == "network":
+            reason = f"peers meet along ties and do not mix fully ({why})"
+            fix = "fit channels.peer_network.contact_probability instead"
+        if reason:
+            problems.append(
+                Problem(
+                    file,
+                    f"parameters.{index}.key",
+                    parameter.key,
+                    f"cannot act on this record: {reason}",
+                    fix,
+                )
+            )
+    return problems
 
 
 def cross_group_ties(data: AdoptionData) -> int:

@@ -10,6 +10,7 @@ from sim.fitting.bass import BassFit
 
 __all__ = [
     "FIT_COLUMNS",
+    "fit_notes",
     "fit_scores",
     "fit_table",
     "plot_posterior",
@@ -114,6 +115,54 @@ def fit_scores(fit: pd.DataFrame, bass: BassFit, sizes: dict[str, int]) -> pd.Da
             }
         )
     return pd.DataFrame(rows)
+
+
+#: The model's error against the Bass curve's above which a fit is said to be markedly worse.
+MARKEDLY_WORSE = 1.5
+#: A Bass market potential below this says the record levels off short of everyone.
+LEVELS_OFF = 0.95
+
+
+def fit_notes(scores: pd.DataFrame, bass: BassFit, fitted_keys: list[str]) -> list[str]:
+    """What the report must say when the model does not follow the record.
+
+    Compares the posterior median's error with the closed-form Bass curve's on the fitted
+    groups, reports a band that misses most points, and names the missing ceiling when
+    the record levels off below everyone at risk and ``trials.never_share`` is not fitted.
+
+    Examples:
+        >>> scores = pd.DataFrame({"held_out": [False], "points": [10], "band_coverage": [0.4],
+        ...                        "rmse_median": [30.0], "rmse_bass": [3.0]})
+        >>> for note in fit_notes(scores, BassFit(0.02, 0.4, 0.6, 0.01), ["guidance"]):
+        ...     print(note[:60])
+        The model fits markedly worse than the closed-form Bass curv
+        The 90 % predictive band holds only 40 % of the observed poi
+        The record levels off at about 60 % of those at risk (Bass m
+    """
+    fitted = scores[~scores["held_out"]]
+    points = fitted["points"].to_numpy(dtype=float)
+    model = float(np.sqrt(np.sum(points * fitted["rmse_median"] ** 2) / points.sum()))
+    baseline = float(np.sqrt(np.sum(points * fitted["rmse_bass"] ** 2) / points.sum()))
+    coverage = float(np.sum(points * fitted["band_coverage"]) / points.sum())
+    notes = []
+    if model >= MARKEDLY_WORSE * max(baseline, 1e-9):
+        notes.append(
+            f"The model fits markedly worse than the closed-form Bass curve (RMSE {model:.1f} "
+            f"against {baseline:.1f} adopters, {model / max(baseline, 1e-9):.1f} times): as "
+            "fitted, it does not follow this record."
+        )
+    if coverage < 0.5:
+        notes.append(
+            f"The 90 % predictive band holds only {100 * coverage:.0f} % of the observed points of "
+            "the fitted groups."
+        )
+    if bass.m < LEVELS_OFF and "trials.never_share" not in fitted_keys:
+        notes.append(
+            f"The record levels off at about {100 * bass.m:.0f} % of those at risk (Bass m), but "
+            "every facility is open to the practice unless trials.never_share is fitted: "
+            "add it to the parameters (prior 0 to 0.9, say)."
+        )
+    return notes
 
 
 def _rmse(gap: np.ndarray) -> float:

@@ -30,10 +30,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.errors import ScenarioError
 from sim.fitting.adoption_data import read_adoption_data
 from sim.fitting.bass import BassFit, fit_bass
-from sim.fitting.calibration import CalibrationProblem, build_problem
+from sim.fitting.calibration import CalibrationProblem, build_problem, inert_parameter_problems
 from sim.fitting.calibration_report import (
+    fit_notes,
     fit_scores,
     fit_table,
     plot_posterior,
@@ -190,6 +192,8 @@ def calibrate(
         ResultsError: The output folder holds other results.
     """
     spec = load_calibration(path)
+    if problems := inert_parameter_problems(spec):
+        raise ScenarioError(problems)
     if quick:
         spec = spec.model_copy(
             update={
@@ -274,13 +278,12 @@ def calibrate(
             "executor": executor,
             "workers": workers if executor != "serial" else 1,
             "seed": spec.seed,
-            "reproducible_from_seed": True,
             "groups": problem.sizes,
             "periods": data.periods,
             "time_unit": spec.data.time_unit,
             "nodes_not_at_risk_dropped": data.dropped_nodes,
             "ties": 0 if data.edges is None else len(data.edges),
-            **run_diagnostics(history, samples),
+            **run_diagnostics(history, samples, stop),
             "abc_seconds": round(abc_seconds, 1),
             "predictive_seconds": round(predictive_seconds, 1),
             "predictive_draws": spec.predictive_draws,
@@ -288,6 +291,7 @@ def calibrate(
             "band_coverage_fitted": _coverage(fit, held_out=False),
             "band_coverage_held_out": _coverage(fit, held_out=True),
             "scores": scores.to_dict(orient="records"),
+            "notes": fit_notes(scores, bass, [p.key for p in spec.parameters]),
         }
         _write_outputs(folder, spec, problem, samples, summary, fit, scores, bass, diagnostics)
         manifest = build_manifest(
