@@ -8,6 +8,8 @@ import ipyvuetify as v
 import pytest
 import solara
 
+from sim.model.mechanisms.turnover import TurnoverParameters
+from sim.model.rules import Blame
 from sim.trainer import app, page_html
 from sim.trainer.levers import levers
 from sim.trainer.scenario_folder import scenario_files
@@ -165,7 +167,10 @@ def test_a_lever_the_model_moves_shows_its_new_value_and_why(tmp_path: Path) -> 
     rc.find(v.Slider, label=label).assert_single()
     workshop.reset()
     assert workshop.month == 0 and workshop.changes == {}, "reset undoes the trainer's moves"
-    assert workshop.value("blame.facility") == 0.8 and workshop.value("turnover.annual") == 0.15
+    assert (
+        workshop.value("blame.facility") == 0.8
+        and workshop.value("turnover.annual") == TurnoverParameters().annual
+    )
     assert workshop.moved("blame.facility") is None
 
 
@@ -178,7 +183,7 @@ def test_back_to_defaults_sets_every_lever_to_its_documented_default(tmp_path: P
     assert workshop.month == 0
     for lever in levers():
         assert workshop.value(lever.path) == lever.default, lever.path
-    assert workshop.runs[0].scenario.countries[0].blame.facility == 0.5
+    assert workshop.runs[0].scenario.countries[0].blame.facility == Blame().facility
 
 
 def test_the_log_keeps_the_whole_run_filters_it_and_exports_it(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from sim.metrics.costs import (
     cost_problems,
     cost_totals,
 )
+from sim.model.rules import Blame
 from sim.model.schema import Scenario
 
 
@@ -83,8 +84,10 @@ def test_fixed_items_and_programmes_by_hand():
     by = table.groupby("activity")["cost"].sum()
     assert by["learning_centre_per_year"] == pytest.approx(2 * 1200 * 18 / 12)
     assert by["documentation_training_per_facility"] == pytest.approx(10 * 50), "once, month 1"
-    # 10 facilities, blame 0.2 is 3 tenths below the default 0.5: the dose scales the cost
-    assert by["blame_free_programme_per_facility_year"] == pytest.approx(10 * 3 * 12 * 18 / 12)
+    # 10 facilities, blame 0.2 is (default - 0.2) / 0.1 tenths below the default: the dose
+    # scales the cost
+    tenths = (Blame().facility - 0.2) / 0.1
+    assert by["blame_free_programme_per_facility_year"] == pytest.approx(10 * tenths * 12 * 18 / 12)
     assert by["national_qi_team_per_year"] == 0, "guidance off: no national team charged"
     assert by["learning_centre_setup"] == pytest.approx(2 * 50_000), "two centres, set up once"
 

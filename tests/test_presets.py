@@ -11,6 +11,7 @@ import solara
 
 from sim.errors import ScenarioError
 from sim.model.ledger import CAUSES
+from sim.model.rules import Blame
 from sim.trainer import app
 from sim.trainer.levers import lever_value
 from sim.trainer.presets import default_presets_file, load_presets
@@ -139,7 +140,8 @@ presets:
     assert turnover == [0.3, 0.9], "the second copy keeps the value it differs in"
     workshop.reset()
     assert [lever_value(r.scenario, "turnover.annual") for r in workshop.runs] == [0.02, 0.9]
-    assert lever_value(workshop.runs[0].scenario, "blame.facility") == 0.5, "preset's values"
+    preset_blame = lever_value(workshop.runs[0].scenario, "blame.facility")
+    assert preset_blame == Blame().facility, "preset's values"
 
 
 def test_the_page_offers_the_presets_and_shows_the_pause(tmp_path: Path) -> None:

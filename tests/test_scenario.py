@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sim.config.scenario import load_scenario, resolved_document, validate_files
 from sim.errors import Problem, ScenarioError
+from sim.model.mechanisms.turnover import TurnoverParameters
 from sim.model.schema import Country, Scenario, iter_parameters
 
 DATA = Path(__file__).parent / "data" / "scenario_loader"
@@ -349,7 +350,7 @@ def test_extends_chain_merges_child_over_base(tmp_path: Path) -> None:
     assert (a.turnover.annual, a.facilities, a.districts) == (0.5, 100, 4)
     assert (a.blame.facility, a.blame.district) == (0.7, 0.9)
     assert b.turnover.annual == 0.2
-    assert c.turnover.annual == 0.15
+    assert c.turnover.annual == TurnoverParameters().annual, "a new country takes the defaults"
     assert scenario.practices.count == 10
     assert scenario.practices.topics == ["three"], "lists other than countries replace"
 

@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 from sim.cli.main import main
 from sim.config.posterior import apply_posterior
 from sim.errors import ScenarioError
-from sim.model.schema import Scenario
+from sim.model.schema import Country, Scenario, iter_parameters
 from sim.planning.compare import run_comparison
 from sim.planning.uncertainty import (
     UncertaintySpec,
@@ -139,3 +139,47 @@ def test_a_comparison_with_uncertainty_reports_what_we_do_not_know(tmp_path: Pat
     code = main(["compare", *map(str, files), "--replicates", "2", "--out", str(tmp_path / "bad"),
                  "--uncertainty", str(tmp_path / "missing.yaml"), "-q"])  # fmt: skip
     assert code == 2
+
+
+def _files(tmp_path: Path, *pairs: tuple[str, dict[str, object]]) -> list[Path]:
+    files = []
+    for name, country in pairs:
+        path = tmp_path / f"{name}.yaml"
+        document = scenario(name, **country).model_dump(mode="json", exclude_defaults=True)
+        path.write_text(yaml.safe_dump({**document, "name": name}))
+        files.append(path)
+    return files
+
+
+def test_without_a_file_the_documented_plausible_ranges_are_drawn_except_levers(
+    tmp_path: Path,
+) -> None:
+    files = _files(tmp_path, ("base", {}), ("less_blame", {"blame": {"facility": 0.3}}))
+    out = tmp_path / "out"
+    code = main(["compare", *map(str, files), "--replicates", "2", "--out", str(out), "-q",
+                 "--uncertainty"])  # fmt: skip
+    assert code == 0
+    drawn = pd.read_csv(out / "uncertainty_samples.csv")
+    documented = {p.path: p for p in iter_parameters(Country) if p.plausible is not None}
+    assert "blame.facility" not in drawn.columns, "the compared lever is never drawn"
+    assert set(drawn.columns) == set(documented) - {"blame.facility"}
+    for key in drawn.columns:
+        low, high = documented[key].plausible  # type: ignore[misc]
+        assert drawn[key].between(low, high).all(), key
+    written = load_uncertainty(out / "uncertainty.yaml")  # the file is reusable as input
+    assert set(written.parameters) == set(drawn.columns)
+    text = (out / "uncertainty.yaml").read_text(encoding="utf-8")
+    assert "# not drawn: blame.facility (set to 0.3 in scenario less_blame, country A)" in text
+    assert written.parameters["innovation.rate"].distribution == "loguniform"
+
+
+def test_a_file_that_draws_a_compared_lever_is_refused(tmp_path: Path, capsys) -> None:
+    files = _files(tmp_path, ("base", {}), ("high", {"turnover": {"annual": 0.35}}))
+    spec = tmp_path / "u.yaml"
+    spec.write_text("parameters:\n  turnover.annual: {low: 0.05, high: 0.35}\n")
+    code = main(["compare", *map(str, files), "--replicates", "2", "-q",
+                 "--out", str(tmp_path / "out"), "--uncertainty", str(spec)])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "parameters.turnover.annual" in err and "set it differently" in err
+    assert not (tmp_path / "out").exists(), "nothing ran"

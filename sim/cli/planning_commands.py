@@ -67,8 +67,12 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         "--uncertainty",
         metavar="FILE",
         type=Path,
-        help="YAML of uncertain country parameters and their plausible distributions: each "
-        "replicate draws them once, the same draw for every scenario (docs/planners.md)",
+        nargs="?",
+        const=True,
+        help="draw uncertain country parameters once per replicate, the same draw for every "
+        "scenario: from FILE (YAML of parameters and their plausible distributions) or, "
+        "without FILE, from the plausible ranges documented with the parameters, leaving "
+        "out those a compared scenario sets (docs/planners.md)",
     )
     compare.add_argument("--force", action="store_true", help="replace results already in DIR")
     compare.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -144,7 +148,7 @@ def _add_reading_options(
 
 
 def _compare(arguments: argparse.Namespace) -> int:
-    from sim.planning.compare import run_comparison
+    from sim.planning.compare import PLAUSIBLE, run_comparison
 
     started = time.perf_counter()
     comparison = run_comparison(
@@ -159,7 +163,7 @@ def _compare(arguments: argparse.Namespace) -> int:
         command=["lhsim", *arguments.argv],
         wtp=arguments.wtp,
         effect=arguments.effect,
-        uncertainty=arguments.uncertainty,
+        uncertainty=PLAUSIBLE if arguments.uncertainty is True else arguments.uncertainty,
     )
     elapsed = time.perf_counter() - started
     table = pd.read_csv(Path(arguments.out) / "comparison.csv")

@@ -100,7 +100,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ...     )
         ...     scenario = load_scenario(high)
         >>> [(c.name, c.turnover.annual) for c in scenario.countries]
-        [('A', 0.15), ('B', 0.3)]
+        [('A', 0.21), ('B', 0.3)]
     """
     top = str(path)
     data, problems = load_chain(Path(path), top, [])
@@ -158,7 +158,7 @@ def resolved_document(scenario: Scenario) -> dict[str, Any]:
     Examples:
         >>> scenario = Scenario.model_validate({"name": "x", "countries": [{"name": "A"}]})
         >>> resolved_document(scenario)["countries"][0]["turnover"]
-        {'annual': 0.15}
+        {'annual': 0.21}
     """
     return scenario.model_dump(mode="json")
 

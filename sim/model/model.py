@@ -19,7 +19,7 @@ from sim.model.agents import Decision, District, Facility, LearningCentre, Natio
 from sim.model.exposure import Exposure, Offers, offers_of
 from sim.model.ledger import LessonLedger, Location
 from sim.model.mechanisms import SCHEDULE, Mechanism
-from sim.model.mechanisms.trials import trial_rates
+from sim.model.mechanisms.trials import close_never_cells, trial_rates
 from sim.model.practices import build_catalogue
 from sim.model.recorder import OUTPUT_COLUMNS, MonthlyRecorder, zero_outputs
 from sim.model.schema import Scenario
@@ -124,6 +124,7 @@ class LearningHealthSystem(mesa.Model):
         self.decisions: list[Decision] = []
         self.month_context = Month(self)
         self._seed_initial_use()
+        close_never_cells(self)
         self._create_agents()
         self.recorder = MonthlyRecorder(self)
         self.mechanisms: tuple[Mechanism, ...] = tuple(kind(self) for kind in SCHEDULE)

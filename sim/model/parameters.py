@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+)
 
 __all__ = [
     "ASSUMPTION",
@@ -46,15 +54,29 @@ def P(  # noqa: N802 - a short constructor name keeps the declarations readable
     unit: str = "",
     description: str,
     source: str = ASSUMPTION,
+    plausible: tuple[float, float] | None = None,
+    log: bool = False,
 ) -> Any:
-    """Declare one parameter: default, closed range ``[low, high]``, unit, description."""
-    return Field(
-        default,
-        ge=low,
-        le=high,
-        description=description,
-        json_schema_extra={"unit": unit, "low": low, "high": high, "source": source},
-    )
+    """Declare one parameter: default, closed range ``[low, high]``, unit, description.
+
+    ``[low, high]`` are validity bounds (what the model can compute), not beliefs.
+    ``plausible`` is the range a value is believed to lie in where it is uncertain (from
+    a pattern fit, a source, or stated as an assumption): drawn uniformly, on a log scale
+    if ``log``, by ``lhsim compare --uncertainty`` without a file. Parameters a planner
+    sets to describe a country (sizes, capacities, intervals) have none.
+    """
+    if plausible is not None:
+        lo, hi = plausible
+        if not (lo < hi and (low is None or lo >= low) and (high is None or hi <= high)):
+            raise ValueError(
+                f"plausible range {plausible} must be ordered and inside [{low}, {high}]"
+            )
+        if log and lo <= 0:
+            raise ValueError("a plausible range on a log scale must be above 0")
+    extra: dict[str, JsonValue] = {"unit": unit, "low": low, "high": high, "source": source}
+    if plausible is not None:
+        extra |= {"plausible": list(plausible), "log": log}
+    return Field(default, ge=low, le=high, description=description, json_schema_extra=extra)
 
 
 #: Longest name of a scenario, experiment or calibration (it names a results folder).
@@ -123,7 +145,11 @@ class Channel(Section):
     enabled: bool = Field(True, description="Whether the channel runs.")
     interval_months: int = P(1, 1, 120, unit="months", description="Months between events.")
     fidelity: float = P(
-        0.8, 0.0, 1.0, description="Chance that a story survives one passage through it."
+        0.8,
+        0.0,
+        1.0,
+        description="Chance that a story survives one passage through it.",
+        plausible=(0.6, 0.95),
     )
 
 
@@ -147,6 +173,8 @@ class ParameterInfo:
     unit: str
     description: str
     source: str
+    plausible: tuple[float, float] | None = None
+    log: bool = False
 
 
 def iter_parameters(
@@ -184,19 +212,29 @@ def iter_parameters(
             unit=str(extra.get("unit", "")),
             description=field.description or "",
             source=str(extra.get("source", "")),
+            plausible=None if "plausible" not in extra else tuple(extra["plausible"]),  # type: ignore[arg-type]
+            log=bool(extra.get("log", False)),
         )
 
 
 def parameter_table(model: type[BaseModel], prefix: str = "", *, nested: bool = True) -> str:
     """Render the parameters of ``model`` as a Markdown table (used by docs/model.md)."""
-    rows = ["| key | default | range | unit | description | source |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| key | default | valid range | plausible | unit | description | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in iter_parameters(model, prefix, nested=nested):
         if p.low is None and p.high is None:
             span = "true / false" if isinstance(p.default, bool) else "-"
         else:
             span = f"{_fmt(p.low)} to {_fmt(p.high)}"
+        plausible = "-"
+        if p.plausible is not None:
+            plausible = f"{_fmt(p.plausible[0])} to {_fmt(p.plausible[1])}" + (
+                " (log)" if p.log else ""
+            )
         rows.append(
-            f"| `{p.path}` | {_fmt(p.default)} | {span} | {p.unit or '-'} | "
+            f"| `{p.path}` | {_fmt(p.default)} | {span} | {plausible} | {p.unit or '-'} | "
             f"{p.description} | {p.source or '-'} |"
         )
     return "\n".join(rows)

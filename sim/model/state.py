@@ -42,6 +42,7 @@ class Stage(IntEnum):
     INSTITUTIONALISED = 4
     REJECTED = 5
     LOST = 6
+    NEVER = 7  # the practice does not fit here, or is resisted: never taken up
 
 
 class Source(IntEnum):

@@ -44,19 +44,35 @@ class FacilityMix(Section):
     staff_health_centre: int = P(12, 1, 1000, unit="staff", description="Staff of a health centre.")
     staff_health_post: int = P(3, 1, 100, unit="staff", description="Staff of a health post.")
     qi_team_share: float = P(
-        0.3, 0.0, 1.0, description="Share of facilities with a QI team (hospitals first)."
+        0.3,
+        0.0,
+        1.0,
+        description="Share of facilities with a QI team (hospitals first).",
+        plausible=(0.1, 0.5),
     )
     leadership_support: float = P(
-        0.5, 0.0, 1.0, description="Mean leadership support for improvement."
+        0.5, 0.0, 1.0, description="Mean leadership support for improvement.", plausible=(0.3, 0.7)
     )
     data_quality: float = P(
-        0.5, 0.0, 1.0, description="Mean data quality: how reliably a trial's result is read."
+        0.5,
+        0.0,
+        1.0,
+        description="Mean data quality: how reliably a trial's result is read.",
+        plausible=(0.3, 0.7),
     )
     documentation: float = P(
-        0.4, 0.0, 1.0, description="Mean chance that a facility writes the story of a lesson."
+        0.4,
+        0.0,
+        1.0,
+        description="Mean chance that a facility writes the story of a lesson.",
+        plausible=(0.2, 0.6),
     )
     capability_spread: float = P(
-        0.15, 0.0, 0.5, description="Standard deviation of the three capabilities above."
+        0.15,
+        0.0,
+        0.5,
+        description="Standard deviation of the three capabilities above.",
+        plausible=(0.05, 0.25),
     )
 
     @model_validator(mode="after")

@@ -51,11 +51,22 @@ from sim.planning.economics import (
     DEFAULT_EFFECT,
     DEFAULT_WTP_PER_POINT,
 )
-from sim.planning.uncertainty import SAMPLES_FILE, attach, draw_samples, load_uncertainty
+from sim.planning.uncertainty import (
+    PLAUSIBLE,
+    SAMPLES_FILE,
+    SPEC_FILE,
+    attach,
+    draw_samples,
+    lever_problems,
+    load_uncertainty,
+    plausible_uncertainty,
+    write_spec,
+)
 from sim.runs.folders import make_folder
 from sim.runs.results import atomic_write
 
 __all__ = [
+    "PLAUSIBLE",
     "compare",
     "load_inputs",
     "run_comparison",
@@ -166,7 +177,7 @@ def run_comparison(
     command: Sequence[str] | None = None,
     wtp: float = DEFAULT_WTP_PER_POINT,
     effect: str = DEFAULT_EFFECT,
-    uncertainty: Path | None = None,
+    uncertainty: Path | str | None = None,
 ) -> Comparison:
     """Run every scenario with common random numbers, then build the outputs.
 
@@ -175,8 +186,9 @@ def run_comparison(
     so an interrupted comparison continues where it stopped. ``wtp`` (willingness to pay
     per QoC point) and ``effect`` (a key of :data:`EFFECTS`) set the economic reading and
     are kept in ``comparison.json``, so ``lhsim report`` reads it the same way. With
-    ``uncertainty``, the uncertain parameters are drawn once per replicate, the same draw
-    for every scenario (:mod:`sim.planning.uncertainty`).
+    ``uncertainty`` (a file, or :data:`PLAUSIBLE` for the plausible ranges documented
+    with the parameters), the uncertain parameters are drawn once per replicate, the
+    same draw for every scenario (:mod:`sim.planning.uncertainty`).
 
     Returns:
         The comparison, whose outputs are in ``out_dir``.
@@ -235,8 +247,9 @@ def compare(
         wtp: Willingness to pay per QoC point, in the costs' currency.
         effect: The effect costs are weighed against, a key of :data:`EFFECTS`.
         uncertainty: A file of uncertain parameters and their plausible distributions
-            (:mod:`sim.planning.uncertainty`): each replicate of every scenario takes the
-            same draw of them.
+            (:mod:`sim.planning.uncertainty`), or ``"plausible"`` for the plausible ranges
+            documented with the parameters (those no scenario sets): each replicate of
+            every scenario takes the same draw of them.
 
     Returns:
         The comparison with its tables (``table``, ``costs``, ``budget``,
@@ -259,7 +272,7 @@ def compare(
         command=None,
         wtp=wtp,
         effect=effect,
-        uncertainty=None if uncertainty is None else Path(uncertainty),
+        uncertainty=uncertainty,
     )
     results = analyse(comparison.folder)
     write_outputs(results)
@@ -279,15 +292,22 @@ def _run_scenarios(
     command: Sequence[str] | None,
     wtp: float,
     effect: str,
-    uncertainty: Path | None,
+    uncertainty: Path | str | None,
 ) -> Comparison:
     """Run every scenario of a comparison and write ``comparison.json``; no outputs yet."""
     from sim.config.scenario import with_seed
     from sim.runs.runner import run_scenario
 
     check_reading(wtp, effect)
-    spec = None if uncertainty is None else load_uncertainty(uncertainty)
+    from_file = uncertainty is not None and uncertainty != PLAUSIBLE
+    spec = load_uncertainty(Path(uncertainty)) if from_file else None  # type: ignore[arg-type]
     loaded, baseline_name = load_inputs(files, baseline)
+    left_out: dict[str, str] = {}
+    if spec is not None:
+        if problems := lever_problems(spec, [s for _, s in loaded], str(uncertainty)):
+            raise ScenarioError(problems)
+    elif uncertainty == PLAUSIBLE:
+        spec, left_out = plausible_uncertainty([s for _, s in loaded])
     root_seed = (
         seed if seed is not None else next(s.seed for _, s in loaded if s.name == baseline_name)
     )
@@ -305,9 +325,11 @@ def _run_scenarios(
     if spec is not None:
         table = draw_samples(spec, root_seed)
         atomic_write(samples, lambda tmp: table.to_csv(tmp, index=False))
+        write_spec(out_dir / SPEC_FILE, spec, left_out)
         runs = [(path, attach(s, samples, spec, str(path))) for path, s in runs]
-    elif samples.exists():
-        samples.unlink()  # a comparison without --uncertainty reads no draws
+    else:  # a comparison without --uncertainty reads no draws
+        for stale in (samples, out_dir / SPEC_FILE):
+            stale.unlink(missing_ok=True)
     write_comparison_file(comparison)
     for entry, (_, scenario) in zip(entries, runs, strict=True):
         resume = not force and entry.folder.is_dir() and any(entry.folder.iterdir())

@@ -22,38 +22,55 @@ expected value of perfect information per replicate, ``mean_r max_o NB - max_o m
 (an upper bound on what resolving the uncertainty, and chance, is worth for this
 decision), and, for each parameter, the rank correlation of its value with the net
 benefit of the best buy against the runner-up: the parameters the decision is most
-sensitive to. The ranges are the user's: the schema's validity bounds are limits, not
-plausible ranges, and are never used as such.
+sensitive to. The ranges are the user's, or, without a file
+(:func:`plausible_uncertainty`), the plausible ranges documented with the parameters
+(posterior intervals of the pattern fit where the published patterns bear on a
+parameter, stated assumptions elsewhere; ``docs/model.md``, section 8). The schema's
+validity bounds are limits, not plausible ranges, and are never used as such. A
+parameter whose value differs between the compared scenarios is never drawn: one draw
+for all of them would erase the difference the comparison is about.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.config.explain import country_field, schema_problems
 from sim.config.yaml_reader import read_yaml
 from sim.errors import Problem, ScenarioError
-from sim.model.schema import Posterior, Scenario
+from sim.model.schema import Country, Posterior, Scenario, iter_parameters
 from sim.model.streams import name_key
+from sim.runs.results import atomic_write
 
 __all__ = [
+    "PLAUSIBLE",
     "SAMPLES_FILE",
+    "SPEC_FILE",
     "Distribution",
     "UncertaintySpec",
     "attach",
     "draw_samples",
+    "lever_problems",
     "load_uncertainty",
+    "plausible_uncertainty",
+    "write_spec",
     "value_of_information",
 ]
 
 #: The table of draws in a comparison folder.
 SAMPLES_FILE = "uncertainty_samples.csv"
+#: ``uncertainty=PLAUSIBLE``: draw the plausible ranges documented with the parameters.
+PLAUSIBLE = "plausible"
+#: The uncertainty drawn (the user's file, or the plausible ranges), as a file.
+SPEC_FILE = "uncertainty.yaml"
 
 
 class _Strict(BaseModel):
@@ -145,6 +162,95 @@ def load_uncertainty(path: str | Path) -> UncertaintySpec:
     if problems:
         raise ScenarioError(problems)
     return spec
+
+
+def _value(country: Country, key: str) -> object:
+    value: object = country
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _values(scenarios: Sequence[Scenario], key: str) -> list[tuple[str, str, object]]:
+    """(scenario, country, value) of ``key`` in every country of every scenario."""
+    return [(s.name, c.name, _value(c, key)) for s in scenarios for c in s.countries]
+
+
+def lever_problems(
+    spec: UncertaintySpec, scenarios: Sequence[Scenario], file: str
+) -> list[Problem]:
+    """Problems for drawn parameters whose values differ between the compared scenarios.
+
+    One draw for every scenario would replace the values the comparison is about.
+    """
+    problems = []
+    for key in spec.parameters:
+        values = _values(scenarios, key)
+        if len({v for _, _, v in values}) > 1:
+            shown = ", ".join(f"{s}: {v}" for s, _, v in values)
+            problems.append(
+                Problem(
+                    file,
+                    f"parameters.{key}",
+                    key,
+                    f"the compared scenarios set it differently ({shown}); one draw for all "
+                    "would erase the difference being compared",
+                    "leave it out of the uncertainty file",
+                )
+            )
+    return problems
+
+
+def plausible_uncertainty(
+    scenarios: Sequence[Scenario], draws: int = 1000
+) -> tuple[UncertaintySpec, dict[str, str]]:
+    """The uncertainty of ``lhsim compare --uncertainty`` without a file.
+
+    Every numeric country parameter with a documented plausible range is drawn from it
+    (uniformly, or on a log scale where documented), unless some compared scenario sets
+    it away from its default in some country: a lever being compared, or a value the
+    planner knows for the country, is not something the comparison is uncertain about.
+
+    Returns:
+        The specification, and the parameters with a plausible range left out, each with
+        the reason.
+
+    Examples:
+        >>> base = Scenario(name="base", countries=[{"name": "A"}])
+        >>> spec, left_out = plausible_uncertainty([base])
+        >>> spec.parameters["turnover.annual"].low, left_out
+        (0.19, {})
+        >>> high = Scenario(name="high", countries=[{"name": "A", "turnover": {"annual": 0.3}}])
+        >>> spec, left_out = plausible_uncertainty([base, high])
+        >>> "turnover.annual" in spec.parameters, left_out["turnover.annual"]
+        (False, 'set to 0.3 in scenario high, country A')
+    """
+    parameters: dict[str, Distribution] = {}
+    left_out: dict[str, str] = {}
+    for info in iter_parameters(Country):
+        if info.plausible is None:
+            continue
+        moved = [(s, c, v) for s, c, v in _values(scenarios, info.path) if v != info.default]
+        if moved:
+            s, c, v = moved[0]
+            left_out[info.path] = f"set to {v} in scenario {s}, country {c}"
+            continue
+        low, high = info.plausible
+        parameters[info.path] = Distribution(
+            distribution="loguniform" if info.log else "uniform", low=low, high=high
+        )
+    return UncertaintySpec(draws=draws, parameters=parameters), left_out
+
+
+def write_spec(path: Path, spec: UncertaintySpec, left_out: dict[str, str]) -> None:
+    """Write ``spec`` as an uncertainty file (readable by ``--uncertainty FILE``).
+
+    The parameters with a plausible range that were not drawn are listed as comments.
+    """
+    lines = ["# The uncertain parameters of this comparison and their plausible distributions."]
+    lines += [f"# not drawn: {key} ({reason})" for key, reason in left_out.items()]
+    body = yaml.safe_dump(spec.model_dump(exclude_none=True), sort_keys=False)
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n" + body))
 
 
 def draw_samples(spec: UncertaintySpec, seed: int) -> pd.DataFrame:

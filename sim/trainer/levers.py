@@ -144,7 +144,7 @@ class Lever:
         Examples:
             >>> found = {lever.path: lever for lever in levers()}
             >>> found["turnover.annual"].tooltip
-            'Annual staff attrition. Unit: per year. Range 0 to 0.9; default 0.15.'
+            'Annual staff attrition. Unit: per year. Range 0 to 0.9; default 0.21.'
         """
         text = self.description.rstrip(".") + "."
         if self.unit:
@@ -266,7 +266,7 @@ def apply_levers(
         >>> s = Scenario(name="x", countries=[{"name": "A"}, {"name": "B"}])
         >>> changed = apply_levers(s, {"turnover.annual": 0.3}, ["B"])
         >>> [c.turnover.annual for c in changed.countries]
-        [0.15, 0.3]
+        [0.21, 0.3]
     """
     names = [c.name for c in scenario.countries]
     unknown = [n for n in countries or () if n not in names]

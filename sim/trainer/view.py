@@ -54,6 +54,7 @@ STAGE_COLOURS: dict[Stage, str] = {
     Stage.INSTITUTIONALISED: "#006d2c",
     Stage.REJECTED: "#807dba",
     Stage.LOST: "#e6550d",
+    Stage.NEVER: "#737373",
 }
 
 #: Colour of the line drawn for news carried by each channel.

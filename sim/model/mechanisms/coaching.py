@@ -33,15 +33,27 @@ __all__ = ["Coaching", "CoachingParameters", "coaching_exposure"]
 class CoachingParameters(Channel):
     """District coaches visit facilities (vertical down) and back implementation."""
 
-    fidelity: float = P(0.9, 0.0, 1.0, description="Chance a story survives a coaching visit.")
+    fidelity: float = P(
+        0.9, 0.0, 1.0, description="Chance a story survives a coaching visit.", plausible=(0.7, 1.0)
+    )
     capacity: int = P(
         4, 0, 10000, unit="visits per district per month", description="Coaching visits."
     )
     intensity: float = P(
-        0.5, 0.0, 20.0, description="Strength of exposure to what the coach brings."
+        0.5,
+        0.0,
+        20.0,
+        description="Strength of exposure to what the coach brings.",
+        plausible=(0.064, 0.93),
+        source="assumption; the published patterns leave it wide "
+        "(pattern fit, calibration/patterns.yaml: 90 % 0.064-0.93)",
     )
     implementation_support: float = P(
-        0.7, 0.0, 1.0, description="Cut in no-story implementation failure at coached facilities."
+        0.7,
+        0.0,
+        1.0,
+        description="Cut in no-story implementation failure at coached facilities.",
+        plausible=(0.5, 0.9),
     )
     support_months: int = P(
         6, 0, 60, unit="months", description="Months a coaching visit keeps backing implementation."

@@ -26,8 +26,12 @@ class CommunityOfPracticeParameters(Channel):
     """The learning centre's community of practice across districts."""
 
     interval_months: int = P(3, 1, 120, unit="months", description="Months between meetings.")
-    fidelity: float = P(0.9, 0.0, 1.0, description="Chance a packaged story survives.")
-    reach: float = P(0.5, 0.0, 1.0, description="Share of districts that take part.")
+    fidelity: float = P(
+        0.9, 0.0, 1.0, description="Chance a packaged story survives.", plausible=(0.7, 1.0)
+    )
+    reach: float = P(
+        0.5, 0.0, 1.0, description="Share of districts that take part.", plausible=(0.3, 0.7)
+    )
 
 
 class CommunityOfPractice(Mechanism):

@@ -38,7 +38,9 @@ class DistrictExchangeParameters(Channel):
         False, description="Whether district offices meet peer districts (an investment)."
     )
     interval_months: int = P(6, 1, 120, unit="months", description="Months between meetings.")
-    fidelity: float = P(0.6, 0.0, 1.0, description="Chance a story survives the meeting.")
+    fidelity: float = P(
+        0.6, 0.0, 1.0, description="Chance a story survives the meeting.", plausible=(0.4, 0.8)
+    )
     peers: int = P(2, 0, 100, unit="districts", description="Peer districts met per meeting.")
 
 

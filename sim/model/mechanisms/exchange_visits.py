@@ -29,7 +29,9 @@ class ExchangeVisitsParameters(Channel):
     """One facility's staff visit another facility (horizontal, high fidelity)."""
 
     enabled: bool = Field(False, description="Whether exchange visits are funded.")
-    fidelity: float = P(0.9, 0.0, 1.0, description="Chance a story survives a visit.")
+    fidelity: float = P(
+        0.9, 0.0, 1.0, description="Chance a story survives a visit.", plausible=(0.7, 1.0)
+    )
     capacity: int = P(
         2, 0, 10000, unit="visits per district per month", description="Visits funded."
     )

@@ -26,13 +26,18 @@ __all__ = ["Guidance", "GuidanceParameters", "guidance_exposure"]
 class GuidanceParameters(Channel):
     """National guidance and standards flowing down to facilities."""
 
-    fidelity: float = P(0.6, 0.0, 1.0, description="Chance guidance carries a usable how-to.")
+    fidelity: float = P(
+        0.6, 0.0, 1.0, description="Chance guidance carries a usable how-to.", plausible=(0.4, 0.8)
+    )
     reach: float = P(
         0.1,
         0.0,
         1.0,
         unit="per month",
         description="Chance a facility takes in current guidance in a month (Bass p).",
+        plausible=(0.051, 0.23),
+        source="assumption; the published patterns leave it wide "
+        "(pattern fit, calibration/patterns.yaml: 90 % 0.051-0.23)",
     )
 
 

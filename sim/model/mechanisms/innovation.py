@@ -32,9 +32,17 @@ class InnovationParameters(Section):
         1.0,
         unit="per month",
         description="Chance a QI team starts a trial of an unknown practice each month.",
+        plausible=(0.0053, 0.04),
+        source="assumption; the published patterns leave it wide "
+        "(pattern fit, calibration/patterns.yaml: 90 % 0.0053-0.04)",
+        log=True,
     )
     fear_of_failure: float = P(
-        0.5, 0.0, 1.0, description="How much local blame culture suppresses innovation."
+        0.5,
+        0.0,
+        1.0,
+        description="How much local blame culture suppresses innovation.",
+        plausible=(0.25, 0.75),
     )
 
 

@@ -46,10 +46,19 @@ class InternalParameters(Section):
         "not institutionalised either.",
     )
     spread_rate: float = P(
-        0.15, 0.0, 1.0, unit="per month", description="Rate at which holders teach colleagues."
+        0.15,
+        0.0,
+        1.0,
+        unit="per month",
+        description="Rate at which holders teach colleagues.",
+        plausible=(0.08, 0.3),
     )
     qi_team_multiplier: float = P(
-        2.0, 1.0, 10.0, description="Speed-up of internal spread where a QI team meets."
+        2.0,
+        1.0,
+        10.0,
+        description="Speed-up of internal spread where a QI team meets.",
+        plausible=(1.5, 3.0),
     )
     institutionalisation_rate: float = P(
         0.03,
@@ -57,6 +66,7 @@ class InternalParameters(Section):
         1.0,
         unit="per month",
         description="Base monthly chance a fully held practice becomes institutionalised.",
+        plausible=(0.015, 0.06),
     )
 
 

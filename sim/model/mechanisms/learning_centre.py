@@ -46,6 +46,7 @@ class LearningCentresParameters(Section):
         1.0,
         unit="per year",
         description="Yearly rise in facility data quality from operational research.",
+        plausible=(0.02, 0.1),
     )
 
 

@@ -34,11 +34,21 @@ class LearningSessionsParameters(Channel):
         3, 1, 120, unit="months", description="Months between sessions.", source=FRAMEWORK
     )
     attendance: float = P(
-        0.5, 0.0, 1.0, description="Share of a district's facilities invited to a session."
+        0.5,
+        0.0,
+        1.0,
+        description="Share of a district's facilities invited to a session.",
+        plausible=(0.3, 0.8),
     )
     capacity: int = P(40, 0, 100000, unit="facilities", description="Most facilities per session.")
     intensity: float = P(
-        0.4, 0.0, 20.0, description="Strength of exposure to practices presented at a session."
+        0.4,
+        0.0,
+        20.0,
+        description="Strength of exposure to practices presented at a session.",
+        plausible=(0.055, 0.89),
+        source="assumption; the published patterns leave it wide "
+        "(pattern fit, calibration/patterns.yaml: 90 % 0.055-0.89)",
     )
 
 

@@ -30,10 +30,24 @@ class MessagingGroupParameters(Channel):
     """A low-tech continuous channel (WhatsApp-style district group)."""
 
     enabled: bool = Field(False, description="Whether the district runs a messaging group.")
-    fidelity: float = P(0.3, 0.0, 1.0, description="Chance a story survives a message.")
-    membership: float = P(0.6, 0.0, 1.0, description="Share of district facilities in the group.")
+    fidelity: float = P(
+        0.3, 0.0, 1.0, description="Chance a story survives a message.", plausible=(0.15, 0.5)
+    )
+    membership: float = P(
+        0.6,
+        0.0,
+        1.0,
+        description="Share of district facilities in the group.",
+        plausible=(0.4, 0.8),
+    )
     capacity: int = P(250, 0, 100000, unit="members", description="Most members per group.")
-    intensity: float = P(0.3, 0.0, 20.0, description="Strength of exposure to posted practices.")
+    intensity: float = P(
+        0.3,
+        0.0,
+        20.0,
+        description="Strength of exposure to posted practices.",
+        plausible=(0.1, 0.6),
+    )
 
 
 class MessagingGroup(Mechanism):

@@ -48,9 +48,18 @@ __all__ = [
 class PeerNetworkParameters(Channel):
     """Informal facility-to-facility contact along network ties (horizontal)."""
 
-    fidelity: float = P(0.5, 0.0, 1.0, description="Chance a story survives a peer contact.")
+    fidelity: float = P(
+        0.5, 0.0, 1.0, description="Chance a story survives a peer contact.", plausible=(0.3, 0.7)
+    )
     contact_probability: float = P(
-        0.1, 0.0, 1.0, unit="per tie per month", description="Chance a tie is used in a month."
+        0.1,
+        0.0,
+        1.0,
+        unit="per tie per month",
+        description="Chance a tie is used in a month.",
+        plausible=(0.044, 0.28),
+        source="assumption; the published patterns leave it wide "
+        "(pattern fit, calibration/patterns.yaml: 90 % 0.044-0.28)",
     )
     mixing: Literal["network", "full"] = Field(
         "network",
@@ -62,6 +71,7 @@ class PeerNetworkParameters(Channel):
         10.0,
         unit="per month",
         description="With full mixing: contact rate with the users of a practice (Bass q).",
+        plausible=(0.1, 0.6),
     )
 
 

@@ -34,12 +34,19 @@ from sim.model.ledger import Cause
 from sim.model.mechanisms.base import Mechanism, per_country
 from sim.model.parameters import P, Section
 from sim.model.rules import telling_chances
-from sim.model.state import Source
+from sim.model.state import Source, Stage
 
 if TYPE_CHECKING:
     from sim.model.model import LearningHealthSystem
 
-__all__ = ["TrialRates", "Trials", "TrialsParameters", "finish_trials", "trial_rates"]
+__all__ = [
+    "TrialRates",
+    "Trials",
+    "TrialsParameters",
+    "close_never_cells",
+    "finish_trials",
+    "trial_rates",
+]
 
 
 class TrialsParameters(Section):
@@ -58,6 +65,7 @@ class TrialsParameters(Section):
         10.0,
         unit="QoC points",
         description="Measurement noise of a trial's result with the worst data quality.",
+        plausible=(0.5, 1.5),
     )
     success_threshold: float = P(
         0.3,
@@ -65,12 +73,23 @@ class TrialsParameters(Section):
         5.0,
         unit="QoC points",
         description="Observed improvement above which a trial is judged to have worked.",
+        plausible=(0.1, 0.5),
     )
     uptake_with_story: float = P(
-        0.5, 0.0, 1.0, description="Chance that a success heard with its story starts a trial."
+        0.5,
+        0.0,
+        1.0,
+        description="Chance that a success heard with its story starts a trial.",
+        plausible=(0.27, 0.7),
+        source="assumption; the published patterns leave it wide "
+        "(pattern fit, calibration/patterns.yaml: 90 % 0.27-0.7)",
     )
     uptake_without_story: float = P(
-        0.2, 0.0, 1.0, description="Chance that a success heard without a story starts a trial."
+        0.2,
+        0.0,
+        1.0,
+        description="Chance that a success heard without a story starts a trial.",
+        plausible=(0.1, 0.3),
     )
     failure_heeded: float = P(
         0.8,
@@ -78,9 +97,21 @@ class TrialsParameters(Section):
         1.0,
         description="How much failure reports (as a share of all reports heard) cut the "
         "hazard of trying a practice.",
+        plausible=(0.6, 0.95),
     )
     team_size: int = P(
         3, 1, 100, unit="staff", description="Staff holding a newly adopted practice."
+    )
+    never_share: float = P(
+        0.0,
+        0.0,
+        1.0,
+        description="Share of facility-practice pairs where the practice is never taken up "
+        "(it does not fit there, or is resisted): the facility never hears of it, tries it "
+        "or takes in its guidance. 1 minus it is the Bass market potential.",
+        source="assumption: 0 keeps every facility open to every practice; Bass fits with "
+        "a free market potential (shared data facts, CKM) and McGlynn et al. 2003 (10-79 % "
+        "of recommended care by condition) say a ceiling below 1 is common",
     )
     lesson_shelf_life: int = P(
         12,
@@ -122,6 +153,23 @@ def trial_rates(model: LearningHealthSystem) -> TrialRates:
         success_threshold=of(per_country(model, lambda c: c.trials.success_threshold)),
         team_size=of(per_country(model, lambda c: c.trials.team_size).astype(np.int64)),
     )
+
+
+def close_never_cells(model: LearningHealthSystem) -> None:
+    """Close the cells where a practice is never taken up (``trials.never_share``).
+
+    Set up once, from the stream ("practices", "never"), among the cells still unknown
+    after the initial use (a facility already using a practice keeps it). A closed cell
+    (stage ``NEVER``) never becomes aware, starts no trial and takes in no guidance; it
+    stays in every denominator, so coverage levels off at 1 minus the share.
+    """
+    share = per_country(model, lambda c: c.trials.never_share)
+    if not (share > 0).any():
+        return
+    pop, w = model.population, model.world
+    drawn = model.streams.setup("practices", "never").random(pop.stage.shape, dtype=np.float32)
+    never = (drawn < share[w.facility_country][:, None]) & (pop.stage == Stage.UNKNOWN)
+    pop.stage[never] = Stage.NEVER
 
 
 class Trials(Mechanism):

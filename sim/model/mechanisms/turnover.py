@@ -33,12 +33,15 @@ class TurnoverParameters(Section):
     """Staff leaving; holders of a practice not yet institutionalised take it with them."""
 
     annual: float = P(
-        0.15,
+        0.21,
         0.0,
         0.9,
         unit="per year",
         description="Annual staff attrition.",
-        source="Castro Lopes et al. 2017 (3-44 % a year); see shared data facts",
+        source="fitted to the pattern trained_staff_retention (Shikuku et al. 2022, 46 % of "
+        "trained staff at the same facility after 1-5 years; calibration/patterns.yaml): "
+        "posterior median 0.21, 90 % 0.19-0.22; Castro Lopes et al. 2017 report 3-44 % a year",
+        plausible=(0.19, 0.22),
     )
 
 

@@ -32,7 +32,13 @@ __all__ = ["UpwardReporting", "UpwardReportingParameters", "report_up"]
 class UpwardReportingParameters(Channel):
     """Facility to district to learning centre / national: data always, stories if written."""
 
-    fidelity: float = P(0.7, 0.0, 1.0, description="Chance a written story survives the report.")
+    fidelity: float = P(
+        0.7,
+        0.0,
+        1.0,
+        description="Chance a written story survives the report.",
+        plausible=(0.5, 0.9),
+    )
     completeness: float = P(
         0.9,
         0.0,
@@ -40,6 +46,7 @@ class UpwardReportingParameters(Channel):
         description="Chance a facility's report arrives in a reporting month.",
         source="Kiberu et al. 2014 (Uganda, DHIS2: 85 % complete after roll-out) and Zavuga "
         "et al. 2020 (about 100 %): between the two",
+        plausible=(0.85, 1.0),
     )
 
 
