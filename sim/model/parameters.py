@@ -40,6 +40,7 @@ __all__ = [
     "iter_parameters",
     "no_truth_values",
     "parameter_table",
+    "value_at",
 ]
 
 ASSUMPTION = "assumption (plausible value chosen for this model; see docs/model.md)"
@@ -162,6 +163,23 @@ def C(default: float | None, *, unit: str, description: str) -> Any:  # noqa: N8
 
 
 # --------------------------------------------------------------------------- introspection
+def value_at(section: BaseModel, path: str) -> Any:
+    """The value at the dotted attribute ``path`` inside ``section`` (a country, say).
+
+    Examples:
+        >>> class Inner(Section):
+        ...     rate: float = P(0.1, 0.0, 1.0, description="A rate.")
+        >>> class Outer(Section):
+        ...     inner: Inner = Inner()
+        >>> value_at(Outer(), "inner.rate")
+        0.1
+    """
+    value: Any = section
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
 @dataclass(frozen=True)
 class ParameterInfo:
     """One numeric or boolean parameter, as the docs and sweeps see it."""

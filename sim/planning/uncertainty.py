@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.config.explain import country_field, schema_problems
 from sim.config.yaml_reader import read_yaml
 from sim.errors import Problem, ScenarioError
+from sim.model.parameters import value_at
 from sim.model.schema import Country, Posterior, Scenario, iter_parameters
 from sim.model.streams import name_key
 from sim.runs.results import atomic_write
@@ -164,16 +165,9 @@ def load_uncertainty(path: str | Path) -> UncertaintySpec:
     return spec
 
 
-def _value(country: Country, key: str) -> object:
-    value: object = country
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
-
-
 def _values(scenarios: Sequence[Scenario], key: str) -> list[tuple[str, str, object]]:
     """(scenario, country, value) of ``key`` in every country of every scenario."""
-    return [(s.name, c.name, _value(c, key)) for s in scenarios for c in s.countries]
+    return [(s.name, c.name, value_at(c, key)) for s in scenarios for c in s.countries]
 
 
 def lever_problems(

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
+from sim.model.parameters import value_at
 from sim.model.schema import Country, Scenario, iter_parameters
 
 if typing.TYPE_CHECKING:
@@ -234,10 +235,7 @@ def levers() -> list[Lever]:
 
 def lever_value(scenario: Scenario, path: str, country: int = 0) -> Any:
     """The value of lever ``path`` in one country of ``scenario``."""
-    value: Any = scenario.countries[country]
-    for part in path.split("."):
-        value = getattr(value, part)
-    return value
+    return value_at(scenario.countries[country], path)
 
 
 def apply_levers(
