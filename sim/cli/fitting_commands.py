@@ -142,12 +142,14 @@ def _calibrate(arguments: argparse.Namespace) -> int:
     ]
     for row in outcome.summary.itertuples():
         lines.append(f"    {row.parameter:<12} {row.median:.4g}  [{row.p05:.4g}, {row.p95:.4g}]")
-    lines.append("  per group: band coverage, RMSE of the median, RMSE of the Bass fit:")
+    lines.append(
+        "  per group: band coverage, RMSE of the median, of the Bass fit, expected by chance:"
+    )
     for row in outcome.scores.itertuples():
         tag = " (held out)" if row.held_out else ""
         lines.append(
             f"    {row.group}{tag}: {row.band_coverage:.0%}, {row.rmse_median:.2f}, "
-            f"{row.rmse_bass:.2f}"
+            f"{row.rmse_bass:.2f}, {row.rmse_chance:.2f}"
         )
     lines += [f"  note: {note}" for note in d["notes"]]
     if not d["reproducible_from_seed"]:

@@ -91,10 +91,12 @@ def fit_table(
 
 
 def fit_scores(fit: pd.DataFrame, bass: BassFit, sizes: dict[str, int]) -> pd.DataFrame:
-    """Per group: band coverage, error of the median and of the Bass baseline.
+    """Per group: band coverage, error of the median, of the Bass baseline and by chance.
 
     Coverage is the share of time points whose observed value lies inside the 90 %
-    band; errors are root mean square gaps in adopters.
+    band; errors are root mean square gaps in adopters. ``rmse_chance`` is the error the
+    median would make on a record the fitted model itself produced: the band's width
+    read as a normal spread (a 90 % band is 3.29 standard deviations wide).
     """
     rows = []
     for group, part in fit.groupby("group", sort=False):
@@ -109,6 +111,9 @@ def fit_scores(fit: pd.DataFrame, bass: BassFit, sizes: dict[str, int]) -> pd.Da
                 "band_coverage": float(inside.mean()),
                 "rmse_median": _rmse(part["predicted_median"].to_numpy() - observed),
                 "rmse_bass": _rmse(baseline - observed),
+                "rmse_chance": _rmse(
+                    (part["predicted_p95"] - part["predicted_p05"]).to_numpy() / BAND_SIGMAS
+                ),
                 "final_observed": int(observed[-1]),
                 "final_median": float(part["predicted_median"].iloc[-1]),
                 "final_bass": float(baseline[-1]),
@@ -117,7 +122,10 @@ def fit_scores(fit: pd.DataFrame, bass: BassFit, sizes: dict[str, int]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-#: The model's error against the Bass curve's above which a fit is said to be markedly worse.
+#: Standard deviations a normal 90 % band spans (2 x 1.645).
+BAND_SIGMAS = 3.29
+#: The model's error, against the larger of the Bass curve's and the error expected by
+#: chance, above which a fit is said to be markedly worse.
 MARKEDLY_WORSE = 1.5
 #: A Bass market potential below this says the record levels off short of everyone.
 LEVELS_OFF = 0.95
@@ -126,13 +134,17 @@ LEVELS_OFF = 0.95
 def fit_notes(scores: pd.DataFrame, bass: BassFit, fitted_keys: list[str]) -> list[str]:
     """What the report must say when the model does not follow the record.
 
-    Compares the posterior median's error with the closed-form Bass curve's on the fitted
-    groups, reports a band that misses most points, and names the missing ceiling when
-    the record levels off below everyone at risk and ``trials.never_share`` is not fitted.
+    Compares the posterior median's error on the fitted groups with the larger of the
+    closed-form Bass curve's and the error chance alone would give (``rmse_chance``: a
+    Bass curve fitted to one realisation follows its noise, which the median of a
+    stochastic model cannot and should not), reports a band that misses most points, and
+    names the missing ceiling when the record levels off below everyone at risk and
+    ``trials.never_share`` is not fitted.
 
     Examples:
         >>> scores = pd.DataFrame({"held_out": [False], "points": [10], "band_coverage": [0.4],
-        ...                        "rmse_median": [30.0], "rmse_bass": [3.0]})
+        ...                        "rmse_median": [30.0], "rmse_bass": [3.0],
+        ...                        "rmse_chance": [4.0]})
         >>> for note in fit_notes(scores, BassFit(0.02, 0.4, 0.6, 0.01), ["guidance"]):
         ...     print(note[:60])
         The model fits markedly worse than the closed-form Bass curv
@@ -141,15 +153,19 @@ def fit_notes(scores: pd.DataFrame, bass: BassFit, fitted_keys: list[str]) -> li
     """
     fitted = scores[~scores["held_out"]]
     points = fitted["points"].to_numpy(dtype=float)
-    model = float(np.sqrt(np.sum(points * fitted["rmse_median"] ** 2) / points.sum()))
-    baseline = float(np.sqrt(np.sum(points * fitted["rmse_bass"] ** 2) / points.sum()))
+
+    def pooled(column: str) -> float:
+        return float(np.sqrt(np.sum(points * fitted[column] ** 2) / points.sum()))
+
+    model, baseline, chance = pooled("rmse_median"), pooled("rmse_bass"), pooled("rmse_chance")
     coverage = float(np.sum(points * fitted["band_coverage"]) / points.sum())
     notes = []
-    if model >= MARKEDLY_WORSE * max(baseline, 1e-9):
+    bar = max(baseline, chance, 1e-9)
+    if model >= MARKEDLY_WORSE * bar:
         notes.append(
             f"The model fits markedly worse than the closed-form Bass curve (RMSE {model:.1f} "
-            f"against {baseline:.1f} adopters, {model / max(baseline, 1e-9):.1f} times): as "
-            "fitted, it does not follow this record."
+            f"against {baseline:.1f} adopters for Bass and {chance:.1f} expected by chance, "
+            f"{model / bar:.1f} times the larger): as fitted, it does not follow this record."
         )
     if coverage < 0.5:
         notes.append(
