@@ -12,6 +12,7 @@ from sim.metrics.costs import (
     cost_problems,
     cost_totals,
 )
+from sim.model.model import LearningHealthSystem
 from sim.model.rules import Blame
 from sim.model.schema import Scenario
 
@@ -162,3 +163,31 @@ def test_activities_used_follow_the_channels():
     assert "messaging_group_per_month" in reviewed, "the triple loop may open a group"
     assert "triple_loop_review_per_country_year" in reviewed
     assert "triple_loop_review_per_country_year" not in used, "reviews cost only where funded"
+
+
+def test_a_routing_change_is_charged_once_per_district_when_it_happens():
+    unit = {"routing_change_per_district": 1000.0, "discount_rate": 0.0}
+    centralised = scenario(costs=unit)
+    assert "routing_change_per_district" not in activities_used(centralised)
+    free = scenario({"national": {"routing": "free"}}, costs=unit)
+    assert "routing_change_per_district" in activities_used(free)
+    by = cost_by_year(activity(24), free).groupby(["year", "activity"])["cost"].sum()
+    assert by[(0, "routing_change_per_district")] == pytest.approx(2 * 1000), "month 1, 2 districts"
+    assert by[(1, "routing_change_per_district")] == 0
+    # the triple loop's switch is charged in the month it happens
+    looped = scenario(costs=unit, loops={"triple": True})
+    switched = activity(24).assign(routing_changes=[0.0] * 17 + [2.0] + [0.0] * 6)
+    by = cost_by_year(switched, looped).groupby(["year", "activity"])["cost"].sum()
+    assert by[(0, "routing_change_per_district")] == 0
+    assert by[(1, "routing_change_per_district")] == pytest.approx(2 * 1000)
+
+
+def test_the_triple_loop_counts_the_districts_whose_routing_it_frees():
+    from tests.builders import small
+
+    s = small({"national": {"capacity": 1}}, loops={"triple": True})
+    model = LearningHealthSystem(s, 0)
+    model.run()
+    rows = pd.DataFrame(model.recorder.rows)
+    assert model.system.routing_free[0], "a one-item national body is a bottleneck"
+    assert rows["routing_changes"].tolist().count(10.0) == 1 and rows["routing_changes"].sum() == 10

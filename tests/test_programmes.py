@@ -175,3 +175,88 @@ def test_settings_that_can_change_nothing_are_noted_only_when_set_on_purpose() -
         "countries.0.channels.community_of_practice.enabled",
         "global_learning.enabled",
     ]
+
+
+def facility_programme(lever: str, **programme: object) -> Scenario:
+    plan = {"name": lever, "lever": lever, **programme}
+    return small({"programmes": [plan]}, loops={"triple": False})
+
+
+def test_a_blame_free_programme_lowers_blame_only_where_and_while_it_supports() -> None:
+    scenario = facility_programme(
+        "blame_free_culture", reduction=0.4, start=4, end=9, districts=["D001", "D003"]
+    )
+    model = LearningHealthSystem(scenario, 0)
+    w = model.world
+    everyone = np.arange(w.n_facilities)
+    base = model.system.blame_facility[w.facility_country]
+    covered = np.isin(w.district_names[w.facility_district], ["Testland-D001", "Testland-D003"])
+    for month in range(1, 13):
+        model.step()
+        blame = model.month_context.facility_blame(everyone)
+        expected = np.where(covered & (4 <= month <= 9), np.maximum(0.0, base - 0.4), base)
+        np.testing.assert_allclose(blame, expected, err_msg=f"month {month}")
+    rows = pd.DataFrame(model.recorder.rows).set_index("month")
+    tenths = rows["blame_tenth_facility_months"]
+    assert tenths.loc[4:9].eq(4 * covered.sum()).all() and tenths.drop(range(4, 10)).eq(0).all()
+
+
+def test_less_blame_loses_fewer_lessons_to_blame() -> None:
+    from sim.model.ledger import CAUSES
+
+    blame = CAUSES.index("blame")
+    lost = []
+    for reduction in (0.0, 0.3, 0.6):
+        model, _ = run(facility_programme("blame_free_culture", reduction=reduction))
+        lost.append(int(model.ledger.lost[:, blame].sum()))
+    assert lost[0] > lost[1] > lost[2], lost
+
+
+def test_documentation_training_reaches_districts_as_they_join_and_stays() -> None:
+    scenario = facility_programme(
+        "documentation_training", documentation=0.9, start=3, end=6, ramp_up_months=2,
+        districts=["D002", "D004"],
+    )  # fmt: skip
+    model = LearningHealthSystem(scenario, 0)
+    w = model.world
+    before = w.documentation.copy()
+    members = np.isin(w.district_names[w.facility_district], ["Testland-D002", "Testland-D004"])
+    model.run()
+    assert (w.documentation[members] >= 0.9).all()
+    np.testing.assert_array_equal(w.documentation[~members], before[~members])
+    rows = pd.DataFrame(model.recorder.rows).set_index("month")
+    trained = rows["facilities_trained"]
+    assert trained.sum() == members.sum(), "each facility is trained once"
+    assert trained.loc[3] > 0 and trained.loc[4] > 0 and trained.drop([3, 4]).eq(0).all()
+    rows = rows.reset_index().assign(replicate=0)
+    table = cost_by_year(rows, scenario)
+    charged = table[table.activity == "documentation_training_per_facility"]["cost"].sum()
+    assert charged == pytest.approx(
+        members.sum() * scenario.costs.documentation_training_per_facility
+    )
+
+
+def test_a_facility_programme_needs_its_own_dose(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "      - {name: a, lever: blame_free_culture}\n"
+        "      - {name: b, lever: coaching, reduction: 0.2}\n"
+        "      - {name: c, lever: documentation_training, documentation: 1.4}\n",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert "programmes.0" in text and "needs its dose: set reduction" in text
+    assert "programmes.1" in text and "reduction is the dose of a blame_free_culture" in text
+    assert "programmes.2.documentation: too large" in text
+
+
+def test_a_blame_free_programme_without_blame_to_lower_is_noted(tmp_path: Path) -> None:
+    plan = "      - {name: a, lever: blame_free_culture, reduction: 0.3}\n"
+    useful = load_scenario(write(tmp_path, plan))
+    assert setting_notes(useful) == []
+    path = write(tmp_path, plan)
+    path.write_text(path.read_text() + "    blame: {facility: 0.0}\n")
+    notes = setting_notes(load_scenario(path))
+    assert [key for key, _ in notes] == ["countries.0.programmes.0"]
+    assert "nothing changes" in notes[0][1]

@@ -24,11 +24,17 @@ unit cost                                  quantity charged each month
 ``national_capacity_per_item_month``       monthly capacity above its default (60), summed
                                            over countries; unlimited capacity: 0
 ``national_qi_team_per_year``              countries whose guidance channel is on / 12
-``documentation_training_per_facility``    in month 1 only: facilities of countries whose
+``documentation_training_per_facility``    in month 1: facilities of countries whose
                                            ``facility_mix.documentation`` is above its
-                                           default
+                                           default; plus ``facilities_trained`` by
+                                           documentation_training programmes
 ``blame_free_programme_per_facility_year`` facilities times tenths by which
-                                           ``blame.facility`` is below its default, / 12
+                                           ``blame.facility`` is below its default, / 12;
+                                           plus ``blame_tenth_facility_months / 12`` of
+                                           blame_free_culture programmes
+``routing_change_per_district``            in month 1: districts of countries whose
+                                           ``national.routing`` is free; plus
+                                           ``routing_changes`` (the triple loop's)
 ``programme_support_per_district_month``   ``programme_district_months`` (districts that
                                            programmes cover)
 ``triple_loop_review_per_country_year``    countries, / 12, where ``loops.triple`` is on
@@ -102,6 +108,20 @@ def _blame_free_programme(country: Country) -> bool:
     return country.blame.facility < _DEFAULT_FACILITY_BLAME
 
 
+def _has_programme(lever: str) -> Callable[[Country], bool]:
+    return lambda country: any(p.lever == lever for p in country.programmes)
+
+
+def _free_routing(country: Country) -> bool:
+    return country.national.routing == "free"
+
+
+def _district_count(country: Country) -> int:
+    if country.facility_file is None:
+        return country.districts
+    return int(np.unique(read_facility_table(country.facility_file).district).size)
+
+
 def _blame_tenths(country: Country) -> float:
     """Tenths by which facility blame culture is set below its default (the dose)."""
     return max(0.0, _DEFAULT_FACILITY_BLAME - country.blame.facility) / 0.1
@@ -166,12 +186,19 @@ COST_ITEMS: tuple[CostItem, ...] = (
     CostItem(
         "documentation_training_per_facility",
         "documentation training",
-        _any_country(_documentation_programme),
+        _any_country(
+            lambda c: _documentation_programme(c) or _has_programme("documentation_training")(c)
+        ),
     ),
     CostItem(
         "blame_free_programme_per_facility_year",
         "blame-free culture programme",
-        _any_country(_blame_free_programme),
+        _any_country(lambda c: _blame_free_programme(c) or _has_programme("blame_free_culture")(c)),
+    ),
+    CostItem(
+        "routing_change_per_district",
+        "routing change",
+        lambda s: s.loops.triple or any(_free_routing(c) for c in s.countries),
     ),
     CostItem(
         "triple_loop_review_per_country_year",
@@ -258,8 +285,16 @@ def monthly_quantities(timeseries: pd.DataFrame, scenario: Scenario) -> pd.DataF
     frame["district_exchange_per_meeting"] = _column(timeseries, "district_meetings")
     frame["national_capacity_per_item_month"] = float(sum(_extra_capacity(c) for c in countries))
     frame["national_qi_team_per_year"] = national / MONTHS_PER_YEAR
-    frame["documentation_training_per_facility"] = np.where(first_month, float(documented), 0.0)
-    frame["blame_free_programme_per_facility_year"] = blame_free / MONTHS_PER_YEAR
+    frame["documentation_training_per_facility"] = np.where(
+        first_month, float(documented), 0.0
+    ) + _column(timeseries, "facilities_trained")
+    frame["blame_free_programme_per_facility_year"] = (
+        blame_free + _column(timeseries, "blame_tenth_facility_months")
+    ) / MONTHS_PER_YEAR
+    rerouted = sum(_district_count(c) for c in countries if _free_routing(c))
+    frame["routing_change_per_district"] = np.where(first_month, float(rerouted), 0.0) + _column(
+        timeseries, "routing_changes"
+    )
     frame["triple_loop_review_per_country_year"] = (
         len(countries) / MONTHS_PER_YEAR if scenario.loops.triple else 0.0
     )

@@ -51,6 +51,8 @@ class Month:
         coached: Facilities coached this month.
         programme_on: Per lever (a channel's name): the districts programmes cover this
             month (see :mod:`sim.model.mechanisms.programmes`).
+        blame_relief: Per district: how far blame-free culture programmes lower facility
+            blame this month.
     """
 
     model: LearningHealthSystem
@@ -60,9 +62,11 @@ class Month:
     presented: np.ndarray = field(init=False)
     coached: np.ndarray = field(init=False)
     programme_on: dict[str, np.ndarray] = field(default_factory=dict)
+    blame_relief: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         w = self.model.world
+        self.blame_relief = np.zeros(w.n_districts)
         self.spoke = np.zeros(w.n_facilities, dtype=bool)
         self.spoke_fidelity = np.zeros(w.n_facilities)
         self.presented = np.zeros(w.n_districts, dtype=bool)
@@ -77,6 +81,13 @@ class Month:
         """Per district: whether a programme funds ``lever`` there this month."""
         found = self.programme_on.get(lever)
         return np.zeros_like(self.presented) if found is None else found
+
+    def facility_blame(self, facilities: np.ndarray) -> np.ndarray:
+        """Blame culture at ``facilities``: their country's, less any programme's relief."""
+        m = self.model
+        w = m.world
+        base = m.system.blame_facility[w.facility_country[facilities]]
+        return np.maximum(0.0, base - self.blame_relief[w.facility_district[facilities]])
 
     def speak(self, who: np.ndarray, fidelity: np.ndarray) -> None:
         """Mark ``who`` as having spoken through a channel of ``fidelity`` (per facility)."""

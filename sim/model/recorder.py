@@ -79,6 +79,9 @@ ACTIVITY_COLUMNS = (
     "global_exchanges",
     "qi_team_months",
     "programme_district_months",
+    "blame_tenth_facility_months",
+    "facilities_trained",
+    "routing_changes",
 )
 
 #: Every column a mechanism may count (:attr:`sim.model.mechanisms.base.Mechanism.outputs`).

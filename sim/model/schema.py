@@ -290,7 +290,8 @@ class Costs(Section):
         200.0,
         unit="per facility, once",
         description="Documentation training, charged in month 1 where facility documentation "
-        "is set above its default.",
+        "is set above its default, or as a documentation_training programme reaches each "
+        "facility.",
     )
     triple_loop_review_per_country_year: float | None = C(
         30_000.0,
@@ -307,7 +308,15 @@ class Costs(Section):
         25.0,
         unit="per facility per year, per 0.1 of reduction",
         description="A blame-free culture programme, charged per 0.1 by which facility blame "
-        "culture is set below its default.",
+        "culture is set below its default, or by which a blame_free_culture programme lowers "
+        "it in the districts it covers.",
+    )
+    routing_change_per_district: float | None = C(
+        2_000.0,
+        unit="per district, once",
+        description="Reorganising a district's routing of lessons (free routing), charged "
+        "once per district: in month 1 where the scenario sets free routing, or in the month "
+        "the triple loop makes it free.",
     )
 
 

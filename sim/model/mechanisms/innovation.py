@@ -64,7 +64,7 @@ class Innovation(Mechanism):
         w, pop = m.world, m.population
         if not (self.rate.any() and w.qi_team.any()):
             return
-        blame = m.system.blame_facility[w.facility_country]
+        blame = m.month_context.facility_blame(np.arange(w.n_facilities))
         rate = self.rate * (1.0 - self.fear * blame)
         n, k = pop.stage.shape
         if not (w.qi_team & (rate > 0)).any():

@@ -12,6 +12,18 @@ practice) in target districts for a time, as a ministry rolls out an investment:
   order drawn once, so that after ``r`` months of a ramp-up of ``R`` months
   ``ceil(n * r / R)`` of the ``n`` targets are covered.
 
+Two programmes work on the facilities of the districts they cover rather than run a
+channel, each with its dose:
+
+* ``blame_free_culture`` lowers facility blame culture by ``reduction`` (not below 0)
+  while it supports a district; the trial's blame filter and the fear that holds back
+  innovation read the lowered value there. Overlapping programmes do not add up: a
+  district gets the largest reduction covering it. When support ends, blame returns to
+  the country's value (culture is not assumed to outlast the programme).
+* ``documentation_training`` raises the chance that facilities write a lesson's story to
+  ``documentation`` (never lowers it) in the month the programme first covers their
+  district; the skill stays after support ends.
+
 Each month, before any channel runs, this mechanism marks the districts every programme
 covers (:meth:`sim.model.model.Month.covered`); a channel runs in a district when its
 country switches it on for the whole run (``channels.<lever>.enabled``) *or* a
@@ -21,7 +33,9 @@ so. Outside support the channel stops; what facilities learned stays and fades a
 everything else does, so sustainment after the end of support is an outcome of the run.
 Activities (sessions attended, visits, group months) are costed as they happen, and the
 programme's own management is charged per covered district and month
-(``costs.programme_support_per_district_month``).
+(``costs.programme_support_per_district_month``); facility programmes are charged by
+their dose: blame reduction per facility-month and tenth of reduction, documentation
+training per facility trained.
 
 Targets and roll-out orders are setup decisions keyed by the country and the
 programme's name, so adding a programme leaves every other programme's districts and
@@ -45,6 +59,8 @@ if TYPE_CHECKING:
     from sim.model.schema import Country
 
 __all__ = [
+    "CHANNEL_LEVERS",
+    "FACILITY_LEVERS",
     "LEVERS",
     "Lever",
     "ProgrammeParameters",
@@ -63,9 +79,17 @@ Lever = Literal[
     "upward_reporting",
     "district_exchange",
     "community_of_practice",
+    "blame_free_culture",
+    "documentation_training",
 ]
-#: The channels a programme can fund, district by district (each a mechanism's name).
+#: Everything a programme can fund, district by district.
 LEVERS: tuple[str, ...] = get_args(Lever)
+#: The programmes that change facilities' culture or skills rather than run a channel.
+FACILITY_LEVERS: tuple[str, ...] = ("blame_free_culture", "documentation_training")
+#: The channels a programme can fund (each a mechanism's name).
+CHANNEL_LEVERS: tuple[str, ...] = tuple(lever for lever in LEVERS if lever not in FACILITY_LEVERS)
+#: The dose each facility programme needs, by lever.
+DOSES = {"blame_free_culture": "reduction", "documentation_training": "documentation"}
 
 
 class ProgrammeParameters(Section):
@@ -88,9 +112,29 @@ class ProgrammeParameters(Section):
     share: float | None = P(
         None, 0.0, 1.0, description="Share of the country's districts targeted, drawn at random."
     )
+    reduction: float | None = P(
+        None,
+        0.0,
+        1.0,
+        description="blame_free_culture only (its dose): how far facility blame culture falls "
+        "in covered districts while the programme supports them.",
+    )
+    documentation: float | None = P(
+        None,
+        0.0,
+        1.0,
+        description="documentation_training only (its dose): the chance of writing a lesson's "
+        "story that facilities of a district reach when the programme first covers it.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        for lever, dose in DOSES.items():
+            given = getattr(self, dose) is not None
+            if self.lever == lever and not given:
+                raise ValueError(f"a {lever} programme needs its dose: set {dose} (0-1)")
+            if self.lever != lever and given:
+                raise ValueError(f"{dose} is the dose of a {lever} programme, not of {self.lever}")
         if self.end is not None and self.end < self.start:
             raise ValueError(f"end must not come before start (start {self.start}, end {self.end})")
         if self.districts is not None and self.share is not None:
@@ -121,10 +165,10 @@ def covered_now(month: int, start: int, end: int | None, ramp: int, targets: int
 
 
 class Programmes(Mechanism):
-    """Marks, each month, the districts each programme covers."""
+    """Marks, each month, the districts each programme covers, and applies facility programmes."""
 
     name = "programmes"
-    outputs = ("programme_district_months",)
+    outputs = ("programme_district_months", "blame_tenth_facility_months", "facilities_trained")
     decisions = ()
 
     def __init__(self, model: LearningHealthSystem) -> None:
@@ -137,6 +181,9 @@ class Programmes(Mechanism):
             for programme in country.programmes:
                 order = self._targets(programme, country, index, districts, names)
                 self.plans.append((programme, order))
+        self.district_size = np.bincount(w.facility_district, minlength=w.n_districts)
+        # per documentation programme: the districts it has already trained
+        self.trained = [np.zeros(w.n_districts, dtype=bool) for _ in self.plans]
 
     def _targets(
         self,
@@ -169,21 +216,43 @@ class Programmes(Mechanism):
         return rng.permutation(targets)
 
     def step(self) -> None:
-        """Mark this month's covered districts, lever by lever."""
+        """Mark this month's covered districts, lever by lever, and apply facility programmes."""
         m = self.model
-        month, covered = m.month, m.month_context.programme_on
-        total = 0
-        for programme, order in self.plans:
+        month, context = m.month, m.month_context
+        total, tenths, trained = 0, 0.0, 0
+        for plan, (programme, order) in enumerate(self.plans):
             count = covered_now(
                 month, programme.start, programme.end, programme.ramp_up_months, order.size
             )
-            if count:
-                lever = covered.setdefault(
+            if not count:
+                continue
+            districts = order[:count]
+            total += count
+            if programme.lever == "blame_free_culture":
+                dose = float(programme.reduction or 0.0)
+                np.maximum.at(context.blame_relief, districts, dose)
+                tenths += dose / 0.1 * float(self.district_size[districts].sum())
+            elif programme.lever == "documentation_training":
+                new = districts[~self.trained[plan][districts]]
+                self.trained[plan][new] = True
+                trained += self._train(new, float(programme.documentation or 0.0))
+            else:
+                lever = context.programme_on.setdefault(
                     programme.lever, np.zeros(m.world.n_districts, dtype=bool)
                 )
-                lever[order[:count]] = True
-                total += count
+                lever[districts] = True
         self.count("programme_district_months", float(total))
+        self.count("blame_tenth_facility_months", tenths)
+        self.count("facilities_trained", float(trained))
+
+    def _train(self, districts: np.ndarray, level: float) -> int:
+        """Raise documentation in ``districts`` to ``level``; how many facilities were trained."""
+        if districts.size == 0:
+            return 0
+        w = self.model.world
+        members = np.isin(w.facility_district, districts)
+        np.maximum(w.documentation, np.where(members, level, 0.0), out=w.documentation)
+        return int(members.sum())
 
 
 def district_names(country: Country) -> list[str]:
@@ -208,7 +277,9 @@ def inert_programmes(country: Country) -> list[tuple[int, str]]:
     """Programmes that can change nothing, with the reason (index in ``country.programmes``).
 
     A programme funds a channel in some districts; where the country already runs the
-    channel in every district for the whole run, it adds nothing.
+    channel in every district for the whole run, it adds nothing. A blame-free culture
+    programme with no reduction, or where there is no facility blame, and a documentation
+    programme whose level is 0 change nothing either.
 
     Examples:
         >>> from sim.model.schema import Country
@@ -219,7 +290,22 @@ def inert_programmes(country: Country) -> list[tuple[int, str]]:
     """
     found = []
     for index, programme in enumerate(country.programmes):
-        if getattr(country.channels, programme.lever).enabled:
+        if programme.lever == "blame_free_culture" and not (
+            programme.reduction and country.blame.facility > 0
+        ):
+            found.append(
+                (
+                    index,
+                    f"facility blame in {country.name} is {country.blame.facility:g} and the "
+                    f"programme lowers it by {programme.reduction:g}, so nothing changes; give "
+                    "a reduction above 0 where there is blame to lower",
+                )
+            )
+        elif programme.lever == "documentation_training" and not programme.documentation:
+            found.append((index, "a documentation level of 0 raises no facility's documentation"))
+        elif (
+            programme.lever in CHANNEL_LEVERS and getattr(country.channels, programme.lever).enabled
+        ):
             found.append(
                 (
                     index,

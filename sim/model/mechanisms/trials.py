@@ -225,11 +225,11 @@ class Trials(Mechanism):
         self.count("trial_failures", int((~success).sum()))
         m.knowledge.failure_found[w.facility_country[f[~success]], kk[~success]] = True
         m.knowledge.success_found[w.facility_country[f[success]], kk[success]] = True
-        tell_success, tell_failure = telling_chances(
-            m.system.blame_facility, m.system.success_factor
-        )
         country = w.facility_country[f]
-        share = np.where(success, tell_success[country], tell_failure[country])
+        tell_success, tell_failure = telling_chances(
+            m.month_context.facility_blame(f), m.system.success_factor[country]
+        )
+        share = np.where(success, tell_success, tell_failure)
         uid = m.ledger.uids(m.month, f, kk, pop.stage.shape[1])
         hidden = m.streams.keyed_uniforms("trials", "blame", uid) >= share
         told = ~hidden

@@ -99,7 +99,7 @@ class TripleLoop(Mechanism):
     """Review months: each country's reviewer reads the loss ledger and changes the system."""
 
     name = "triple_loop"
-    outputs = ("triple_loop_changes",)
+    outputs = ("triple_loop_changes", "routing_changes")
 
     def __init__(self, model: LearningHealthSystem) -> None:
         super().__init__(model)
@@ -113,6 +113,10 @@ class TripleLoop(Mechanism):
             return
         lost = m.ledger.lost - self.lost_at_review
         self.lost_at_review = m.ledger.lost.copy()
+        centralised = ~m.system.routing_free
         reviewers = AgentSet([body.reviewer for body in m.national_agents], random=m.random)
         changes = reviewers.map(review_learning_system, lost, loops)
         self.count("triple_loop_changes", sum(changes))
+        switched = np.flatnonzero(centralised & m.system.routing_free)
+        districts = np.isin(m.world.district_country, switched).sum()
+        self.count("routing_changes", float(districts))
