@@ -9,7 +9,13 @@ from matplotlib.figure import Figure
 
 import sim
 from sim.model.schema import Country, Scenario
-from sim.reporting.plots import coverage_figure, loss_ledger_figure, qoc_figure, write_figures
+from sim.reporting.plots import (
+    coverage_figure,
+    learning_means_figure,
+    loss_ledger_figure,
+    qoc_figure,
+    write_figures,
+)
 from sim.runs.results import Results, ResultsError, default_folder, read_manifest, read_results
 from sim.runs.runner import run_scenario
 
@@ -87,6 +93,7 @@ def test_figures_are_returned_and_written(results: Results, tmp_path: Path) -> N
         qoc_figure(results.timeseries),
         loss_ledger_figure(results.summary),
         coverage_figure(results.practices),
+        learning_means_figure(results.summary),
     ):
         assert isinstance(figure, Figure)
         assert figure.axes[0].get_title(), "every figure has a title"
@@ -99,7 +106,12 @@ def test_figures_are_returned_and_written(results: Results, tmp_path: Path) -> N
         "no channel",
     ]
     paths = write_figures(results, tmp_path)
-    assert sorted(p.name for p in paths.values()) == ["coverage.png", "loss_ledger.png", "qoc.png"]
+    assert sorted(p.name for p in paths.values()) == [
+        "coverage.png",
+        "learning_means.png",
+        "loss_ledger.png",
+        "qoc.png",
+    ]
     for path in paths.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is a PNG"
 

@@ -353,9 +353,33 @@ def _report(
         for column, words in present.items():
             value = float(summary[column].astype(float).median())
             lines.append(f"    {words:<{width}}  {_number(value)}")
+    lines += _means_lines(summary)
     lines.append("")
     lines.append("  figures: " + ", ".join(str(p) for p in figures.values()))
     return "\n".join(lines)
+
+
+def _means_lines(summary: pd.DataFrame) -> list[str]:
+    """Practices first reached / lessons made or passed on, by means and level."""
+    from sim.metrics.learning_means import LEVELS, MEANS, means_table
+
+    if summary.empty:
+        return []
+    practices = means_table(summary, "practices").to_numpy(dtype=float)
+    lessons = means_table(summary, "lessons").to_numpy(dtype=float)
+    lines = [
+        "  how learning moved, median per run (practices first reached / lessons made or "
+        "passed on):",
+        "    " + " " * 13 + "".join(f"{level:>16}" for level in LEVELS),
+    ]
+    for row, means in enumerate(MEANS):
+        pairs = (
+            f"{_number(practices[row, column])} / {_number(lessons[row, column])}"
+            for column in range(len(LEVELS))
+        )
+        cells = "".join(f"{pair:>16}" for pair in pairs)
+        lines.append(f"    {means:<13}{cells}")
+    return lines
 
 
 # --------------------------------------------------------------------------- entry point

@@ -180,16 +180,22 @@ class LessonLedger:
             self.lost[:, cause] += self._count(mask)
             self._drop(mask)
 
-    def pass_on(self, mask: np.ndarray) -> None:
-        """Count the lessons in ``mask`` as passed on and drop them."""
-        if mask.any():
-            self.passed += self._count(mask)
-            self._drop(mask)
+    def pass_on(self, mask: np.ndarray) -> int:
+        """Count the lessons in ``mask`` as passed on and drop them; how many passed."""
+        if not mask.any():
+            return 0
+        count = self._count(mask)
+        self.passed += count
+        self._drop(mask)
+        return int(count.sum())
 
-    def settle(self, passed: np.ndarray, lost: dict[Cause, np.ndarray]) -> None:
+    def settle(self, passed: np.ndarray, lost: dict[Cause, np.ndarray]) -> int:
         """Pass on the lessons in ``passed`` and lose those in each ``lost`` mask, at once.
 
         The masks refer to the current rows and must not overlap.
+
+        Returns:
+            How many lessons passed on.
         """
         drop = passed.copy()
         self.passed += self._count(passed)
@@ -200,6 +206,7 @@ class LessonLedger:
             drop |= mask
         if drop.any():
             self._drop(drop)
+        return int(passed.sum())
 
     def set_story(self, mask: np.ndarray, story: np.ndarray) -> None:
         """Whether the lessons of ``mask`` still carry their story (``story``, per row)."""

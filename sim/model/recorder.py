@@ -56,6 +56,10 @@ EVENT_COLUMNS = (
     "double_loop_shifts",
     "triple_loop_changes",
     "items_expired",
+    "lessons_passed_facilities",
+    "lessons_passed_district_meetings",
+    "lessons_passed_district_exchange",
+    "global_practices_taken",
 )
 
 #: Activity counts recorded every month (the basis of costs).

@@ -105,9 +105,13 @@ def pass_with_story_check(
     complexity: np.ndarray,
     story_uniform: np.ndarray,
     hard_uniform: np.ndarray,
-) -> None:
-    """Pass the lessons in ``mask`` on, except the successes lost for want of a story."""
+) -> int:
+    """Pass the lessons in ``mask`` on, except the successes lost for want of a story.
+
+    Returns:
+        How many lessons passed on.
+    """
     no_story = mask & lost_for_want_of_story(
         ledger, fidelity, complexity, story_uniform, hard_uniform
     )
-    ledger.settle(passed=mask & ~no_story, lost={Cause.NO_STORY: no_story})
+    return ledger.settle(passed=mask & ~no_story, lost={Cause.NO_STORY: no_story})

@@ -22,6 +22,7 @@ from sim.planning.key_questions import KEY_QUESTIONS, KeyQuestion, questions_sec
 from sim.planning.scenario_sections import (
     assumptions_section,
     changes_section,
+    means_section,
     scenario_changes,
 )
 from sim.reporting.plots import LOSS_CAUSES
@@ -421,6 +422,7 @@ def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
             _final_section(table),
             _figures_section(images),
             _ledger_section(table),
+            means_section(data),
             questions_section(data),
             assumptions_section(data, table),
         ]

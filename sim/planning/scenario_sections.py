@@ -2,9 +2,9 @@
 
 What each scenario changes relative to the baseline (every setting that differs, what
 the learning loops changed during the runs and each change the yearly review made to the
-system), and the assumptions: how the options are weighed, each scenario's own
-description, the unit costs and what the model is. :mod:`sim.planning.brief` puts them
-in the decision brief.
+system), how its learning moved (by the WHO report's means and level), and the
+assumptions: how the options are weighed, each scenario's own description, the unit
+costs and what the model is. :mod:`sim.planning.brief` puts them in the decision brief.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sim.metrics.costs import COST_ITEMS
+from sim.metrics.learning_means import LEVELS, MEANS, means_table
 from sim.model.schema import Costs
 from sim.planning.html import esc, html_table, money, number, percent
 from sim.planning.loop_changes import describe_loop_changes, system_changes
@@ -22,7 +23,7 @@ from sim.planning.loop_changes import describe_loop_changes, system_changes
 if TYPE_CHECKING:
     from sim.planning.comparison import ScenarioData
 
-__all__ = ["assumptions_section", "changes_section", "scenario_changes"]
+__all__ = ["assumptions_section", "changes_section", "means_section", "scenario_changes"]
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -155,3 +156,25 @@ def assumptions_section(data: Sequence[ScenarioData], table: pd.DataFrame) -> st
         "absolute levels.</p>"
     )
     return "".join(parts)
+
+
+def means_section(data: Sequence[ScenarioData]) -> str:
+    """How each scenario's learning moved: practices and lessons by means and level."""
+    rows = []
+    for d in data:
+        practices = means_table(d.summary, "practices")
+        lessons = means_table(d.summary, "lessons")
+        for means in MEANS:
+            cells = [
+                f"{number(practices.loc[means, level], 0)} / {number(lessons.loc[means, level], 0)}"
+                for level in LEVELS
+            ]
+            rows.append([esc(d.name), esc(means), *cells])
+    return (
+        "<h2>How learning moved</h2><p>By the WHO report's means of learning (information, "
+        "deliberation, action) and the level where it happened: practices first reached / "
+        "lessons made or passed on, medians over replicates, totals over the run. Which flow "
+        "counts as which means is an assumption stated in the model description "
+        "(<code>sim/metrics/learning_means.py</code>).</p>"
+        + html_table(["scenario", "means", *LEVELS], rows, text_columns=2)
+    )

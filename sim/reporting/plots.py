@@ -22,12 +22,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
+from sim.metrics.learning_means import LEVELS, MEANS, means_table
 from sim.reporting.palette import CAUSE_COLOURS
 from sim.runs.results import Results, atomic_write
 
 __all__ = [
     "LOSS_CAUSES",
     "coverage_figure",
+    "learning_means_figure",
     "loss_ledger_figure",
     "qoc_figure",
     "write_figures",
@@ -144,6 +146,42 @@ def loss_ledger_figure(summary: pd.DataFrame) -> Figure:
     return figure
 
 
+def learning_means_figure(summary: pd.DataFrame) -> Figure:
+    """How learning moved: practices and lessons by means (WHO) and level, median per run.
+
+    Args:
+        summary: One row per replicate (the columns of
+            :data:`sim.metrics.learning_means.ROUTES`).
+
+    Returns:
+        The figure: two tables of shaded cells, practices and lessons.
+    """
+    figure = _new_figure(width=9.0, height=4.2)
+    figure.suptitle("How learning moved: by means and level (median per run)")
+    if summary.empty:
+        return _no_data(figure, "no runs to summarise")
+    panels = figure.subplots(1, 2)
+    for axes, quantity in zip(panels, ("practices", "lessons"), strict=True):
+        table = means_table(summary, quantity).to_numpy(dtype=float)
+        top = max(float(table.max()), 1.0)
+        axes.imshow(table, cmap="Blues", vmin=0.0, vmax=top * 1.4, aspect="auto")
+        for (row, column), value in np.ndenumerate(table):
+            axes.text(column, row, _count_words(value), ha="center", va="center", fontsize=11)
+        axes.set_xticks(range(len(LEVELS)), list(LEVELS))
+        axes.set_yticks(range(len(MEANS)), list(MEANS))
+        axes.set_title(
+            "practices first reached" if quantity == "practices" else "lessons made or passed on"
+        )
+        axes.tick_params(length=0)
+    return figure
+
+
+def _count_words(value: float) -> str:
+    if value == 0:
+        return "-"
+    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
+
+
 def coverage_figure(practices: pd.DataFrame) -> Figure:
     """Spread of each practice: median share of facilities using it, month by month.
 
@@ -225,13 +263,15 @@ def write_figures(results: Results, folder: Path | None = None) -> dict[str, Pat
         folder: The results folder; defaults to ``results.folder``.
 
     Returns:
-        The path of each figure by name: ``qoc``, ``loss_ledger``, ``coverage``.
+        The path of each figure by name: ``qoc``, ``loss_ledger``, ``coverage``,
+        ``learning_means``.
     """
     target = Path(results.folder if folder is None else folder) / "figures"
     figures = {
         "qoc": qoc_figure(results.timeseries),
         "loss_ledger": loss_ledger_figure(results.summary),
         "coverage": coverage_figure(results.practices),
+        "learning_means": learning_means_figure(results.summary),
     }
     paths = {}
     for name, figure in figures.items():

@@ -48,7 +48,7 @@ class DistrictExchange(Mechanism):
     """Districts learn from peer districts; without a centre, pooled lessons pass between them."""
 
     name = "district_exchange"
-    outputs = ("district_meetings",)
+    outputs = ("district_meetings", "lessons_passed_district_exchange")
     loss_cause = Cause.BLAME
     decisions = ("peers", "stories", "failures", "blame", "story", "hard")
 
@@ -76,7 +76,7 @@ class DistrictExchange(Mechanism):
         tell_success, tell_failure = telling_chances(
             m.system.blame_district, m.system.success_factor
         )
-        shared = pass_between_districts(
+        shared, passed = pass_between_districts(
             m.ledger,
             meeting,
             tell_failure,
@@ -86,6 +86,7 @@ class DistrictExchange(Mechanism):
             m.streams,
         )
         m.knowledge.add_evidence(shared)
+        self.count("lessons_passed_district_exchange", passed)
 
     def _meet(self) -> None:
         """Districts meet peer districts and learn what those know."""
@@ -126,7 +127,7 @@ def pass_between_districts(
     fidelity: np.ndarray,
     complexity: np.ndarray,
     streams: Streams,
-) -> Processed:
+) -> tuple[Processed, int]:
     """Free routing without a learning centre: districts pass pooled lessons to each other.
 
     In districts ``meeting`` this month (per district), pooled lessons go straight to
@@ -135,7 +136,8 @@ def pass_between_districts(
     country). The national body sees their data as they pass.
 
     Returns:
-        The lessons passed on, as processed data for the national evidence base.
+        The lessons told (passed on, or lost for want of a story), as processed data for
+        the national evidence base, and how many passed on.
     """
     country = ledger.country
     mask = (ledger.location == Location.DISTRICT) & meeting[ledger.district]
@@ -159,5 +161,5 @@ def pass_between_districts(
     )
     passed = mask & ~hidden & ~no_story
     processed = take(ledger, mask & ~hidden)
-    ledger.settle(passed=passed, lost={Cause.BLAME: hidden, Cause.NO_STORY: no_story})
-    return processed
+    count = ledger.settle(passed=passed, lost={Cause.BLAME: hidden, Cause.NO_STORY: no_story})
+    return processed, count

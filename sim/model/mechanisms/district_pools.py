@@ -27,7 +27,7 @@ class DistrictPools(Mechanism):
     """Districts forward pooled lessons up, or share them at their own meetings."""
 
     name = "district_pools"
-    outputs = ("items_forwarded",)
+    outputs = ("items_forwarded", "lessons_passed_district_meetings")
     loss_cause = Cause.BLAME
     decisions = ("blame", "story", "hard")
 
@@ -72,7 +72,7 @@ class DistrictPools(Mechanism):
         stay = m.month_context.presented & ~forwarding
         mask = (ledger.location == Location.DISTRICT) & stay[ledger.district]
         if mask.any():
-            pass_with_story_check(
+            passed = pass_with_story_check(
                 ledger,
                 mask,
                 self.meeting_fidelity[ledger.district],
@@ -80,3 +80,4 @@ class DistrictPools(Mechanism):
                 m.streams.lesson_uniforms("district_pools", "story", ledger),
                 m.streams.lesson_uniforms("district_pools", "hard", ledger),
             )
+            self.count("lessons_passed_district_meetings", passed)

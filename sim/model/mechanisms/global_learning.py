@@ -61,7 +61,7 @@ class GlobalLearning(Mechanism):
     """National bodies of linked countries exchange guidance and withdrawals."""
 
     name = "global_learning"
-    outputs = ("global_exchanges",)
+    outputs = ("global_exchanges", "global_practices_taken")
     decisions = ("takeover",)
 
     def step(self) -> None:
@@ -76,5 +76,6 @@ class GlobalLearning(Mechanism):
             a = m.national_agents[names.index(a_name)]
             b = m.national_agents[names.index(b_name)]
             for partner, body in ((a, b), (b, a)):
-                learn_from(body, partner, rng.random(m.catalogue.size), g.fidelity)
+                taken = learn_from(body, partner, rng.random(m.catalogue.size), g.fidelity)
                 self.count("global_exchanges", 1.0)
+                self.count("global_practices_taken", taken)

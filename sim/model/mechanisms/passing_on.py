@@ -20,6 +20,7 @@ class PassingOn(Mechanism):
     """Lessons held at facilities that spoke this month pass on."""
 
     name = "passing_on"
+    outputs = ("lessons_passed_facilities",)
     loss_cause = Cause.NO_STORY
     decisions = ("story", "hard")
 
@@ -30,7 +31,7 @@ class PassingOn(Mechanism):
         mask = (ledger.location == Location.FACILITY) & month.spoke[ledger.facility]
         if not mask.any():
             return
-        pass_with_story_check(
+        passed = pass_with_story_check(
             ledger,
             mask,
             month.spoke_fidelity[ledger.facility],
@@ -38,3 +39,4 @@ class PassingOn(Mechanism):
             m.streams.lesson_uniforms("passing_on", "story", ledger),
             m.streams.lesson_uniforms("passing_on", "hard", ledger),
         )
+        self.count("lessons_passed_facilities", passed)
