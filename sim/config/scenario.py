@@ -56,6 +56,7 @@ from sim.config.sources import (
 )
 from sim.errors import Problem, ScenarioError
 from sim.model.facility_list import read_facility_table
+from sim.model.maturity import file_overrides
 from sim.model.mechanisms.programmes import district_names, inert_programmes, unknown_districts
 from sim.model.schema import Scenario
 
@@ -277,6 +278,14 @@ def setting_notes(scenario: Scenario) -> list[tuple[str, str]]:
     for c, country in enumerate(scenario.countries):
         for p, reason in inert_programmes(country):
             notes.append((f"countries.{c}.programmes.{p}", reason))
+        for domain, path, value, profile in file_overrides(country.model_dump(mode="json")):
+            notes.append(
+                (
+                    f"countries.{c}.{path}",
+                    f"the maturity profile's {domain} level would set {profile!r}; the "
+                    f"file's {value!r} is kept",
+                )
+            )
         practice = country.channels.community_of_practice
         if (
             "enabled" in practice.model_fields_set

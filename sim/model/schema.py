@@ -11,10 +11,11 @@ section forbids unknown keys, so a misspelt key is an error, never silently igno
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from sim.model.maturity import MaturityProfile, apply_profile
 from sim.model.mechanisms.coaching import CoachingParameters
 from sim.model.mechanisms.community_of_practice import CommunityOfPracticeParameters
 from sim.model.mechanisms.district_exchange import DistrictExchangeParameters
@@ -143,6 +144,16 @@ class Country(Section):
         default_factory=list,
         description="Funded programmes: a district channel in target districts for a time.",
     )
+    maturity: MaturityProfile | None = Field(
+        None,
+        description="Learning-network maturity: six domains at levels 1-4 (or a life-cycle "
+        "stage), filling in the parameters they map to where the file is silent.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_profile(cls, data: Any) -> Any:
+        return apply_profile(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _enough_facilities(self) -> Country:

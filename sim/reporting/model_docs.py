@@ -2,7 +2,8 @@
 
 The document holds blocks between ``<!-- parameters: SECTION -->`` and
 ``<!-- end parameters -->``; :func:`render` replaces each block's body with the
-table of that section, so the tables cannot drift from the code.
+table of that section (``maturity``: the maturity mapping of :mod:`sim.model.maturity`),
+so the tables cannot drift from the code.
 
 Run ``python -m sim.reporting.model_docs`` to rewrite the file; the test suite fails if it is stale.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sim.model import schema as params
+from sim.model.maturity import mapping_table
 
 __all__ = ["SECTIONS", "render"]
 
@@ -48,6 +50,8 @@ def render(text: str) -> str:
 
     def table(match: re.Match[str]) -> str:
         name = match.group("name")
+        if name == "maturity":
+            return match.group(1) + mapping_table() + "\n" + match.group(4)
         if name not in SECTIONS:
             raise KeyError(f"unknown parameter section {name!r}; known: {sorted(SECTIONS)}")
         model, prefix, nested = SECTIONS[name]
