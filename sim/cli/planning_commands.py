@@ -233,13 +233,13 @@ def _maturity(arguments: argparse.Namespace) -> int:
         "",
         f"  {'domain':<34} {'levels':<16} {'gain':>6} {'paired 90 %':>14} {'extra cost':>12}",
     ]
-    for r in steps.itertuples():
-        interval = f"{r.gain_p05:.2f}..{r.gain_p95:.2f}"
+    for r in steps.to_dict("records"):
+        interval = f"{r['gain_p05']:.2f}..{r['gain_p95']:.2f}"
         lines.append(
-            f"  {r.label:<34} {r.levels[:16]:<16} {r.gain_points:>6.2f} {interval:>14} "
-            f"{r.extra_cost:>12,.0f}"
+            f"  {str(r['label']):<34} {str(r['levels'])[:16]:<16} {r['gain_points']:>6.2f} "
+            f"{interval:>14} {r['extra_cost']:>12,.0f}"
         )
-        lines.append(f"      {r.reading}; changes {r.changed}")
+        lines.append(f"      {r['reading']}; changes {r['changed']}")
     lines.append("")
     best = steps.iloc[0]
     if best["gain_points"] > 0:

@@ -146,8 +146,7 @@ def maturity_steps(
     files = []
     for name, document in documents.items():
         path = inputs / f"{name.replace(' ', '_')}.yaml"
-        text = yaml.safe_dump(document, sort_keys=False)
-        atomic_write(path, lambda tmp, text=text: tmp.write_text(text))
+        _write_text(path, yaml.safe_dump(document, sort_keys=False))
         files.append(path)
     run_comparison(
         files,
@@ -161,27 +160,24 @@ def maturity_steps(
         wtp=wtp,
         effect=effect,
     )
-    table = pd.read_csv(out / "comparison.csv").set_index("scenario")
-    base_cost = float(table.loc[PROFILE, "cost_total_mean"])
+    table = pd.read_csv(out / "comparison.csv").set_index("scenario").to_dict("index")
+    base_cost = float(table[PROFILE]["cost_total_mean"])
     rows = []
-    for step in steps.itertuples():
-        r = table.loc[step.scenario]
+    for step in steps.to_dict("records"):
+        r = table[step["scenario"]]
         gain = float(r["effect_gain_points_mean"])
         extra = float(r["cost_total_mean"]) - base_cost
         rows.append(
             {
-                "domain": step.domain,
-                "label": step.label,
-                "levels": step.levels,
-                "changed": step.changed,
-                "not_costed": step.not_costed,
+                **{key: step[key] for key in ("domain", "label", "levels", "changed")},
+                "not_costed": step["not_costed"],
                 "gain_points": gain,
                 "gain_p05": float(r["effect_gain_points_p05"]),
                 "gain_p95": float(r["effect_gain_points_p95"]),
                 "extra_cost": extra,
                 "cost_per_point": extra / gain if gain > 0 and extra > 0 else math.nan,
                 "frontier_status": str(r["frontier_status"]),
-                "reading": _reading(gain, extra, step.not_costed),
+                "reading": _reading(gain, extra, str(step["not_costed"])),
             }
         )
     result = pd.DataFrame(rows, columns=list(STEP_COLUMNS))
@@ -195,9 +191,15 @@ def maturity_steps(
         ]
     )
     order = order.reset_index(drop=True)
-    text = order.to_csv(index=False)
-    atomic_write(out / "maturity_steps.csv", lambda tmp: tmp.write_text(text))
+    _write_text(out / "maturity_steps.csv", order.to_csv(index=False))
     return order
+
+
+def _write_text(path: Path, text: str) -> None:
+    def write(tmp: Path) -> None:
+        tmp.write_text(text)
+
+    atomic_write(path, write)
 
 
 def _reading(gain: float, extra: float, not_costed: str) -> str:
