@@ -63,6 +63,7 @@ class LessonLedger:
         ...            success=np.array([True, False]), story=np.array([True, False]))
         >>> ledger.lose(ledger.success == False, Cause.BLAME)
         >>> ledger.pass_on(ledger.success)
+        1
         >>> ledger.generated.tolist(), ledger.passed.tolist(), ledger.lost[0].tolist()
         ([2], [1], [0, 0, 1, 0, 0])
         >>> ledger.conserved()
