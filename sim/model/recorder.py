@@ -56,6 +56,9 @@ EVENT_COLUMNS = (
     "double_loop_shifts",
     "triple_loop_changes",
     "items_expired",
+    "support_requests",
+    "support_answered",
+    "support_not_given",
 )
 
 #: Activity counts recorded every month (the basis of costs).
