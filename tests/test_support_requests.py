@@ -226,3 +226,31 @@ def test_first_in_line_are_the_oldest_pending_within_the_visits(since, visits):
 def test_rank_within_counts_places_in_each_run():
     assert rank_within(np.array([0, 0, 0, 3, 5, 5])).tolist() == [0, 1, 2, 0, 0, 1]
     assert rank_within(np.zeros(0, dtype=np.int64)).size == 0
+
+
+# --------------------------------------------------------------------------- reporting
+def test_support_not_given_stands_beside_the_loss_ledger(tmp_path):
+    from sim.cli.main import _report
+    from sim.model.ledger import CAUSES
+    from sim.planning.brief import _ledger_section
+    from sim.reporting.plots import loss_ledger_figure
+
+    summary = pd.DataFrame(
+        {**{f"lost_{c}": [1.0, 2.0] for c in CAUSES}, "support_not_given_total": [4.0, 6.0]}
+    )
+    axes = loss_ledger_figure(summary).axes[0]
+    assert "5 requests for support not given" in axes.get_xlabel(), axes.get_xlabel()
+    assert len(axes.patches) == len(CAUSES), "requests are no bar of the ledger"
+    older = loss_ledger_figure(summary.drop(columns="support_not_given_total")).axes[0]
+    assert "support" not in older.get_xlabel(), "results without the column plot as before"
+    text = _report(summary, tmp_path, tiny(), 2, {})
+    assert "requests for support not given, median per run  5" in text, text
+    table = pd.DataFrame(
+        {
+            "scenario": ["a"],
+            **{f"lost_{c}_share": [0.2] for c in CAUSES},
+            "support_not_given_median": [7.0],
+        }
+    )
+    section = _ledger_section(table)
+    assert "requests for support not given" in section and ">7<" in section, section
