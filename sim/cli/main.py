@@ -331,7 +331,7 @@ def _report(
     figures: dict[str, Path],
 ) -> str:
     """The short table printed after a run: final QoC and the loss-ledger medians."""
-    from sim.reporting.plots import LOSS_CAUSES
+    from sim.reporting.plots import LOSS_CAUSES, SUPPORT_NOT_GIVEN
 
     lines = [
         f"Results of {scenario.name!r} ({replicates} replicates, seed {scenario.seed}) "
@@ -353,6 +353,11 @@ def _report(
         for column, words in present.items():
             value = float(summary[column].astype(float).median())
             lines.append(f"    {words:<{width}}  {_number(value)}")
+    if SUPPORT_NOT_GIVEN in summary.columns:
+        value = float(summary[SUPPORT_NOT_GIVEN].astype(float).median())
+        lines.append(
+            f"  beside the ledger: requests for support not given, median per run  {_number(value)}"
+        )
     lines += _means_lines(summary)
     lines.append("")
     lines.append("  figures: " + ", ".join(str(p) for p in figures.values()))

@@ -49,6 +49,11 @@ class Month:
         spoke_fidelity: The highest fidelity among the channels each facility spoke through.
         presented: Districts that presented their pool of lessons (a meeting, a visit).
         coached: Facilities coached this month.
+        answered: Facilities with a pending request for support that a coaching visit
+            reached this month (closed by :mod:`sim.model.mechanisms.support_requests`).
+        finished_facilities: The facility of each trial read this month (set by
+            :mod:`sim.model.mechanisms.trials`).
+        finished_success: Whether each trial read this month succeeded.
         programme_on: Per lever (a channel's name): the districts programmes cover this
             month (see :mod:`sim.model.mechanisms.programmes`).
         blame_relief: Per district: how far blame-free culture programmes lower facility
@@ -61,6 +66,9 @@ class Month:
     spoke_fidelity: np.ndarray = field(init=False)
     presented: np.ndarray = field(init=False)
     coached: np.ndarray = field(init=False)
+    answered: np.ndarray = field(init=False)
+    finished_facilities: np.ndarray = field(init=False)
+    finished_success: np.ndarray = field(init=False)
     programme_on: dict[str, np.ndarray] = field(default_factory=dict)
     blame_relief: np.ndarray = field(init=False)
 
@@ -71,6 +79,9 @@ class Month:
         self.spoke_fidelity = np.zeros(w.n_facilities)
         self.presented = np.zeros(w.n_districts, dtype=bool)
         self.coached = np.zeros(w.n_facilities, dtype=bool)
+        self.answered = np.zeros(w.n_facilities, dtype=bool)
+        self.finished_facilities = np.zeros(0, dtype=np.int64)
+        self.finished_success = np.zeros(0, dtype=bool)
 
     @cached_property
     def offers(self) -> Offers:

@@ -60,6 +60,9 @@ EVENT_COLUMNS = (
     "lessons_passed_district_meetings",
     "lessons_passed_district_exchange",
     "global_practices_taken",
+    "support_requests",
+    "support_answered",
+    "support_not_given",
 )
 
 #: Activity counts recorded every month (the basis of costs).

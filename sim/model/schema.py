@@ -29,6 +29,7 @@ from sim.model.mechanisms.learning_sessions import LearningSessionsParameters
 from sim.model.mechanisms.messaging_group import MessagingGroupParameters
 from sim.model.mechanisms.peer_network import PeerNetworkParameters
 from sim.model.mechanisms.programmes import ProgrammeParameters
+from sim.model.mechanisms.support_requests import SupportRequestsParameters
 from sim.model.mechanisms.trials import TrialsParameters
 from sim.model.mechanisms.turnover import TurnoverParameters
 from sim.model.mechanisms.upward_reporting import UpwardReportingParameters
@@ -135,6 +136,7 @@ class Country(Section):
     network: Network = Field(default_factory=Network)
     innovation: InnovationParameters = Field(default_factory=InnovationParameters)
     trials: TrialsParameters = Field(default_factory=TrialsParameters)
+    support_requests: SupportRequestsParameters = Field(default_factory=SupportRequestsParameters)
     turnover: TurnoverParameters = Field(default_factory=TurnoverParameters)
     blame: Blame = Field(default_factory=Blame)
     channels: Channels = Field(default_factory=Channels)

@@ -127,6 +127,8 @@ class Population:
         coached_until: Month until which a facility has coaching support.
         attended: The facility attended a learning session in the current review period.
         coached: The facility was coached in the current review period.
+        request_since: Month in which the facility's pending request for support was
+            raised (0: none pending; :mod:`sim.model.mechanisms.support_requests`).
         trial_cells: The cells in trial (flat ``facility * K + practice``, ascending):
             a trial is started only by :meth:`start_trials` and ends only in
             :func:`sim.model.mechanisms.trials.finish_trials`, which keep this list, so trials are
@@ -146,6 +148,7 @@ class Population:
     coached_until: np.ndarray
     attended: np.ndarray
     coached: np.ndarray
+    request_since: np.ndarray
     trial_cells: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def start_trials(
@@ -183,6 +186,7 @@ class Population:
             coached_until=np.full(n, -1, dtype=np.int32),
             attended=np.zeros(n, dtype=bool),
             coached=np.zeros(n, dtype=bool),
+            request_since=np.zeros(n, dtype=np.int32),
         )
 
 

@@ -44,6 +44,7 @@ from sim.planning.economics import (
 from sim.planning.loop_changes import loop_changes
 from sim.planning.outcomes import outcomes_over_time
 from sim.planning.uncertainty import SAMPLES_FILE, value_of_information
+from sim.reporting.plots import SUPPORT_NOT_GIVEN
 from sim.runs.folders import FolderLock
 from sim.runs.results import atomic_write
 
@@ -98,7 +99,9 @@ def comparison_table(
     ``budget_shortfall_total_median``, ``budget_shortfall_total_p95`` (sum over years of
     the cost above the envelope), ``budget_shortfall_worst_year_median``.
 
-    Then ``lost_<cause>_share`` for the five causes and the outcomes over time of
+    Then ``lost_<cause>_share`` for the five causes, ``support_not_given_median``
+    (requests for support not given per run, beside the ledger; NaN for results without
+    the column) and the outcomes over time of
     :func:`sim.planning.outcomes.outcomes_over_time`.
     """
     values = paired_values(data, effect)
@@ -213,10 +216,15 @@ def _budget_row(d: ScenarioData, common: list[int]) -> dict[str, Any]:
 def _ledger_row(d: ScenarioData, common: list[int]) -> dict[str, Any]:
     lost = d.summary.loc[common, [f"lost_{c}" for c in CAUSES]].astype(float).sum()
     total = float(lost.sum())
-    return {
+    row: dict[str, Any] = {
         f"lost_{cause}_share": float(lost[f"lost_{cause}"] / total) if total else 0.0
         for cause in CAUSES
     }
+    unanswered = d.summary.get(SUPPORT_NOT_GIVEN)
+    row["support_not_given_median"] = (
+        float("nan") if unanswered is None else float(unanswered.loc[common].astype(float).median())
+    )
+    return row
 
 
 def budget_table(data: Sequence[ScenarioData], replicates: Sequence[int]) -> pd.DataFrame:

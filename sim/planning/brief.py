@@ -363,13 +363,23 @@ def _figures_section(images: dict[str, bytes]) -> str:
 
 def _ledger_section(table: pd.DataFrame) -> str:
     header = ["scenario", *LOSS_CAUSES.values()]
+    beside = "support_not_given_median" in table.columns
+    if beside:
+        header.append("requests for support not given (median per run)")
     rows = [
         [esc(r["scenario"]), *(number(r[f"{c}_share"], 2) for c in LOSS_CAUSES)]
+        + ([number(r["support_not_given_median"], 0)] if beside else [])
         for _, r in table.iterrows()
     ]
+    note = (
+        " Beside them, not a cause: requests for support from facilities whose trials kept "
+        "failing that no coaching visit answered in time (requests are not lessons)."
+        if beside
+        else ""
+    )
     return (
         "<h2>Where learning was lost</h2><p>Share of all lessons lost, by cause (every lesson "
-        "lost is counted once, under one cause).</p>" + html_table(header, rows)
+        "lost is counted once, under one cause)." + note + "</p>" + html_table(header, rows)
     )
 
 

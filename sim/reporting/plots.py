@@ -28,6 +28,7 @@ from sim.runs.results import Results, atomic_write
 
 __all__ = [
     "LOSS_CAUSES",
+    "SUPPORT_NOT_GIVEN",
     "coverage_figure",
     "learning_means_figure",
     "loss_ledger_figure",
@@ -43,6 +44,9 @@ LOSS_CAUSES: dict[str, str] = {
     "lost_no_story": "no story",
     "lost_no_channel": "no channel",
 }
+#: Requests for support that expired unanswered (run total): shown beside the loss ledger,
+#: never in it, since a request is not a lesson.
+SUPPORT_NOT_GIVEN = "support_not_given_total"
 #: Most practices drawn with a legend entry each.
 LEGEND_LIMIT = 8
 DPI = 120
@@ -108,6 +112,9 @@ def qoc_figure(timeseries: pd.DataFrame) -> Figure:
 def loss_ledger_figure(summary: pd.DataFrame) -> Figure:
     """Where lessons are lost: the five causes, median per run with 5-95 % whiskers.
 
+    Beside the ledger, not as a cause, the axis label gives the median of requests for
+    support not given (:data:`SUPPORT_NOT_GIVEN`) where the summary has it.
+
     Args:
         summary: One row per replicate with the columns of :data:`LOSS_CAUSES`.
 
@@ -136,7 +143,14 @@ def loss_ledger_figure(summary: pd.DataFrame) -> Figure:
         color=[CAUSE_COLOURS[column.removeprefix("lost_")] for column in LOSS_CAUSES],
     )
     axes.set_xticks(positions, list(LOSS_CAUSES.values()))
-    axes.set_xlabel("Why the lesson was lost")
+    label = "Why the lesson was lost"
+    if SUPPORT_NOT_GIVEN in summary.columns:
+        unanswered = float(summary[SUPPORT_NOT_GIVEN].astype(float).median())
+        label += (
+            f"\nBeside the ledger (requests, not lessons): {unanswered:,.0f} requests for "
+            "support not given (median per run)"
+        )
+    axes.set_xlabel(label)
     axes.set_ylabel("Lessons lost per run")
     axes.set_ylim(bottom=0)
     axes.grid(axis="y", alpha=0.3)

@@ -4,8 +4,9 @@
 ODD. Programmes first mark the districts they fund this month. Channels (peer network
 to guidance) only compute what reached whom; receiving
 applies all of the month's exposures at once, so their order among themselves does not
-matter. Lessons then move (passing on to global learning), trials are read, staff teach
-each other, and the loops review.
+matter. Lessons then move (passing on to global learning), trials are read, facilities
+that keep failing ask their district for support (answered by next month's coaching),
+staff teach each other, and the loops review.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sim.model.mechanisms.peer_network import PeerNetwork
 from sim.model.mechanisms.programmes import Programmes
 from sim.model.mechanisms.receiving import Receiving
 from sim.model.mechanisms.single_loop import SingleLoop
+from sim.model.mechanisms.support_requests import SupportRequests
 from sim.model.mechanisms.trials import Trials
 from sim.model.mechanisms.triple_loop import TripleLoop
 from sim.model.mechanisms.turnover import Turnover
@@ -61,6 +63,7 @@ SCHEDULE: tuple[type[Mechanism], ...] = (
     GuidanceIssuance,
     GlobalLearning,
     Trials,
+    SupportRequests,
     InternalLearning,
     SingleLoop,
     DoubleLoop,

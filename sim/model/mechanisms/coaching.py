@@ -3,12 +3,14 @@
 Each district of a country where coaching runs decides how many visits to make,
 ``floor(capacity * coaching_weight_d + U)`` (``U`` uniform; the weight is the district's
 balance between coaching and sessions, set by the double loop), each to a facility drawn
-uniformly from the district. A coached facility hears what the coach brings: the
-district's successes with their stories or the national package, successes without
-story, and the district's failures as far as its blame culture lets it. Coaching backs
-implementation for ``support_months`` (fewer failed implementations without a story,
-:mod:`.trials`), sends the facility's lessons to the district pool
-(:mod:`.upward_reporting`) and makes the district present its pool.
+uniformly from the district; visits first answer the district's pending requests for
+support, oldest first (:mod:`.support_requests`), and take the place of the first
+draws, so that the other visits draw the same numbers as without requests. A coached
+facility hears what the coach brings: the district's successes with their stories or
+the national package, successes without story, and the district's failures as far as its
+blame culture lets it. Coaching backs implementation for ``support_months`` (fewer failed
+implementations without a story, :mod:`.trials`), sends the facility's lessons to the
+district pool (:mod:`.upward_reporting`) and makes the district present its pool.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from sim.model.exposure import Exposure
 from sim.model.mechanisms.base import Mechanism, per_country
+from sim.model.mechanisms.support_requests import answer_first, rank_within
 from sim.model.parameters import Channel, P
 from sim.model.rules import telling_chances
 from sim.model.state import Source
@@ -124,7 +127,14 @@ class Coaching(Mechanism):
         picks = pick_within(
             w.district_start[origin], w.district_size[origin], m.streams.draw("coaching", "visited")
         )
-        return w.district_order[picks]
+        visited = w.district_order[picks]
+        since = m.population.request_since
+        first = answer_first(since, w.facility_district, m.system.coaching_visits, m.streams)
+        if first.size:  # each district's first draws give way to its requests
+            district = w.facility_district[first]
+            visited[np.searchsorted(origin, district) + rank_within(district)] = first
+        m.month_context.answered[visited[since[visited] > 0]] = True
+        return visited
 
 
 def coaching_exposure(

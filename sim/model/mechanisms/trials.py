@@ -9,7 +9,8 @@ trial ends in adoption (nobody reads the data). Success: adopted, ``team_size`` 
 a story if the news that led to the trial carried one or if the facility documents it.
 Failure: rejected, and the country records the practice as found to fail. Each result
 becomes a lesson, which the facility keeps to itself with the blame filter's chance
-(lost to blame at once).
+(lost to blame at once). The month's results (facility and success of every trial
+read) are handed to :mod:`.support_requests` through the month's context.
 """
 
 from __future__ import annotations
@@ -223,6 +224,8 @@ class Trials(Mechanism):
         f, kk = np.divmod(cells, pop.stage.shape[1])
         self.count("implementation_failures_no_story", int(implementation_failed.sum()))
         self.count("trial_failures", int((~success).sum()))
+        m.month_context.finished_facilities = f
+        m.month_context.finished_success = success
         m.knowledge.failure_found[w.facility_country[f[~success]], kk[~success]] = True
         m.knowledge.success_found[w.facility_country[f[success]], kk[success]] = True
         country = w.facility_country[f]
