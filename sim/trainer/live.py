@@ -23,6 +23,7 @@ from sim.model.model import LearningHealthSystem
 from sim.model.schema import Scenario
 from sim.model.state import Source, Stage, in_use
 from sim.reporting.palette import CAUSE_COLOURS, CAUSE_EXPLANATIONS, CAUSE_WORDS
+from sim.trainer.districts import DistrictSplit
 from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value
 from sim.trainer.narration import Event, Narrator
 
@@ -132,6 +133,9 @@ class LiveRun:
         #: The latest move of each lever by the model, by (country index, key path).
         self.moved: dict[tuple[int, str], Event] = {}
         self.lever_moves = 0
+        #: Districts some programme targets against the rest (``None``: no programme
+        #: targets some districts and not others).
+        self.split = DistrictSplit.of(self.model)
 
     @property
     def month(self) -> int:
@@ -163,18 +167,29 @@ class LiveRun:
         for cause in CAUSES:
             self.lost[cause].append(int(row[f"lost_{cause}"]))
         self.created.append(int(row["lessons_generated"]))
+        if self.split is not None:
+            self.split.record()
 
-    def ledger(self) -> list[LedgerLine]:
+    def ledger(self, group: int | None = None) -> list[LedgerLine]:
         """The loss ledger so far, one line per cause, in :data:`CAUSES` order.
 
         Rates put causes on a common footing: a run where more lessons move loses more
         of them in absolute numbers, but not necessarily a larger share.
+
+        Args:
+            group: Only the lessons of one group of districts of :attr:`split`
+                (default: the whole run).
         """
-        created = self.created[-1]
+        if group is None:
+            created = self.created[-1]
+            losses = [self.lost[cause][-1] for cause in CAUSES]
+        elif self.split is None:
+            raise ValueError("this run has no groups of districts to compare")
+        else:
+            created, losses = self.split.lost(group)
         practices = self.model.catalogue.size
         lines = []
-        for cause in CAUSES:
-            lost = self.lost[cause][-1]
+        for cause, lost in zip(CAUSES, losses, strict=True):
             lines.append(
                 LedgerLine(
                     cause=cause,
