@@ -174,16 +174,14 @@ class DistrictSplit:
         (['District 2 (coaching funded)', 'Other districts'], [[1], [0, 2, 3]])
     """
 
-    def __init__(self, model: LearningHealthSystem, targeted: np.ndarray, levers: list[str]) -> None:
+    def __init__(
+        self, model: LearningHealthSystem, targeted: np.ndarray, levers: list[str]
+    ) -> None:
         self.model = model
         w = model.world
         self.districts = [np.flatnonzero(targeted), np.flatnonzero(~targeted)]
         names = [district_label(model, int(d)) for d in self.districts[0]]
-        shown = (
-            ", ".join(names)
-            if len(names) <= NAMED_DISTRICTS
-            else f"{len(names)} districts"
-        )
+        shown = ", ".join(names) if len(names) <= NAMED_DISTRICTS else f"{len(names)} districts"
         what = " and ".join(lever.replace("_", " ") for lever in levers)
         self.labels = [f"{shown} ({what} funded)", "Other districts"]
         self._group = np.where(targeted[w.facility_district], 0, 1)
