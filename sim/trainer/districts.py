@@ -11,6 +11,7 @@ from the model's arrays (indexed by ``world.facility_district``) each month.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ __all__ = [
     "DistrictSplit",
     "channel_words",
     "country_districts",
+    "district_words",
     "fund_in_districts",
     "funded_districts",
 ]
@@ -56,6 +58,17 @@ def channel_words(channel: str) -> str:
         ('District learning sessions', 'District coaching visits')
     """
     return LEVER_LABELS[f"channels.{channel}.enabled"]
+
+
+def district_words(name: str) -> str:
+    """A district's name as a room reads it (``D003`` -> ``District 3``; others as given).
+
+    Examples:
+        >>> district_words("D003"), district_words("Kasama")
+        ('District 3', 'Kasama')
+    """
+    match = re.fullmatch(r"D0*(\d+)", name)
+    return f"District {match.group(1)}" if match else name
 
 
 def country_districts(scenario: Scenario, country: int = 0) -> list[str]:

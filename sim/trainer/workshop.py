@@ -25,7 +25,7 @@ from typing import Any
 from sim.config.scenario import load_scenario
 from sim.errors import SimError
 from sim.model.schema import Scenario
-from sim.trainer.districts import fund_in_districts, funded_districts
+from sim.trainer.districts import country_districts, fund_in_districts, funded_districts
 from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value, lever_value, levers
 from sim.trainer.live import MAX_FLOW_MONTHS, LiveRun, Lockstep
 from sim.trainer.narration import Event, district_label, facility_label, practice_labels
@@ -156,6 +156,12 @@ class Workshop:
             else:
                 self.district_funding[channel] = tuple(districts)
             self.restart()
+
+    def district_names(self) -> list[str]:
+        """The districts of the country the levers apply to, by name (``D001`` ...)."""
+        if self.scenario is None:
+            return []
+        return country_districts(self.scenario, self._country())
 
     def funded(self, channel: str) -> list[str]:
         """The districts ``channel`` is funded in by a programme (the first copy)."""
