@@ -183,8 +183,10 @@ class DistrictSplit:
         ...     "districts": ["D002"]}]}])
         >>> from sim.model.model import LearningHealthSystem
         >>> split = DistrictSplit.of(LearningHealthSystem(s))
-        >>> split.labels, [d.tolist() for d in split.districts]
-        (['District 2 (coaching funded)', 'Other districts'], [[1], [0, 2, 3]])
+        >>> split.labels
+        ['District 2 (coaching funded)', 'District 1, District 3, District 4 (no programme)']
+        >>> [d.tolist() for d in split.districts]
+        [[1], [0, 2, 3]]
     """
 
     def __init__(
@@ -193,15 +195,25 @@ class DistrictSplit:
         self.model = model
         w = model.world
         self.districts = [np.flatnonzero(targeted), np.flatnonzero(~targeted)]
-        names = [district_label(model, int(d)) for d in self.districts[0]]
-        shown = ", ".join(names) if len(names) <= NAMED_DISTRICTS else f"{len(names)} districts"
         what = " and ".join(lever.replace("_", " ") for lever in levers)
-        self.labels = [f"{shown} ({what} funded)", "Other districts"]
+        rest = self.districts[1]
+        self.labels = [
+            f"{self._named(self.districts[0])} ({what} funded)",
+            "Other districts"
+            if rest.size > NAMED_DISTRICTS
+            else f"{self._named(rest)} (no programme)",
+        ]
         self._group = np.where(targeted[w.facility_district], 0, 1)
         size = np.bincount(self._group, minlength=2).astype(float)
         self._size = np.maximum(size, 1.0)
         self.qoc: list[list[float]] = [[], []]
         self.record()
+
+    def _named(self, districts: np.ndarray) -> str:
+        """The districts by name, or counted when there are many."""
+        if districts.size > NAMED_DISTRICTS:
+            return f"{districts.size} districts"
+        return ", ".join(district_label(self.model, int(d)) for d in districts)
 
     @classmethod
     def of(cls, model: LearningHealthSystem) -> DistrictSplit | None:

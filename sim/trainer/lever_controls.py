@@ -245,7 +245,11 @@ def DistrictFundingControl(workshop: Workshop, on_change: Any) -> None:
         classes=["lhsim-district-channel"],
     )
     solara.SelectMultiple(
-        "districts funded", all_values=list(labels), values=ticked, classes=["lhsim-districts"]
+        "districts funded",
+        all_values=list(labels),
+        values=ticked.value,
+        on_value=ticked.set,
+        classes=["lhsim-districts"],
     )
     with solara.Row():
         solara.Button(

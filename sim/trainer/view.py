@@ -238,7 +238,7 @@ class TrainerView:
         for run, style in zip(self.runs, COPY_LINES, strict=False):
             alone = len(self.runs) == 1 and run.split is not None
             (line,) = self.qoc_axes.plot(
-                [], [], style, color=INK["qoc"], label=f"{run.label}: all districts" if alone
+                [], [], style, color=INK["qoc"], label="All districts" if alone
                 else run.label, linewidth=1.5 * self.line_scale,
             )  # fmt: skip
             self.qoc_lines.append(line)

@@ -249,7 +249,7 @@ class Workshop:
             try:
                 copies = self._copies()
                 if len(copies) == 1:
-                    self.runs = [LiveRun(copies[0][1])]
+                    self.runs = [LiveRun(copies[0][1], label=copies[0][0])]
                 else:
                     self.pair = Lockstep(copies)
                     self.runs = list(self.pair.runs)
