@@ -67,7 +67,7 @@ def lever_controls(workshop: Workshop, redraw: Any) -> None:
     else:
         SideBySideControl(workshop.side_by_side, workshop, redraw)
     solara.HTML(tag="h3", unsafe_innerHTML="Per district")
-    DistrictFundingControl(workshop, redraw)
+    DistrictFundingControl(workshop, workshop.revision, redraw)
     solara.HTML(tag="h3", unsafe_innerHTML="Teaching levers")
     for lever in levers():
         LeverControl(lever, workshop.value(lever.path), workshop, redraw)
@@ -206,12 +206,14 @@ def _contrast(lever: Lever, workshop: Workshop) -> Any:
 
 
 @solara.component
-def DistrictFundingControl(workshop: Workshop, on_change: Any) -> None:
+def DistrictFundingControl(workshop: Workshop, revision: int, on_change: Any) -> None:
     """Fund a channel in the districts ticked, and nowhere else in the country.
 
     Pick a channel, tick districts, then "Fund in these districts": the channel is
     switched off for the country and a programme funds it in the districts ticked
-    from month 1; the run starts again. "Undo" returns to the scenario's own.
+    from month 1; the run starts again. "Undo" returns to the scenario's own. The
+    control is drawn again whenever the runs restart (``revision`` is
+    :attr:`Workshop.revision`).
     """
     words = {channel_words(c): c for c in CHANNELS}
     chosen = solara.use_reactive(CHANNELS[0])
