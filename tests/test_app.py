@@ -411,3 +411,23 @@ def test_funding_an_unknown_district_is_a_message(scenario_folder: Path) -> None
     assert not workshop.ready
     workshop.fund_in_districts("learning_sessions", None)
     assert workshop.ready and not workshop.error
+
+
+def test_districts_are_funded_in_the_country_the_levers_apply_to(tmp_path: Path) -> None:
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        SMALL.replace(
+            "    turnover: {annual: 0.4}\n",
+            "    turnover: {annual: 0.4}\n  - name: B\n    districts: 3\n    facilities: 60\n",
+        )
+    )
+    workshop = Workshop(path)
+    workshop.set_countries(["B"])
+    assert workshop.district_names() == ["D001", "D002", "D003"]
+    workshop.fund_in_districts("coaching", ["D003"])
+    a, b = workshop.runs[0].scenario.countries
+    assert a.programmes == [] and a.channels.coaching.enabled, "country A keeps its own"
+    assert [p.districts for p in b.programmes] == [["D003"]] and not b.channels.coaching.enabled
+    run = workshop.runs[0]
+    assert run.split is not None and run.split.labels[0] == "District 3 (B) (coaching funded)"
+    assert run.model.world.district_names[run.split.districts[0]].tolist() == ["B-D003"]

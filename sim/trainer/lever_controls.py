@@ -246,8 +246,10 @@ def DistrictFundingControl(workshop: Workshop, revision: int, on_change: Any) ->
         on_value=pick,
         classes=["lhsim-district-channel"],
     )
+    countries = workshop.scenario.countries if workshop.scenario else []
+    where_in = f" in {countries[workshop.country_index()].name}" if len(countries) > 1 else ""
     solara.SelectMultiple(
-        "districts funded",
+        f"districts funded{where_in}",
         all_values=list(labels),
         values=ticked.value,
         on_value=ticked.set,

@@ -183,6 +183,10 @@ class Workshop:
             self.side_by_side = choice
             self.restart()
 
+    def country_index(self) -> int:
+        """Index of the country whose lever values the controls show (and funded districts)."""
+        return self._country()
+
     def _country(self) -> int:
         """Index of the country whose lever values the controls show."""
         if self.scenario is None or not self.countries:
