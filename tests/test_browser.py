@@ -294,5 +294,29 @@ def test_the_district_demonstration_in_the_browser(app_url: str, tmp_path: Path)
             page.screenshot(
                 path=str(results / "preset-learning-sessions-in-one-district-paused.png")
             )
+            # the per-district control: tick District 2 as well and fund both
+            page.click(".lhsim-districts")
+            page.locator(".menuable__content__active .v-list-item", has_text="District 2").click()
+            page.keyboard.press("Escape")
+            page.click(".lhsim-fund")
+            page.wait_for_function(
+                "() => document.querySelector('.lhsim-funded').innerText"
+                " === 'District learning sessions: funded in District 1, District 2'",
+                timeout=60_000,
+            )
+            page.wait_for_function(  # funding districts starts the run again
+                "() => document.querySelector('.lhsim-status').innerText.startsWith('month 0 of')",
+                timeout=60_000,
+            )
+            page.wait_for_function(  # both funded: no contrast to show
+                "() => document.querySelector('.lhsim-district-qoc') === null", timeout=60_000
+            )
+            page.click(".lhsim-reset")
+            page.wait_for_function(
+                "() => document.querySelector('.lhsim-funded').innerText"
+                " === 'District learning sessions: funded in District 1'",
+                timeout=60_000,
+            )
+            page.wait_for_selector(".lhsim-district-qoc", timeout=60_000)  # the preset's again
         finally:
             browser.close()
