@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import ipyvuetify as v
+import numpy as np
 import pytest
 import solara
 
 from sim.model.mechanisms.turnover import TurnoverParameters
 from sim.model.rules import Blame
+from sim.model.state import Source
 from sim.trainer import app, page_html
 from sim.trainer.levers import levers
 from sim.trainer.scenario_folder import scenario_files
@@ -315,3 +317,117 @@ def test_a_control_echoing_the_value_it_shows_does_not_restart_the_run(tmp_path:
     assert workshop.month == month and workshop.changes == {}, "no restart"
     slider.v_model = 0.3
     assert workshop.month == 0 and workshop.changes == {"blame.facility": 0.3}
+
+
+def _by_district(workshop: Workshop, cells: np.ndarray) -> list[int]:
+    """How many facilities of each district (index) are marked in ``cells``."""
+    world = workshop.runs[0].model.world
+    return np.bincount(world.facility_district[cells], minlength=world.n_districts).tolist()
+
+
+def test_the_per_district_control_funds_a_channel_in_the_districts_ticked(
+    scenario_folder: Path,
+) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    playing, tick, moves = solara.reactive(False), solara.reactive(0), solara.reactive(0)
+    _, rc = solara.render(
+        app.Settings(workshop, scenario_folder, playing, tick, moves), handle_error=False
+    )
+    rc.find(v.Select, class_="lhsim-district-channel").widget.v_model = "District learning sessions"
+    ticks = rc.find(v.Select, class_="lhsim-districts").widget
+    assert ticks.items == ["District 1", "District 2", "District 3", "District 4"]
+    assert ticks.v_model == [], "the tiny scenario funds no district"
+    ticks.v_model = ["District 1"]
+    assert workshop.runs[0].split is None, "nothing changes before the trainer applies it"
+    rc.find(v.Btn, class_="lhsim-fund").widget.click()
+    country = workshop.runs[0].scenario.countries[0]
+    assert not country.channels.learning_sessions.enabled, "switched off for the country"
+    assert [(p.lever, p.districts) for p in country.programmes] == [("learning_sessions", ["D001"])]
+    attended = np.zeros(workshop.runs[0].model.world.n_facilities, dtype=bool)
+    while workshop.step():
+        attended |= workshop.runs[0].model.population.attended
+    heard = (workshop.runs[0].model.population.first_source == int(Source.LEARNING_SESSIONS)).any(
+        axis=1
+    )
+    attended_by_district, heard_by_district = (
+        _by_district(workshop, attended),
+        _by_district(workshop, heard),
+    )
+    assert attended_by_district[0] > 0 and attended_by_district[1:] == [0, 0, 0], (
+        f"sessions attended by district: {attended_by_district}"
+    )
+    assert heard_by_district[0] > 0 and heard_by_district[1:] == [0, 0, 0], heard_by_district
+    funded = rc.find(v.Html, class_="lhsim-funded").widget.children
+    assert funded == ["District learning sessions: funded in District 1"], funded
+    workshop.reset()
+    moves.value = workshop.revision
+    assert workshop.district_funding == {} and workshop.runs[0].split is None
+    assert workshop.runs[0].scenario.countries[0].channels.learning_sessions.enabled
+    assert rc.find(v.Select, class_="lhsim-districts").widget.v_model == []
+
+
+def test_the_districts_funded_get_their_own_qoc_line_and_loss_ledger(
+    scenario_folder: Path,
+) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.fund_in_districts("coaching", ["D002", "D004"])
+    run = workshop.runs[0]
+    assert run.split is not None
+    assert run.split.labels == [
+        "District 2, District 4 (coaching funded)",
+        "District 1, District 3 (no programme)",
+    ]
+    for _ in range(8):
+        assert workshop.step()
+    world, qoc = run.model.world, run.model.recorder.facility_qoc()
+    for group, districts in enumerate(([1, 3], [0, 2])):
+        assert len(run.split.qoc[group]) == 9, "month 0 and eight months"
+        expected = qoc[np.isin(world.facility_district, districts)].mean()
+        assert run.split.qoc[group][-1] == pytest.approx(expected), f"group {group}"
+    assert run.qoc[-1] == pytest.approx(qoc.mean())
+    whole, funded, rest = run.ledger(), run.ledger(0), run.ledger(1)
+    assert sum(line.lost for line in whole) > 0, "turnover 0.4 and blame lose lessons"
+    assert [a.lost + b.lost for a, b in zip(funded, rest, strict=True)] == [
+        line.lost for line in whole
+    ], "the two groups' ledgers add up to the run's"
+    assert run.lessons_created(0) + run.lessons_created(1) == run.lessons_created()
+    view = workshop.view
+    assert view is not None and len(view.group_lines) == 2
+    assert [len(line.get_xdata()) for line, _ in view.group_lines] == [9, 9]
+    assert [label for label, _, _ in view.series] == run.split.labels, "a ledger bar per group"
+    _, rc = solara.render(app.LiveView(workshop, solara.reactive(0)), handle_error=False)
+    reading = "".join(str(c) for c in rc.find(v.Html, class_="lhsim-district-qoc").widget.children)
+    assert reading.startswith("by district: District 2, District 4 (coaching funded): "), reading
+    ledger = rc.find(attributes={"class": "lhsim-ledger"}).widget.unsafe_innerHTML
+    assert "District 1, District 3 (no programme): lessons lost so far" in ledger, ledger[:300]
+    workshop.back_to_defaults()
+    assert workshop.district_funding == {} and workshop.runs[0].split is None
+
+
+def test_funding_an_unknown_district_is_a_message(scenario_folder: Path) -> None:
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    workshop.fund_in_districts("learning_sessions", ["D009"])
+    assert "D009" in workshop.error and "no such district" in workshop.error, workshop.error
+    assert not workshop.ready
+    workshop.fund_in_districts("learning_sessions", None)
+    assert workshop.ready and not workshop.error
+
+
+def test_districts_are_funded_in_the_country_the_levers_apply_to(tmp_path: Path) -> None:
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        SMALL.replace(
+            "    turnover: {annual: 0.4}\n",
+            "    turnover: {annual: 0.4}\n  - name: B\n    districts: 3\n    facilities: 60\n",
+        )
+    )
+    workshop = Workshop(path)
+    workshop.set_countries(["B"])
+    assert workshop.district_names() == ["D001", "D002", "D003"]
+    workshop.fund_in_districts("coaching", ["D003"])
+    a, b = workshop.runs[0].scenario.countries
+    assert a.programmes == [] and a.channels.coaching.enabled, "country A keeps its own"
+    assert [p.districts for p in b.programmes] == [["D003"]] and not b.channels.coaching.enabled
+    run = workshop.runs[0]
+    assert run.split is not None and run.split.labels[0] == "District 3 (B) (coaching funded)"
+    assert run.model.world.district_names[run.split.districts[0]].tolist() == ["B-D003"]

@@ -257,3 +257,66 @@ def test_a_demonstration_end_to_end(app_url: str, tmp_path: Path) -> None:
     (results / "app-browser-presets.txt").write_text("\n".join(notes) + "\n")
     print("\n" + "\n".join(notes))
     assert _speed(played) > 0
+
+
+def test_the_district_demonstration_in_the_browser(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    results = ROOT / "results"
+    results.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=FLAGS,
+            headless=True,
+            viewport={"width": 1920, "height": 1080},
+        )
+        try:
+            page = browser.new_page()
+            page.goto(app_url, timeout=90_000)
+            page.wait_for_selector(".lhsim-view", timeout=90_000)
+            _pick(page, "Learning sessions in one district")
+            funded = page.inner_text(".lhsim-funded")
+            assert funded == "District learning sessions: funded in District 1", funded
+            reading = page.inner_text(".lhsim-district-qoc")
+            assert reading.startswith("by district: District 1 (learning sessions funded): "), (
+                reading
+            )
+            assert "District 2 (no programme): " in reading, reading
+            page.click(".lhsim-play")
+            page.wait_for_selector(".lhsim-explain", timeout=300_000)
+            explained = page.inner_text(".lhsim-explain")
+            assert "Paused at month" in explained and "District 1" in explained, explained
+            assert "first heard of through a district learning session" in explained, explained
+            ledger = page.inner_text(".lhsim-ledger")
+            assert "District 2 (no programme): lessons lost so far" in ledger, ledger[:300]
+            page.screenshot(
+                path=str(results / "preset-learning-sessions-in-one-district-paused.png")
+            )
+            # the per-district control: tick District 2 as well and fund both
+            page.click(".lhsim-districts")
+            page.locator(".menuable__content__active .v-list-item", has_text="District 2").click()
+            page.keyboard.press("Escape")
+            page.click(".lhsim-fund")
+            page.wait_for_function(
+                "() => document.querySelector('.lhsim-funded').innerText"
+                " === 'District learning sessions: funded in District 1, District 2'",
+                timeout=60_000,
+            )
+            page.wait_for_function(  # funding districts starts the run again
+                "() => document.querySelector('.lhsim-status').innerText.startsWith('month 0 of')",
+                timeout=60_000,
+            )
+            page.wait_for_function(  # both funded: no contrast to show
+                "() => document.querySelector('.lhsim-district-qoc') === null", timeout=60_000
+            )
+            page.click(".lhsim-reset")
+            page.wait_for_function(
+                "() => document.querySelector('.lhsim-funded').innerText"
+                " === 'District learning sessions: funded in District 1'",
+                timeout=60_000,
+            )
+            page.wait_for_selector(".lhsim-district-qoc", timeout=60_000)  # the preset's again
+        finally:
+            browser.close()

@@ -42,6 +42,11 @@ def test_lessons_are_conserved_every_month(change):
         assert np.array_equal(total, ledger.generated), (
             f"month {model.month}: generated {ledger.generated} != held+passed+lost {total}"
         )
+        generated, lost = ledger.by_district(model.world.n_districts)
+        assert generated.sum() == ledger.generated.sum(), "a lesson generated in no district"
+        assert np.array_equal(lost.sum(axis=0), ledger.lost.sum(axis=0)), (
+            f"month {model.month}: lost by district {lost.sum(axis=0)} != {ledger.lost.sum(axis=0)}"
+        )
         months_checked.append(model.month)
 
     model = run_model(small(change), check_each_month=check)

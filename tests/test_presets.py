@@ -188,3 +188,85 @@ def test_every_shipped_preset_pauses_to_explain_within_its_months() -> None:
         while workshop.step() and not workshop.waiting:
             pass
         assert workshop.waiting, f"{demonstration.name}: nothing showed it"
+
+
+def test_the_district_preset_contrasts_two_districts_of_one_run() -> None:
+    (districts,) = [
+        d for d in load_presets(SHIPPED) if d.name == "Learning sessions in one district"
+    ]
+    (copy,) = districts.copies
+    country = copy.scenario.countries[0]
+    assert country.districts == 2 and not country.channels.learning_sessions.enabled
+    assert [(p.lever, p.districts) for p in country.programmes] == [("learning_sessions", ["D001"])]
+    workshop = Workshop()
+    workshop.load_demonstration(districts)
+    (run,) = workshop.runs
+    assert run.split is not None
+    assert run.split.labels == [
+        "District 1 (learning sessions funded)",
+        "District 2 (no programme)",
+    ]
+    while workshop.step() and not workshop.waiting:
+        pass
+    assert workshop.waiting and workshop.pause is not None, "a session's practice is adopted"
+    event = next(e for e in run.events if e.kind == "adopted" and e.channel == "learning_sessions")
+    assert event.month == workshop.pause.month and event.district == 0, "District 1"
+    assert workshop.pause.what.startswith(event.text) and "learning session" in workshop.pause.what
+    workshop.fund_in_districts("learning_sessions", ["D001", "D002"])
+    assert workshop.runs[0].split is None, "funded in both: nothing to compare"
+    workshop.reset()
+    assert workshop.runs[0].split is not None and workshop.district_funding == {}
+    assert workshop.runs[0].scenario.countries[0].programmes[0].districts == ["D001"], (
+        "Reset returns to the preset's programme"
+    )
+
+
+def test_a_broken_district_preset_lists_every_problem(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+presets:
+  - name: no programme
+    notice: Something.
+    scenario: ../tiny.yaml
+    copies: [{label: a}]
+    pause_on: {copy: 1, event: adopted, channel: learning_sessions}
+  - name: a gap needs copies
+    notice: Something.
+    scenario: ../tiny.yaml
+    copies:
+      - {label: a, programmes: [{name: p, lever: coaching, districts: [D001]}]}
+    pause_on: {copy: 1, qoc_gap: 0.05}
+  - name: a strange channel
+    notice: Something.
+    scenario: ../tiny.yaml
+    copies:
+      - {label: a, programmes: [{name: p, lever: coaching, districts: [D001]}]}
+    pause_on: {copy: 1, event: adopted, channel: carrier_pigeon}
+""",
+    )
+    with pytest.raises(ScenarioError) as raised:
+        load_presets(path)
+    text = str(raised.value)
+    assert "give it programmes" in text and "qoc_gap compares copies" in text, text
+    assert "carrier_pigeon" in text, text
+    path.write_text(
+        """
+presets:
+  - name: districts
+    notice: Something.
+    scenario: ../tiny.yaml
+    copies:
+      - label: a
+        programmes:
+          - {name: p, lever: coaching, districts: [D001, D009]}
+          - {name: q, lever: learning_sessions, districts: [D002]}
+    pause_on: {copy: 1, event: adopted, channel: coaching}
+"""
+    )
+    with pytest.raises(ScenarioError) as raised:
+        load_presets(path)
+    text = str(raised.value)
+    assert "D009" in text and "no such district" in text, text
+    assert "channels.learning_sessions.enabled is already true" in text, text
+    assert "presets.0.copies.0.programmes.1" in text, text

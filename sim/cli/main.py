@@ -118,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the trainer's page in a browser (interactive runs, side by side)",
         description="Serve the trainer's page: pick a demonstration (a ready contrast, "
         "scenarios/presets/workshop.yaml) or a scenario, move the teaching levers, play month "
-        "by month, compare copies side by side, export the event log, switch to projector "
-        "mode. Open the printed address in a browser; stop with Ctrl-C.",
+        "by month, compare copies side by side, fund a channel in chosen districts and follow "
+        "their quality of care and losses against the other districts, export the event log, "
+        "switch to projector mode. Open the printed address in a browser; stop with Ctrl-C.",
     )
     app.add_argument(
         "--host",

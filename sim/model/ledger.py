@@ -6,6 +6,9 @@ it may then move up (district pool, national queue, learning-centre queue) and i
 *passed on* when it reaches other facilities or the national evidence base. A lesson
 that never makes it is *lost* under exactly one cause. The invariant
 ``generated == held + passed + sum(lost)`` holds for every country at every month.
+The ledger also tallies lessons generated and lost by the district of their facility
+(:attr:`LessonLedger.generated_district`, :attr:`LessonLedger.lost_district`), for
+views that compare districts of one country.
 """
 
 from __future__ import annotations
@@ -78,6 +81,11 @@ class LessonLedger:
         self.generated = np.zeros(n_countries, dtype=np.int64)
         self.passed = np.zeros(n_countries, dtype=np.int64)
         self.lost = np.zeros((n_countries, len(CAUSES)), dtype=np.int64)
+        #: Lessons generated so far by district (index); it grows to the highest
+        #: district seen, so read it with :meth:`by_district`.
+        self.generated_district = np.zeros(0, dtype=np.int64)
+        #: Lessons lost so far by district and cause (rows grow as ``generated_district``).
+        self.lost_district = np.zeros((0, len(CAUSES)), dtype=np.int64)
 
     # -- columns -----------------------------------------------------------------------
     @property
@@ -174,11 +182,13 @@ class LessonLedger:
         for name, dtype in _COLUMNS.items():
             self.columns[name] = np.concatenate([self.columns[name], new[name].astype(dtype)])
         self.generated += np.bincount(country, minlength=self.n_countries)
+        self._tally_generated(district)
 
     def lose(self, mask: np.ndarray, cause: Cause) -> None:
         """Count the lessons in ``mask`` as lost to ``cause`` and drop them."""
         if mask.any():
             self.lost[:, cause] += self._count(mask)
+            self._tally_lost(self.columns["district"][mask], cause)
             self._drop(mask)
 
     def pass_on(self, mask: np.ndarray) -> int:
@@ -204,6 +214,7 @@ class LessonLedger:
             if (drop & mask).any():
                 raise ValueError(f"a lesson cannot be both passed and lost ({cause.name})")
             self.lost[:, cause] += self._count(mask)
+            self._tally_lost(self.columns["district"][mask], cause)
             drop |= mask
         if drop.any():
             self._drop(drop)
@@ -245,11 +256,55 @@ class LessonLedger:
             np.int64
         )
 
-    def lose_at_source(self, country: np.ndarray, cause: Cause) -> None:
-        """Count lessons as generated and lost at once, without holding them."""
+    def lose_at_source(
+        self, country: np.ndarray, cause: Cause, district: np.ndarray | None = None
+    ) -> None:
+        """Count lessons as generated and lost at once, without holding them.
+
+        ``district`` (of each lesson's facility) feeds the tallies by district; without
+        it they miss these lessons.
+        """
         counts = np.bincount(country, minlength=self.n_countries).astype(np.int64)
         self.generated += counts
         self.lost[:, cause] += counts
+        if district is not None:
+            self._tally_generated(district)
+            self._tally_lost(district, cause)
+
+    def by_district(self, n_districts: int) -> tuple[np.ndarray, np.ndarray]:
+        """Lessons generated (per district) and lost (per district and cause) so far.
+
+        Examples:
+            >>> ledger = LessonLedger(n_countries=1)
+            >>> ledger.lose_at_source(np.array([0, 0]), Cause.BLAME, np.array([2, 2]))
+            >>> generated, lost = ledger.by_district(4)
+            >>> generated.tolist(), lost[:, Cause.BLAME].tolist()
+            ([0, 0, 2, 0], [0, 0, 2, 0])
+        """
+        generated = np.zeros(n_districts, dtype=np.int64)
+        lost = np.zeros((n_districts, len(CAUSES)), dtype=np.int64)
+        seen = min(n_districts, self.generated_district.size)
+        generated[:seen] = self.generated_district[:seen]
+        seen = min(n_districts, self.lost_district.shape[0])
+        lost[:seen] = self.lost_district[:seen]
+        return generated, lost
+
+    def _tally_generated(self, district: np.ndarray) -> None:
+        if district.size == 0:
+            return
+        counts = np.bincount(district, minlength=self.generated_district.size)
+        counts[: self.generated_district.size] += self.generated_district
+        self.generated_district = counts.astype(np.int64)
+
+    def _tally_lost(self, district: np.ndarray, cause: Cause) -> None:
+        if district.size == 0:
+            return
+        counts = np.bincount(district, minlength=self.lost_district.shape[0])
+        if counts.size > self.lost_district.shape[0]:
+            grown = np.zeros((counts.size, len(CAUSES)), dtype=np.int64)
+            grown[: self.lost_district.shape[0]] = self.lost_district
+            self.lost_district = grown
+        self.lost_district[:, cause] += counts
 
     def _drop(self, mask: np.ndarray) -> None:
         keep = np.flatnonzero(~mask)  # one scan of the mask for every column

@@ -22,7 +22,7 @@ import solara.lab
 
 from sim.errors import SimError
 from sim.trainer.lever_controls import lever_controls
-from sim.trainer.page_html import ALL, CSS, filter_choices, ledger_html, log_html
+from sim.trainer.page_html import ALL, CSS, district_qoc, filter_choices, ledger_html, log_html
 from sim.trainer.presets import Demonstration, default_presets_file, load_presets
 from sim.trainer.scenario_folder import default_scenario_folder, scenario_files
 from sim.trainer.workshop import Workshop
@@ -250,6 +250,9 @@ def LiveView(workshop: Workshop, tick: Any) -> None:
         solara.Image(workshop.frame(), format="jpeg", classes=["lhsim-view"])
         qoc = " · ".join(f"{run.label}: {run.qoc[-1]:.3f}" for run in workshop.runs)
         solara.Text(f"QoC at month {workshop.month}: {qoc}", classes=["lhsim-qoc"])
+        districts = district_qoc(workshop.runs)
+        if districts:
+            solara.Text(f"by district: {districts}", classes=["lhsim-district-qoc"])
         solara.HTML(unsafe_innerHTML=ledger_html(workshop), classes=["lhsim-ledger"])
 
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import solara
 
+from sim.trainer.districts import CHANNELS, channel_words, district_words
 from sim.trainer.levers import Lever, format_value, levers
 from sim.trainer.narration import practice_label
 from sim.trainer.page_html import lever_label, same_value
 from sim.trainer.workshop import SideBySide, Workshop
 
-__all__ = ["LeverControl", "SideBySideControl", "lever_controls"]
+__all__ = ["DistrictFundingControl", "LeverControl", "SideBySideControl", "lever_controls"]
 
 EVERY_COUNTRY = "every country"
 OFF = "off"
@@ -65,6 +66,8 @@ def lever_controls(workshop: Workshop, redraw: Any) -> None:
         solara.Text("The demonstration sets the copies; the levers below apply to every copy.")
     else:
         SideBySideControl(workshop.side_by_side, workshop, redraw)
+    solara.HTML(tag="h3", unsafe_innerHTML="Per district")
+    DistrictFundingControl(workshop, workshop.revision, redraw)
     solara.HTML(tag="h3", unsafe_innerHTML="Teaching levers")
     for lever in levers():
         LeverControl(lever, workshop.value(lever.path), workshop, redraw)
@@ -200,3 +203,63 @@ def _contrast(lever: Lever, workshop: Workshop) -> Any:
     low, high = float(lever.low or 0), float(lever.high or 1)
     other = value + (high - low) / 4 if value < (low + high) / 2 else value - (high - low) / 4
     return int(round(other)) if lever.kind == "int" else round(other, 2)
+
+
+@solara.component
+def DistrictFundingControl(workshop: Workshop, revision: int, on_change: Any) -> None:
+    """Fund a channel in the districts ticked, and nowhere else in the country.
+
+    Pick a channel, tick districts, then "Fund in these districts": the channel is
+    switched off for the country and a programme funds it in the districts ticked
+    from month 1; the run starts again. "Undo" returns to the scenario's own. The
+    control is drawn again whenever the runs restart (``revision`` is
+    :attr:`Workshop.revision`).
+    """
+    words = {channel_words(c): c for c in CHANNELS}
+    chosen = solara.use_reactive(CHANNELS[0])
+    channel = chosen.value
+    names = workshop.district_names()
+    labels = {district_words(n): n for n in names}
+    funded = workshop.funded(channel)
+    ticked = solara.use_reactive([district_words(n) for n in funded])
+
+    def show_funded() -> None:  # the ticks follow the run after Reset or another scenario
+        ticked.value = [district_words(n) for n in funded]
+
+    solara.use_effect(show_funded, [channel, tuple(funded)])
+
+    def pick(label: str) -> None:
+        chosen.value = words[label]
+
+    def fund() -> None:
+        workshop.fund_in_districts(channel, [labels[t] for t in ticked.value if t in labels])
+        on_change()
+
+    def undo() -> None:
+        workshop.fund_in_districts(channel, None)
+        on_change()
+
+    solara.Select(
+        label="channel funded district by district",
+        values=list(words),
+        value=channel_words(channel),
+        on_value=pick,
+        classes=["lhsim-district-channel"],
+    )
+    countries = workshop.scenario.countries if workshop.scenario else []
+    where_in = f" in {countries[workshop.country_index()].name}" if len(countries) > 1 else ""
+    solara.SelectMultiple(
+        f"districts funded{where_in}",
+        all_values=list(labels),
+        values=ticked.value,
+        on_value=ticked.set,
+        classes=["lhsim-districts"],
+    )
+    with solara.Row():
+        solara.Button(
+            "Fund in these districts", on_click=fund, color="primary", classes=["lhsim-fund"]
+        )
+        if channel in workshop.district_funding:
+            solara.Button("Undo", on_click=undo, text=True, classes=["lhsim-unfund"])
+    where = ", ".join(district_words(n) for n in funded) or "no district"
+    solara.Text(f"{channel_words(channel)}: funded in {where}", classes=["lhsim-funded"])

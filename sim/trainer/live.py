@@ -23,10 +23,11 @@ from sim.model.model import LearningHealthSystem
 from sim.model.schema import Scenario
 from sim.model.state import Source, Stage, in_use
 from sim.reporting.palette import CAUSE_COLOURS, CAUSE_EXPLANATIONS, CAUSE_WORDS
+from sim.trainer.districts import DistrictSplit
 from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value
 from sim.trainer.narration import Event, Narrator
 
-__all__ = ["Flows", "LedgerLine", "LiveRun", "Lockstep", "default_practice"]
+__all__ = ["Flows", "LedgerLine", "LiveRun", "Lockstep", "default_practice", "ledger_series"]
 
 #: Most months a month's flows can stay on the map.
 MAX_FLOW_MONTHS = 24
@@ -132,6 +133,9 @@ class LiveRun:
         #: The latest move of each lever by the model, by (country index, key path).
         self.moved: dict[tuple[int, str], Event] = {}
         self.lever_moves = 0
+        #: Districts some programme targets against the rest (``None``: no programme
+        #: targets some districts and not others).
+        self.split = DistrictSplit.of(self.model)
 
     @property
     def month(self) -> int:
@@ -163,18 +167,37 @@ class LiveRun:
         for cause in CAUSES:
             self.lost[cause].append(int(row[f"lost_{cause}"]))
         self.created.append(int(row["lessons_generated"]))
+        if self.split is not None:
+            self.split.record()
 
-    def ledger(self) -> list[LedgerLine]:
+    def lessons_created(self, group: int | None = None) -> int:
+        """Lessons created so far, in the whole run or one group of districts of :attr:`split`."""
+        if group is None:
+            return self.created[-1]
+        if self.split is None:
+            raise ValueError("this run has no groups of districts to compare")
+        return self.split.lost(group)[0]
+
+    def ledger(self, group: int | None = None) -> list[LedgerLine]:
         """The loss ledger so far, one line per cause, in :data:`CAUSES` order.
 
         Rates put causes on a common footing: a run where more lessons move loses more
         of them in absolute numbers, but not necessarily a larger share.
+
+        Args:
+            group: Only the lessons of one group of districts of :attr:`split`
+                (default: the whole run).
         """
-        created = self.created[-1]
+        if group is None:
+            created = self.created[-1]
+            losses = [self.lost[cause][-1] for cause in CAUSES]
+        elif self.split is None:
+            raise ValueError("this run has no groups of districts to compare")
+        else:
+            created, losses = self.split.lost(group)
         practices = self.model.catalogue.size
         lines = []
-        for cause in CAUSES:
-            lost = self.lost[cause][-1]
+        for cause, lost in zip(CAUSES, losses, strict=True):
             lines.append(
                 LedgerLine(
                     cause=cause,
@@ -221,6 +244,25 @@ class LiveRun:
     def recent_flows(self) -> list[Flows]:
         """The flows of the last :attr:`flow_months` months, the newest first."""
         return list(self._flow_history)[: self.flow_months]
+
+
+def ledger_series(runs: Sequence[LiveRun], most: int = 4) -> list[tuple[str, LiveRun, int | None]]:
+    """The loss ledgers to show: per group of districts where runs have them, else per run.
+
+    Each is a label, its run and its group of districts (``None``: the whole run). Runs
+    whose districts are split (:attr:`LiveRun.split`) show a ledger per group, as long
+    as there are at most ``most`` ledgers in all; otherwise one ledger per run.
+    """
+    split: list[tuple[str, LiveRun, int | None]] = []
+    for run in runs:
+        if run.split is None:
+            split.append((run.label, run, None))
+        else:
+            prefix = f"{run.label}, " if len(runs) > 1 else ""
+            split += [(f"{prefix}{label}", run, g) for g, label in enumerate(run.split.labels)]
+    if len(split) > most:
+        return [(run.label, run, None) for run in runs]
+    return split
 
 
 class Lockstep:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Event",
     "Narrator",
+    "channel_name",
     "district_label",
     "facility_label",
     "practice_label",
@@ -65,6 +66,9 @@ class Event:
         district: The district concerned (index), or -1.
         practice: The practice concerned (index), or -1.
         cause: The loss-ledger cause the event shows (``turnover`` ...), or ``""``.
+        channel: For a facility event, the channel through which the facility first
+            heard of the practice (a :class:`~sim.model.state.Source` name in lower
+            case, ``learning_sessions`` ...), or ``""``.
     """
 
     month: int
@@ -76,6 +80,17 @@ class Event:
     district: int = -1
     practice: int = -1
     cause: str = ""
+    channel: str = ""
+
+
+def channel_name(source: int) -> str:
+    """The channel of a :class:`~sim.model.state.Source` code, as events name it.
+
+    Examples:
+        >>> channel_name(int(Source.LEARNING_SESSIONS)), channel_name(int(Source.NONE))
+        ('learning_sessions', '')
+    """
+    return Source(source).name.lower() if Source(source) in SOURCE_WORDS else ""
 
 
 def district_label(model: LearningHealthSystem, district: int) -> str:
@@ -314,6 +329,7 @@ class Narrator:
                     district=int(w.facility_district[a]),
                     practice=int(b),
                     cause=cause,
+                    channel=channel_name(int(now.first_source[a, b])),
                 )
             )
         if f.size > self.per_kind:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from sim.reporting.palette import CAUSE_WORDS
 from sim.trainer.levers import Lever, format_value
+from sim.trainer.live import LiveRun, ledger_series
 from sim.trainer.narration import Event, district_label, practice_labels
 from sim.trainer.workshop import Workshop
 
@@ -14,6 +16,7 @@ __all__ = [
     "ALL",
     "CSS",
     "LOG_SHOWN",
+    "district_qoc",
     "filter_choices",
     "ledger_html",
     "lever_label",
@@ -87,13 +90,30 @@ def lever_label(lever: Lever, value: Any, moved: Event | None) -> str:
     return label
 
 
+def district_qoc(runs: Sequence[LiveRun]) -> str:
+    """QoC now of each group of districts, in runs whose districts are split ("" if none).
+
+    Examples:
+        >>> district_qoc([])
+        ''
+    """
+    many = len(runs) > 1
+    return " · ".join(
+        f"{run.label}, {label}: {qoc[-1]:.3f}" if many else f"{label}: {qoc[-1]:.3f}"
+        for run in runs
+        if run.split is not None
+        for label, qoc in zip(run.split.labels, run.split.qoc, strict=True)
+    )
+
+
 def ledger_html(workshop: Workshop) -> str:
     """The loss ledger of each run as a table: counts, rates and what each cause means."""
     parts = []
-    for run in workshop.runs:
-        lines = run.ledger()
-        created = run.created[-1]
-        title = f"{html.escape(run.label)}: " if len(workshop.runs) > 1 else ""
+    series = ledger_series(workshop.runs)
+    for label, run, group in series:
+        lines = run.ledger(group)
+        created = run.lessons_created(group)
+        title = f"{html.escape(label)}: " if len(series) > 1 else ""
         parts.append(
             f"<div><b>{title}lessons lost so far</b> (of {created:,} lessons created, "
             f"{run.model.catalogue.size} practices)</div>"

@@ -2,8 +2,10 @@
 
 A preset is data (``scenarios/presets/workshop.yaml``): a name, one plain sentence of
 what the room should notice, two or more copies of a scenario that differ in a set of
-levers (or are different scenario files of the same seed and size), and the event on
-which the page pauses to explain (pause-and-explain). :func:`load_presets` reads and
+levers (or are different scenario files of the same seed and size), or a single copy
+whose programmes fund a channel in some districts and not others (a contrast between
+districts of one run), and the event on which the page pauses to explain
+(pause-and-explain). :func:`load_presets` reads and
 checks the file: unknown keys, unknown lever paths, values out of range, unknown event
 kinds or causes and missing scenario files are reported together, each with its place
 in the file. :func:`pause_due` tells whether a month just stepped calls for the pause.
@@ -26,11 +28,13 @@ from sim.config.scenario import load_scenario
 from sim.config.yaml_reader import read_yaml
 from sim.errors import Problem, ScenarioError, SimError
 from sim.model.ledger import CAUSES
+from sim.model.mechanisms.programmes import district_names, inert_programmes, unknown_districts
 from sim.model.schema import Scenario
+from sim.model.state import Source
 from sim.reporting.palette import CAUSE_EXPLANATIONS
 from sim.trainer.levers import apply_levers
 from sim.trainer.live import LiveRun
-from sim.trainer.narration import Event
+from sim.trainer.narration import SOURCE_WORDS, Event, channel_name
 
 __all__ = [
     "EVENT_KINDS",
@@ -76,6 +80,11 @@ class PauseRule(_Strict):
     )
     event: str | None = Field(None, description=f"An event kind, one of {EVENT_KINDS}.")
     cause: str | None = Field(None, description=f"Only events showing this cause {CAUSES}.")
+    channel: str | None = Field(
+        None,
+        description="Only facility events about a practice the facility first heard of "
+        "through this channel (learning_sessions, coaching, peer_network ...).",
+    )
     qoc_gap: float | None = Field(
         None,
         gt=0,
@@ -91,6 +100,11 @@ class PauseRule(_Strict):
             raise ValueError(f"unknown event kind {self.event!r}; choose one of {EVENT_KINDS}")
         if self.cause is not None and self.cause not in CAUSES:
             raise ValueError(f"unknown cause {self.cause!r}; choose one of {CAUSES}")
+        channels = tuple(channel_name(int(s)) for s in Source if channel_name(int(s)))
+        if self.channel is not None and self.channel not in channels:
+            raise ValueError(f"unknown channel {self.channel!r}; choose one of {channels}")
+        if self.channel is not None and self.event is None:
+            raise ValueError("'channel' narrows an event: give 'event' as well")
         return self
 
 
@@ -105,6 +119,11 @@ class CopySpec(_Strict):
         default_factory=dict,
         description="Lever values of this copy, by key path inside a country.",
     )
+    programmes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Programmes added to the copy's first country, as in a scenario file "
+        "(a channel funded in named districts for a time).",
+    )
 
 
 class Preset(_Strict):
@@ -115,7 +134,7 @@ class Preset(_Strict):
     scenario: str | None = Field(
         None, description="The scenario file the copies start from (relative to the file)."
     )
-    copies: list[CopySpec] = Field(min_length=2, max_length=4)
+    copies: list[CopySpec] = Field(min_length=1, max_length=4)
     pause_on: PauseRule
 
     @model_validator(mode="after")
@@ -125,6 +144,13 @@ class Preset(_Strict):
                 f"pause_on.copy is {self.pause_on.copy_number} but there are "
                 f"{len(self.copies)} copies"
             )
+        if len(self.copies) == 1 and not self.copies[0].programmes:
+            raise ValueError(
+                "a single copy shows a contrast between districts: give it programmes, "
+                "or give the preset two to four copies"
+            )
+        if len(self.copies) == 1 and self.pause_on.qoc_gap is not None:
+            raise ValueError("qoc_gap compares copies: a single copy needs an event to pause on")
         if self.scenario is None and any(c.scenario is None for c in self.copies):
             raise ValueError("give the preset a scenario, or every copy its own")
         labels = [c.label for c in self.copies]
@@ -217,6 +243,7 @@ def load_presets(path: str | Path) -> list[Demonstration]:
                 if file not in scenarios:
                     scenarios[file] = load_scenario(file)
                 scenario = apply_levers(scenarios[file], spec.levers, source=f"{shown}: {key}")
+                scenario = _with_programmes(scenario, spec.programmes, f"{shown}: {key}")
             except SimError as error:
                 found = error.problems if isinstance(error, ScenarioError) else []
                 problems += [
@@ -231,6 +258,43 @@ def load_presets(path: str | Path) -> list[Demonstration]:
     if problems:
         raise ScenarioError(problems)
     return demonstrations
+
+
+def _with_programmes(
+    scenario: Scenario, programmes: Sequence[Mapping[str, Any]], source: str
+) -> Scenario:
+    """``scenario`` with ``programmes`` added to its first country, checked.
+
+    Raises:
+        ScenarioError: If a programme is invalid, names a district the country does not
+            have, or funds a channel the country already runs everywhere (it would
+            change nothing).
+    """
+    if not programmes:
+        return scenario
+    data = scenario.model_dump()
+    data["countries"][0]["programmes"] += [dict(p) for p in programmes]
+    try:
+        changed = Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(schema_problems(error, source, Scenario)) from None
+    country = changed.countries[0]
+    added = range(len(country.programmes) - len(programmes), len(country.programmes))
+    known = district_names(country)
+    problems = [
+        Problem(source, f"programmes.{i - added.start}.districts", name,
+                "no such district in the country", f"choose among {known[:5]} ...")
+        for i in added
+        for name in unknown_districts(country.programmes[i], country, known)
+    ] + [
+        Problem(source, f"programmes.{i - added.start}", country.programmes[i].lever, reason,
+                "switch the channel off in the copy's levers")
+        for i, reason in inert_programmes(country)
+        if i in added
+    ]  # fmt: skip
+    if problems:
+        raise ScenarioError(problems)
+    return changed
 
 
 def _lockstep_problems(shown: str, i: int, copies: Sequence[Copy]) -> list[Problem]:
@@ -265,7 +329,11 @@ def _facilities(scenario: Scenario) -> list[int]:
 def first_match(rule: PauseRule, events: Sequence[Event]) -> Event | None:
     """The first of ``events`` that the rule's event kind (and cause) picks out."""
     for event in events:
-        if event.kind == rule.event and (rule.cause is None or event.cause == rule.cause):
+        if (
+            event.kind == rule.event
+            and (rule.cause is None or event.cause == rule.cause)
+            and (rule.channel is None or event.channel == rule.channel)
+        ):
             return event
     return None
 
@@ -292,6 +360,8 @@ def pause_due(
         if event is None:
             return None
         what = event.text
+        if rule.channel is not None:
+            what += f" (first heard of through {SOURCE_WORDS[Source[rule.channel.upper()]]})"
         cause = event.cause or (rule.cause or "")
     else:
         others = [r.qoc[-1] for i, r in enumerate(runs) if i != watched]

@@ -3,9 +3,12 @@
 The view has one map per run (facilities grouped by district, or drawn at their
 coordinates with each district outlined when the facility files give them, coloured by
 their stage with the practice on show, the month's first news drawn as lines from where it came
-from) and two charts below: QoC, and lessons lost by cause (the loss ledger). The app
-shows it as an image each month; ``lhsim animate`` saves its frames as a GIF or MP4.
-Artists are created once and updated each month, which keeps a frame cheap.
+from) and two charts below: QoC, and lessons lost by cause (the loss ledger). Where
+programmes fund a channel in some districts of a run, QoC has a line for those districts
+and one for the rest, and the ledger a bar for each
+(:class:`~sim.trainer.districts.DistrictSplit`). The app shows it as an image each month;
+``lhsim animate`` saves its frames as a GIF or MP4. Artists are created once and updated
+each month, which keeps a frame cheap.
 """
 
 from __future__ import annotations
@@ -30,8 +33,17 @@ from PIL import Image
 from sim.model.ledger import CAUSES
 from sim.model.state import Source, Stage
 from sim.reporting.palette import CAUSE_COLOURS, CAUSE_WORDS
+from sim.trainer.colours import (
+    CHANNEL_COLOURS,
+    COPY_HATCHES,
+    COPY_LINES,
+    GROUP_INK,
+    INK,
+    STAGE_COLOURS,
+    view_colours,
+)
 from sim.trainer.levers import format_value, levers
-from sim.trainer.live import Flows, LiveRun
+from sim.trainer.live import Flows, LiveRun, ledger_series
 from sim.trainer.map_layout import MapLayout, map_layout
 from sim.trainer.narration import district_label, practice_label
 
@@ -44,51 +56,6 @@ __all__ = [
     "map_layout",
     "view_colours",
 ]
-
-#: Colour of each practice stage on the map.
-STAGE_COLOURS: dict[Stage, str] = {
-    Stage.UNKNOWN: "#d9d9d9",
-    Stage.AWARE: "#9ecae1",
-    Stage.TRIAL: "#fdae6b",
-    Stage.ADOPTED: "#74c476",
-    Stage.INSTITUTIONALISED: "#006d2c",
-    Stage.REJECTED: "#807dba",
-    Stage.LOST: "#e6550d",
-    Stage.NEVER: "#737373",
-}
-
-#: Colour of the line drawn for news carried by each channel.
-CHANNEL_COLOURS: dict[Source, str] = {
-    Source.PEER_NETWORK: "#3182bd",
-    Source.LEARNING_SESSIONS: "#e6ab02",
-    Source.MESSAGING_GROUP: "#66a61e",
-    Source.EXCHANGE_VISITS: "#a6761d",
-    Source.COACHING: "#d95f02",
-    Source.GUIDANCE: "#7570b3",
-}
-
-#: Line style of each copy's QoC line, and the hatching of its ledger bars.
-COPY_LINES = ("-", "--", ":", "-.")
-COPY_HATCHES = (None, "///", "...", "xx")
-
-#: Every other colour the view draws with (hubs, outlines, marks, lines, text).
-INK: dict[str, str] = {
-    "hub": "#525252",
-    "outline": "#969696",
-    "national": "#7570b3",
-    "lost mark": "#b30000",
-    "qoc": "#08519c",
-    "text": "#222222",
-}
-
-
-def view_colours() -> list[str]:
-    """Every colour the view draws with: stages, channels, causes and ink."""
-    return [
-        *STAGE_COLOURS.values(), *CHANNEL_COLOURS.values(), *CAUSE_COLOURS.values(),
-        *INK.values(),
-    ]  # fmt: skip
-
 
 TEACHING_LEVERS = levers()
 
@@ -189,10 +156,12 @@ class TrainerView:
                 )  # fmt: skip
             small = len(layout.hub) <= (12 if layout.hulls else 40)  # room for the names
             ax.plot(*layout.hub.T, "s", color=INK["hub"], markersize=3 * self.line_scale, zorder=3)
+            funded = set(run.split.districts[0].tolist()) if run.split is not None else set()
             for d, (x, y) in enumerate(layout.hub if small else []):
                 ax.text(
                     x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
-                    fontsize=self._font(6), color=INK["hub"],
+                    fontsize=self._font(6), fontweight="bold" if d in funded else "normal",
+                    color=INK["funded districts"] if d in funded else INK["hub"],
                 )  # fmt: skip
             ax.plot(
                 *layout.national, marker="*", color=INK["national"],
@@ -226,16 +195,30 @@ class TrainerView:
         months = self.months
         self.qoc_lines = []
         for run, style in zip(self.runs, COPY_LINES, strict=False):
+            alone = len(self.runs) == 1 and run.split is not None
             (line,) = self.qoc_axes.plot(
-                [], [], style, color=INK["qoc"], label=run.label, linewidth=1.5 * self.line_scale
-            )
+                [], [], style, color=INK["qoc"], label="All districts" if alone
+                else run.label, linewidth=1.5 * self.line_scale,
+            )  # fmt: skip
             self.qoc_lines.append(line)
+        self.group_lines: list[tuple[Line2D, list[float]]] = []
+        for run, style in zip(self.runs, COPY_LINES, strict=False):
+            if run.split is None:
+                continue
+            for label, series, colour in zip(
+                run.split.labels, run.split.qoc, GROUP_INK, strict=True
+            ):
+                name = f"{run.label}, {label}" if len(self.runs) > 1 else label
+                (line,) = self.qoc_axes.plot(
+                    [], [], style, color=colour, label=name, linewidth=1.2 * self.line_scale
+                )
+                self.group_lines.append((line, series))
         self.qoc_axes.set_title("Quality of care (QoC index)", fontsize=self._font(9))
         self.qoc_axes.set_xlim(0, months)
         self.qoc_axes.set_ylim(0, 1)
         self.qoc_axes.set_xlabel("month", fontsize=self._font(8))
         self.qoc_axes.tick_params(labelsize=self._font(7))
-        if len(self.runs) > 1:
+        if len(self.runs) > 1 or self.group_lines:
             self.qoc_axes.legend(fontsize=self._font(7), loc="upper left")
         self._build_ledger()
 
@@ -246,7 +229,8 @@ class TrainerView:
         have not happened are named below the chart, not drawn as empty bars.
         """
         ax = self.loss_axes
-        n = len(self.runs)
+        self.series = ledger_series(self.runs)
+        n = len(self.series)
         self.loss_bars: list[dict[str, Rectangle]] = []
         self.loss_texts: list[dict[str, Text]] = []
         height = 0.8 / n
@@ -272,10 +256,13 @@ class TrainerView:
         width = max(30, int(self.size[0] * 0.45 / (font_pixels * 0.6)))
         if n == 2:
             title += "\n" + textwrap.fill(
-                f"solid: {self.runs[0].label}; hatched: {self.runs[1].label}", width=width
+                f"solid: {self.series[0][0]}; hatched: {self.series[1][0]}", width=width
             )
         elif n > 2:
-            title += "\nsolid, ///, ..., xx: the copies in order"
+            title += "\n" + textwrap.fill(
+                "solid, ///, ..., xx: " + "; ".join(label for label, _, _ in self.series),
+                width=width,
+            )
         ax.set_title(title, fontsize=self._font(9))
         ax.tick_params(labelsize=self._font(7))
         ax.tick_params(axis="y", labelsize=self._font(8), length=0)
@@ -338,6 +325,8 @@ class TrainerView:
                 self._relayout = True
         for i, run in enumerate(self.runs):
             self.qoc_lines[i].set_data(np.arange(len(run.qoc)), run.qoc)
+        for line, qoc in self.group_lines:
+            line.set_data(np.arange(len(qoc)), qoc)
         self._update_ledger()
 
     def _lever_words(self, run: LiveRun) -> str:
@@ -347,6 +336,8 @@ class TrainerView:
             for lever in TEACHING_LEVERS
             if (value := run.lever_now(lever.path, 0)) != lever.default
         ]
+        if run.split is not None:
+            changed.append(run.split.labels[0])
         world = run.model.world
         where = f" in {world.country_names[0]}" if world.n_countries > 1 else ""
         text = (
@@ -362,7 +353,7 @@ class TrainerView:
         # QoC keeps its whole 0-1 scale; the ledger's scale grows in a few large steps
         # and its rows change only when a cause first happens: only then is the
         # background redrawn
-        ledgers = [run.ledger() for run in self.runs]
+        ledgers = [run.ledger(group) for _, run, group in self.series]
         present = tuple(
             cause for j, cause in enumerate(CAUSES) if any(not lg[j].absent for lg in ledgers)
         )
@@ -371,7 +362,7 @@ class TrainerView:
             self._rate_high = min(100.0, _nice_ceiling(top * 1.3))
             self.loss_axes.set_xlim(0, self._rate_high)
             self._background = None
-        n = len(self.runs)
+        n = len(self.series)
         height = 0.8 / n
         if present != self._present:
             self._present = present
@@ -408,7 +399,8 @@ class TrainerView:
         bars = [bar for group in self.loss_bars for bar in group.values()]
         texts = [text for group in self.loss_texts for text in group.values()]
         return [
-            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines, *bars, *texts
+            *self.flow_lines, *self.dots, *self.loss_marks, *self.qoc_lines,
+            *(line for line, _ in self.group_lines), *bars, *texts,
         ]  # fmt: skip
 
     def _full_draw(self) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from sim.config.scenario import load_scenario
 from sim.errors import SimError
 from sim.model.schema import Scenario
+from sim.trainer.districts import country_districts, fund_in_districts, funded_districts
 from sim.trainer.levers import LEVER_LABELS, apply_levers, format_value, lever_value, levers
 from sim.trainer.live import MAX_FLOW_MONTHS, LiveRun, Lockstep
 from sim.trainer.narration import Event, district_label, facility_label, practice_labels
@@ -77,6 +78,9 @@ class Workshop:
         self.scenario: Scenario | None = None
         self.error: str = ""
         self.changes: dict[str, Any] = {}
+        #: Channels the trainer funds in chosen districts only, with those districts
+        #: (by name), in the country the levers apply to.
+        self.district_funding: dict[str, tuple[str, ...]] = {}
         self.countries: list[str] | None = None
         self.side_by_side: SideBySide | None = None
         self.demonstration: Demonstration | None = None
@@ -106,6 +110,7 @@ class Workshop:
         with self.lock:
             self.path = Path(path)
             self.changes = {}
+            self.district_funding = {}
             self.countries = None
             self.side_by_side = None
             self.demonstration = None
@@ -125,6 +130,7 @@ class Workshop:
             self.path = None
             self.scenario = first.scenario
             self.changes = {}
+            self.district_funding = {}
             self.countries = None
             self.side_by_side = None
             self.demonstration = demonstration
@@ -135,6 +141,35 @@ class Workshop:
         with self.lock:
             self.changes[path] = value
             self.restart()
+
+    def fund_in_districts(self, channel: str, districts: list[str] | None) -> None:
+        """Fund ``channel`` only in ``districts`` of the country the levers apply to.
+
+        The channel is switched off for the country and funded in these districts from
+        month 1 (an empty list: nowhere); ``None`` undoes the trainer's choice, so the
+        scenario's own programmes and switch of the channel return. The run starts
+        again from month 0.
+        """
+        with self.lock:
+            if districts is None:
+                self.district_funding.pop(channel, None)
+            else:
+                self.district_funding[channel] = tuple(districts)
+            self.restart()
+
+    def district_names(self) -> list[str]:
+        """The districts of the country the levers apply to, by name (``D001`` ...)."""
+        if self.scenario is None:
+            return []
+        return country_districts(self.scenario, self._country())
+
+    def funded(self, channel: str) -> list[str]:
+        """The districts ``channel`` is funded in by a programme (the first copy)."""
+        if channel in self.district_funding:
+            return list(self.district_funding[channel])
+        if self.scenario is None:
+            return []
+        return funded_districts(self.scenario, channel, self._country())
 
     def set_countries(self, names: list[str] | None) -> None:
         """Apply the levers to these countries only (``None``: every country)."""
@@ -147,6 +182,10 @@ class Workshop:
         with self.lock:
             self.side_by_side = choice
             self.restart()
+
+    def country_index(self) -> int:
+        """Index of the country whose lever values the controls show (and funded districts)."""
+        return self._country()
 
     def _country(self) -> int:
         """Index of the country whose lever values the controls show."""
@@ -183,15 +222,23 @@ class Workshop:
         return self._restarts * 1_000_000 + sum(run.lever_moves for run in self.runs)
 
     def reset(self) -> None:
-        """Back to month 0 with the scenario's own lever values (the trainer's changes undone)."""
+        """Back to month 0 with the scenario's own lever values (the trainer's changes undone).
+
+        Channels funded in chosen districts return to the scenario's (or preset's) own.
+        """
         with self.lock:
             self.changes = {}
+            self.district_funding = {}
             self.restart()
 
     def back_to_defaults(self) -> None:
-        """Back to month 0 with every lever at the parameter's documented default."""
+        """Back to month 0 with every lever at the parameter's documented default.
+
+        Channels funded in chosen districts from the page are undone too.
+        """
         with self.lock:
             self.changes = {lever.path: lever.default for lever in levers()}
+            self.district_funding = {}
             self.restart()
 
     def restart(self) -> None:
@@ -206,7 +253,7 @@ class Workshop:
             try:
                 copies = self._copies()
                 if len(copies) == 1:
-                    self.runs = [LiveRun(copies[0][1])]
+                    self.runs = [LiveRun(copies[0][1], label=copies[0][0])]
                 else:
                     self.pair = Lockstep(copies)
                     self.runs = list(self.pair.runs)
@@ -277,15 +324,20 @@ class Workshop:
             ]  # fmt: skip
             return apply_levers(scenario, changes, countries)
 
+        def funding_on(scenario: Scenario) -> Scenario:
+            for channel, districts in self.district_funding.items():
+                scenario = fund_in_districts(scenario, channel, districts, self._country())
+            return scenario
+
         if self.demonstration is not None:
             copies = []
             for i, copy in enumerate(self.demonstration.copies):
                 scenario = levers_on(copy.scenario, self.changes)
                 if i > 0:
                     scenario = levers_on(scenario, copy.levers)
-                copies.append((copy.label, scenario))
+                copies.append((copy.label, funding_on(scenario)))
             return copies
-        first = levers_on(self.scenario, self.changes)
+        first = funding_on(levers_on(self.scenario, self.changes))
         if self.side_by_side is None:
             return [(first.name, first)]
         differing = self.side_by_side.changes

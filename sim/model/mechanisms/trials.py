@@ -236,7 +236,7 @@ class Trials(Mechanism):
         uid = m.ledger.uids(m.month, f, kk, pop.stage.shape[1])
         hidden = m.streams.keyed_uniforms("trials", "blame", uid) >= share
         told = ~hidden
-        m.ledger.lose_at_source(country[hidden], Cause.BLAME)
+        m.ledger.lose_at_source(country[hidden], Cause.BLAME, w.facility_district[f[hidden]])
         m.ledger.add(
             uid=uid[told],
             facility=f[told],
