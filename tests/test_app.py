@@ -431,3 +431,25 @@ def test_districts_are_funded_in_the_country_the_levers_apply_to(tmp_path: Path)
     run = workshop.runs[0]
     assert run.split is not None and run.split.labels[0] == "District 3 (B) (coaching funded)"
     assert run.model.world.district_names[run.split.districts[0]].tolist() == ["B-D003"]
+
+
+def test_the_page_shows_how_learning_moved_and_the_maturity_profile(
+    scenario_folder: Path,
+) -> None:
+    (scenario_folder / "tiny.yaml").write_text(
+        SMALL + "    maturity: {stage: implementation, data_analytics: 1}\n"
+    )
+    _, rc = solara.render(app.Page(), handle_error=False)
+    for _ in range(4):
+        rc.find(v.Btn, class_="lhsim-step").widget.click()
+    shown = rc.find(attributes={"class": "lhsim-means"}).widget.unsafe_innerHTML
+    assert "how learning moved so far" in shown and "deliberation" in shown
+    assert "learning-network maturity" in shown and "data and analytics" in shown
+    assert "<td>A</td><td>implementation</td>" in shown
+    assert '<td class="number">1</td>' in shown, "data and analytics at level 1"
+    workshop = Workshop(scenario_folder / "tiny.yaml")
+    for _ in range(4):
+        workshop.step()
+    summary = workshop.runs[0].model.recorder.summary()
+    made = f"{summary['lessons_generated']:,.0f}"
+    assert f"/ {made}</td>" in page_html.means_html(workshop), "lessons made by trials"

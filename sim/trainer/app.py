@@ -22,7 +22,16 @@ import solara.lab
 
 from sim.errors import SimError
 from sim.trainer.lever_controls import lever_controls
-from sim.trainer.page_html import ALL, CSS, district_qoc, filter_choices, ledger_html, log_html
+from sim.trainer.page_html import (
+    ALL,
+    CSS,
+    district_qoc,
+    filter_choices,
+    ledger_html,
+    log_html,
+    maturity_html,
+    means_html,
+)
 from sim.trainer.presets import Demonstration, default_presets_file, load_presets
 from sim.trainer.scenario_folder import default_scenario_folder, scenario_files
 from sim.trainer.workshop import Workshop
@@ -254,6 +263,8 @@ def LiveView(workshop: Workshop, tick: Any) -> None:
         if districts:
             solara.Text(f"by district: {districts}", classes=["lhsim-district-qoc"])
         solara.HTML(unsafe_innerHTML=ledger_html(workshop), classes=["lhsim-ledger"])
+        means = means_html(workshop) + maturity_html(workshop)
+        solara.HTML(unsafe_innerHTML=means, classes=["lhsim-means"])
 
 
 @solara.component

@@ -1,4 +1,9 @@
-"""The trainer page's HTML pieces: the event log, lever labels, the ledger table, the style."""
+"""The trainer page's HTML pieces: log, lever labels, ledger, means of learning, maturity, style.
+
+How learning moved is read by the WHO report's means and levels
+(:mod:`sim.metrics.learning_means`); the maturity profile is a country's
+(:mod:`sim.model.maturity`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,10 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
+from sim.metrics.learning_means import LEVELS, MEANS, means_table
+from sim.model.maturity import DOMAINS, domain_levels
 from sim.reporting.palette import CAUSE_WORDS
 from sim.trainer.levers import Lever, format_value
 from sim.trainer.live import LiveRun, ledger_series
@@ -21,6 +30,8 @@ __all__ = [
     "ledger_html",
     "lever_label",
     "log_html",
+    "maturity_html",
+    "means_html",
     "same_value",
 ]
 
@@ -39,14 +50,17 @@ CSS = """
                   font-size: 22px !important; }
 .lhsim-projector .lhsim-log { font-size: 20px; max-height: 420px; background: #fff;
                               border: 2px solid #000; }
-.lhsim-projector .lhsim-ledger table { font-size: 20px; }
+.lhsim-projector .lhsim-ledger table, .lhsim-projector .lhsim-means table { font-size: 20px; }
 .lhsim-projector .lhsim-ledger .swatch { width: 20px; height: 20px; }
 .lhsim-projector .lhsim-notice, .lhsim-projector .lhsim-explain { font-size: 26px; }
 .lhsim-explain { border: 3px solid #0072B2; background: #eef6fb; padding: 8px 12px;
                  font-size: 18px; }
-.lhsim-ledger table { border-collapse: collapse; font-size: 14px; margin-bottom: 6px; }
-.lhsim-ledger td, .lhsim-ledger th { padding: 2px 8px; text-align: left; }
-.lhsim-ledger td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.lhsim-ledger table, .lhsim-means table { border-collapse: collapse; font-size: 14px;
+                                          margin-bottom: 6px; }
+.lhsim-ledger td, .lhsim-ledger th, .lhsim-means td, .lhsim-means th { padding: 2px 8px;
+                                                                       text-align: left; }
+.lhsim-ledger td.number, .lhsim-means td.number { text-align: right;
+                                                  font-variant-numeric: tabular-nums; }
 .lhsim-ledger .swatch { display: inline-block; width: 14px; height: 14px;
                         vertical-align: middle; border: 1px solid #333; }
 """
@@ -165,3 +179,55 @@ def filter_choices(workshop: Workshop) -> dict[str, dict[str, Any]]:
         "district": {ALL: None, **districts},
         "practice": {ALL: None, **practices},
     }
+
+
+def means_html(workshop: Workshop) -> str:
+    """How learning has moved so far in each run: the WHO report's means by level.
+
+    Each cell is practices first reached / lessons made or passed on, so far.
+    """
+    parts = []
+    many = len(workshop.runs) > 1
+    for run in workshop.runs:
+        if not run.model.recorder.rows:
+            continue  # nothing has moved before the first month
+        summary = pd.DataFrame([run.model.recorder.summary()])
+        practices = means_table(summary, "practices").to_numpy(dtype=float)
+        lessons = means_table(summary, "lessons").to_numpy(dtype=float)
+        title = f"{html.escape(run.label)}: " if many else ""
+        header = "".join(f"<th>{level}</th>" for level in LEVELS)
+        rows = "".join(
+            f"<tr><td>{means}</td>"
+            + "".join(
+                f'<td class="number">{practices[r, c]:,.0f} / {lessons[r, c]:,.0f}</td>'
+                for c in range(len(LEVELS))
+            )
+            + "</tr>"
+            for r, means in enumerate(MEANS)
+        )
+        parts.append(
+            f"<div><b>{title}how learning moved so far</b> (practices first reached / "
+            "lessons made or passed on)</div>"
+            f"<table><tr><th>means</th>{header}</tr>{rows}</table>"
+        )
+    return "\n".join(parts)
+
+
+def maturity_html(workshop: Workshop) -> str:
+    """The learning-network maturity profile of each country that has one, or ``""``."""
+    rows = []
+    for country in workshop.runs[0].scenario.countries if workshop.runs else ():
+        if country.maturity is None:
+            continue
+        profile = country.maturity.model_dump()
+        levels = domain_levels(profile)
+        cells = "".join(f'<td class="number">{levels.get(d.name, "-")}</td>' for d in DOMAINS)
+        stage = html.escape(str(profile.get("stage") or "-"))
+        rows.append(f"<tr><td>{html.escape(country.name)}</td><td>{stage}</td>{cells}</tr>")
+    if not rows:
+        return ""
+    header = "".join(f"<th>{html.escape(d.label)}</th>" for d in DOMAINS)
+    return (
+        "<div><b>learning-network maturity</b> (levels 1-4)</div>"
+        f"<table><tr><th>country</th><th>stage</th>{header}</tr>{''.join(rows)}</table>"
+    )
