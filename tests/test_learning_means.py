@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -55,3 +57,21 @@ def test_the_table_names_every_means_and_level_once() -> None:
     assert {r.means for r in ROUTES} <= set(MEANS) and {r.level for r in ROUTES} <= set(LEVELS)
     assert len({r.column for r in ROUTES}) == len(ROUTES)
     assert all(r.basis for r in ROUTES), "each row states what it rests on"
+
+
+def test_the_printed_table_keeps_its_columns_apart_at_large_counts() -> None:
+    from sim.cli.main import _means_lines
+
+    big = pd.DataFrame(
+        {
+            "replicate": [0],
+            "reached_by_guidance": [1114.5],
+            "national_items_processed_total": [2361.5],
+            "lessons_generated": [10228.0],
+        }
+    )
+    lines = _means_lines(big)
+    assert lines[1].split() == list(LEVELS)
+    for line in lines[2:]:
+        cells = re.split(r"\s{2,}", line[4 + 13 :].strip())
+        assert len(cells) == len(LEVELS), f"columns run together: {line!r}"

@@ -373,18 +373,21 @@ def _means_lines(summary: pd.DataFrame) -> list[str]:
         return []
     practices = means_table(summary, "practices").to_numpy(dtype=float)
     lessons = means_table(summary, "lessons").to_numpy(dtype=float)
+    cells = [
+        [
+            f"{_number(practices[row, column])} / {_number(lessons[row, column])}"
+            for column in range(len(LEVELS))
+        ]
+        for row in range(len(MEANS))
+    ]
+    width = 2 + max(len(text) for text in [*LEVELS, *(c for row in cells for c in row)])
     lines = [
         "  how learning moved, median per run (practices first reached / lessons made or "
         "passed on):",
-        "    " + " " * 13 + "".join(f"{level:>16}" for level in LEVELS),
+        "    " + " " * 13 + "".join(f"{level:>{width}}" for level in LEVELS),
     ]
-    for row, means in enumerate(MEANS):
-        pairs = (
-            f"{_number(practices[row, column])} / {_number(lessons[row, column])}"
-            for column in range(len(LEVELS))
-        )
-        cells = "".join(f"{pair:>16}" for pair in pairs)
-        lines.append(f"    {means:<13}{cells}")
+    for means, row_cells in zip(MEANS, cells, strict=True):
+        lines.append(f"    {means:<13}" + "".join(f"{cell:>{width}}" for cell in row_cells))
     return lines
 
 
