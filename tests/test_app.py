@@ -453,3 +453,23 @@ def test_the_page_shows_how_learning_moved_and_the_maturity_profile(
     summary = workshop.runs[0].model.recorder.summary()
     made = f"{summary['lessons_generated']:,.0f}"
     assert f"/ {made}</td>" in page_html.means_html(workshop), "lessons made by trials"
+
+
+def test_requests_for_support_not_given_stand_beside_the_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "no_coaching.yaml"
+    path.write_text(
+        SMALL.replace("months: 12", "months: 24")
+        + "    channels: {coaching: {enabled: false}}\n"
+        + "    support_requests: {failures_to_ask: 1, patience_months: 1}\n"
+    )
+    workshop = Workshop(path)
+    for _ in range(24):
+        workshop.step()
+    recorder = workshop.runs[0].model.recorder
+    asked, dropped = recorder.total("support_requests"), recorder.total("support_not_given")
+    assert asked > 0 and dropped > 0, "without coaching, requests go unanswered"
+    assert dropped == recorder.summary()["support_not_given_total"]
+    shown = page_html.ledger_html(workshop)
+    assert f"requests for support not given so far: {dropped:,.0f} of {asked:,.0f}" in shown
+    with pytest.raises(KeyError, match="not a counted event"):
+        recorder.total("support_not_givn")

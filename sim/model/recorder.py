@@ -301,6 +301,12 @@ class MonthlyRecorder:
         coverage = np.array(self.coverage) if self.coverage else np.zeros((0, cat.size))
         return self.milestones.table(list(cat.names), list(cat.topics), cat.effect, coverage)
 
+    def total(self, event: str) -> float:
+        """How many of ``event`` (a name of ``EVENT_COLUMNS``) have happened so far."""
+        if event not in EVENT_COLUMNS:
+            raise KeyError(f"{event!r} is not a counted event")
+        return self._cumulative.get(f"{event}_total", 0.0)
+
     def summary(self) -> dict[str, float]:
         """Final values of the run (one row of ``summary.csv``)."""
         m = self.model

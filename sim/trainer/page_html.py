@@ -153,6 +153,16 @@ def ledger_html(workshop: Workshop) -> str:
                 f'<div class="absent">Absent so far (no lesson lost to it): '
                 f"{html.escape(', '.join(absent))}</div>"
             )
+    for run in workshop.runs:
+        asked = run.model.recorder.total("support_requests")
+        if asked:
+            title = f"{html.escape(run.label)}: " if len(workshop.runs) > 1 else ""
+            parts.append(
+                f"<div>{title}beside the ledger, requests for support not given so far: "
+                f"{run.model.recorder.total('support_not_given'):,.0f} of {asked:,.0f} "
+                "(facilities whose trials kept failing asked their district; no coaching "
+                "visit came in time)</div>"
+            )
     return "\n".join(parts)
 
 
