@@ -74,6 +74,17 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         "without FILE, from the plausible ranges documented with the parameters, leaving "
         "out those a compared scenario sets (docs/planners.md)",
     )
+    compare.add_argument(
+        "--key-effects",
+        action="store_true",
+        help="also answer the brief's key questions with effects, not only counts: run every "
+        "scenario again without each channel it runs that answers a question (coaching, "
+        "learning from other facilities, support requests, the district's support, "
+        "district exchange, national guidance, learning between countries, upward "
+        "reporting), same seed and replicates, and report the paired gain in final QoC "
+        "(median, 90 %% interval) and cost in key_effects.csv and the brief; up to 7 "
+        "extra runs per scenario, COST_NOTE (docs/planners.md)",
+    )
     compare.add_argument("--force", action="store_true", help="replace results already in DIR")
     compare.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     _add_reading_options(compare, DEFAULT_WTP_PER_POINT, DEFAULT_EFFECT)
@@ -194,6 +205,7 @@ def _compare(arguments: argparse.Namespace) -> int:
         wtp=arguments.wtp,
         effect=arguments.effect,
         uncertainty=PLAUSIBLE if arguments.uncertainty is True else arguments.uncertainty,
+        key_effects=arguments.key_effects,
     )
     elapsed = time.perf_counter() - started
     table = pd.read_csv(Path(arguments.out) / "comparison.csv")
