@@ -215,8 +215,10 @@ UPWARD = Counterfactual(
     "without upward reporting",
     _off("upward_reporting"),
     _levers("upward_reporting"),
-    "Facilities and districts report no lessons upward, so the national body and learning "
-    "centres receive none, and no programme funds reporting.",
+    "Facilities send no lesson reports to their district, and no programme funds reporting; "
+    "only the lessons of facilities a coach visits still reach the district, so districts, "
+    "and through them the national body and learning centres, hear of far fewer lessons "
+    "(and coaches and sessions have less to pass on).",
 )
 
 #: The key questions (by their text in :data:`KEY_QUESTIONS`) that a channel answers, and
