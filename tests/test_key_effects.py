@@ -222,3 +222,24 @@ def test_a_killed_run_resumes_without_rerunning_finished_runs(compared, monkeypa
     assert finished.stat().st_mtime_ns == before, "a finished run is not run again"
     again = row(effects(compared), "coached", COACHED)["effect_points_median"]
     assert again == pytest.approx(expected)
+
+
+def test_report_rebuilds_the_effects_from_the_runs_on_disk(compared, capsys):
+    from sim.cli.main import main
+
+    before = effects(compared)
+    (compared / "key_effects.csv").unlink()
+    (compared / "report.html").unlink()
+    assert main(["report", str(compared)]) == 0
+    assert "key_effects.csv" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(effects(compared), before)
+    assert "effect +" in (compared / "report.html").read_text(encoding="utf-8")
+
+
+def test_compare_help_describes_the_option(capsys):
+    from sim.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--key-effects" in text and "docs/planners.md" in text

@@ -315,6 +315,8 @@ def _comparison_text(
     lines.append("")
     lines.append("  * best buy: the highest mean net benefit at the stated willingness to pay")
     lines.append(f"  report: {Path(folder) / 'report.html'}")
+    if (Path(folder) / "key_effects.csv").is_file():
+        lines.append(f"  key questions' effects: {Path(folder) / 'key_effects.csv'}")
     if elapsed is not None:
         lines.append(f"  took {elapsed:.1f} s")
     return "\n".join(lines)
