@@ -82,8 +82,10 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         "learning from other facilities, support requests, the district's support, "
         "district exchange, national guidance, learning between countries, upward "
         "reporting), same seed and replicates, and report the paired gain in final QoC "
-        "(median, 90 %% interval) and cost in key_effects.csv and the brief; up to 7 "
-        "extra runs per scenario, COST_NOTE (docs/planners.md)",
+        "(median, 90 %% interval) and cost in key_effects.csv and the brief. Costs one extra "
+        "run per counterfactual that applies (up to 8 per scenario): measured 2.1 x the "
+        "plain compare's time on scenarios/demo.yaml with 3 replicates, 3.6 x with 10, "
+        "towards 1 + the extra runs for long runs (docs/planners.md)",
     )
     compare.add_argument("--force", action="store_true", help="replace results already in DIR")
     compare.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
