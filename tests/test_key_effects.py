@@ -243,3 +243,30 @@ def test_compare_help_describes_the_option(capsys):
         main(["compare", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--key-effects" in text and "docs/planners.md" in text
+
+
+def test_the_table_alone_rebuilds_the_brief_and_force_without_the_option_drops_it(
+    compared, tmp_path
+):
+    import shutil
+
+    from sim.planning.analysis import build_outputs
+
+    out = tmp_path / "out"
+    shutil.copytree(compared, out)
+    before = effects(out)
+    shutil.rmtree(out / "key_effects")  # removed to save space
+    build_outputs(out)
+    pd.testing.assert_frame_equal(effects(out), before)
+    assert "effect +" in (out / "report.html").read_text(encoding="utf-8")
+    run_comparison(
+        files(tmp_path),
+        baseline="coached",
+        replicates=REPLICATES,
+        out_dir=out,
+        progress=False,
+        force=True,
+    )
+    assert not (out / "key_effects.csv").exists()
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "--key-effects" in text and "effect +" not in text

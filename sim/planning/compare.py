@@ -56,7 +56,7 @@ from sim.planning.economics import (
     DEFAULT_EFFECT,
     DEFAULT_WTP_PER_POINT,
 )
-from sim.planning.key_effects import KEY_EFFECTS_FOLDER, run_key_effects
+from sim.planning.key_effects import KEY_EFFECTS_FILE, KEY_EFFECTS_FOLDER, run_key_effects
 from sim.planning.uncertainty import (
     PLAUSIBLE,
     SAMPLES_FILE,
@@ -375,3 +375,4 @@ def _key_effects(
         )
     elif force:  # the runs they pair with were just replaced
         shutil.rmtree(Path(comparison.folder) / KEY_EFFECTS_FOLDER, ignore_errors=True)
+        (Path(comparison.folder) / KEY_EFFECTS_FILE).unlink(missing_ok=True)

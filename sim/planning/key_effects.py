@@ -16,7 +16,8 @@ time; it applies to a scenario only where the channel runs somewhere (a country 
 it on, or a programme funds it). Where it does not, the effect is "not run in this
 scenario", never 0.
 
-The runs are kept in the comparison folder::
+The runs are kept in the comparison folder (the table alone is enough for ``lhsim
+report`` where the runs are removed to save space)::
 
     <out>/key_effects/<scenario>/<counterfactual>/   one results folder per run (resumable)
     <out>/key_effects.csv                            one row per scenario and question
@@ -324,11 +325,13 @@ def run_key_effects(
 def key_effects_table(comparison: Comparison, data: Sequence[ScenarioData]) -> pd.DataFrame | None:
     """One row per scenario and key question with a counterfactual (:data:`COLUMNS`).
 
-    Read from the runs on disk. ``None`` when the comparison has no counterfactual runs
-    (``compare`` ran without ``--key-effects``).
+    Computed from the runs on disk; where they were removed to save space, read back
+    from the ``key_effects.csv`` written with them. ``None`` when the comparison has
+    neither (``compare`` ran without ``--key-effects``).
     """
     if not (Path(comparison.folder) / KEY_EFFECTS_FOLDER).is_dir():
-        return None
+        written = Path(comparison.folder) / KEY_EFFECTS_FILE
+        return pd.read_csv(written) if written.is_file() else None
     entries = {entry.name: entry for entry in comparison.scenarios}
     rows = []
     for d in data:
