@@ -38,6 +38,7 @@ import pandas as pd
 
 from sim.config.paths import get_path, set_key
 from sim.model.mechanisms.programmes import CHANNEL_LEVERS
+from sim.model.parameters import MAX_NAME_LENGTH
 from sim.model.schema import Scenario
 from sim.planning.comparison import (
     INTERVAL,
@@ -259,7 +260,7 @@ def counterfactual_scenario(scenario: Scenario, counterfactual: Counterfactual) 
             p for p in country.get("programmes") or [] if p["lever"] not in counterfactual.levers
         ]
     suffix = f" without {counterfactual.key}"
-    document["name"] = scenario.name[: 120 - len(suffix)] + suffix
+    document["name"] = scenario.name[: MAX_NAME_LENGTH - len(suffix)] + suffix
     changed = Scenario.model_validate(document)
     check = resolved_scenario(changed)
     for path, value in counterfactual.settings:
