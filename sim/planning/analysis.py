@@ -41,6 +41,7 @@ from sim.planning.economics import (
     reading,
     wtp_grid,
 )
+from sim.planning.key_effects import KEY_EFFECTS_FILE, key_effects_table
 from sim.planning.loop_changes import loop_changes
 from sim.planning.outcomes import outcomes_over_time
 from sim.planning.uncertainty import SAMPLES_FILE, value_of_information
@@ -293,6 +294,8 @@ class ComparisonResults:
             else empty.
         evpi: With parameter uncertainty: the expected value of perfect information per
             replicate (:func:`sim.planning.uncertainty.value_of_information`); else None.
+        key_effects: With ``--key-effects``: the paired effect of each key question's
+            channel (:func:`sim.planning.key_effects.key_effects_table`); else None.
         files: The files written, by name (empty until written): each table by its own
             name (``comparison``, ``costs``, ...), each figure as ``<name>_figure``, and
             ``report``.
@@ -308,6 +311,7 @@ class ComparisonResults:
     files: dict[str, Path]
     information: pd.DataFrame = field(default_factory=pd.DataFrame)
     evpi: float | None = None
+    key_effects: pd.DataFrame | None = None
 
     @property
     def best(self) -> str:
@@ -361,6 +365,7 @@ def analyse(
         files={},
         information=information,
         evpi=evpi,
+        key_effects=key_effects_table(comparison, data),
     )
 
 
@@ -407,6 +412,8 @@ def write_outputs(results: ComparisonResults) -> dict[str, Path]:
         ]
         if results.evpi is not None:
             tables.append(("value_of_information", results.information))
+        if results.key_effects is not None:
+            tables.append((KEY_EFFECTS_FILE.removesuffix(".csv"), results.key_effects))
         for name, frame in tables:
             path = folder / f"{name}.csv"
             _write_csv(path, frame)

@@ -433,7 +433,7 @@ def render_report(results: ComparisonResults, images: dict[str, bytes]) -> str:
             _figures_section(images),
             _ledger_section(table),
             means_section(data),
-            questions_section(data),
+            questions_section(data, results.key_effects),
             assumptions_section(data, table),
         ]
     )

@@ -13,11 +13,15 @@ A comparison folder looks like this::
         comparison.json        the inputs: scenario names and files, baseline, seed,
                                replicates, willingness to pay, effect measure
         scenarios/<name>/      one ordinary results folder per scenario (resumable)
+        key_effects/<name>/<counterfactual>/
+                               with --key-effects: each scenario run without a channel
+                               (:mod:`sim.planning.key_effects`)
         comparison.csv         one row per scenario
         costs.csv              cost per scenario, replicate, year and activity
         budget.csv             cost and shortfall per scenario and year
         acceptability.csv      the acceptability curve
         loop_changes.csv       what the learning loops changed during the runs
+        key_effects.csv        with --key-effects: each key question's paired effect
         figures/               frontier, acceptability, QoC bands, cost-effect plane, ledger
         report.html            the decision brief (:mod:`sim.planning.brief`)
 
@@ -32,6 +36,7 @@ without writing them.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,6 +56,7 @@ from sim.planning.economics import (
     DEFAULT_EFFECT,
     DEFAULT_WTP_PER_POINT,
 )
+from sim.planning.key_effects import KEY_EFFECTS_FILE, KEY_EFFECTS_FOLDER, run_key_effects
 from sim.planning.uncertainty import (
     PLAUSIBLE,
     SAMPLES_FILE,
@@ -178,6 +184,7 @@ def run_comparison(
     wtp: float = DEFAULT_WTP_PER_POINT,
     effect: str = DEFAULT_EFFECT,
     uncertainty: Path | str | None = None,
+    key_effects: bool = False,
 ) -> Comparison:
     """Run every scenario with common random numbers, then build the outputs.
 
@@ -188,7 +195,9 @@ def run_comparison(
     are kept in ``comparison.json``, so ``lhsim report`` reads it the same way. With
     ``uncertainty`` (a file, or :data:`PLAUSIBLE` for the plausible ranges documented
     with the parameters), the uncertain parameters are drawn once per replicate, the
-    same draw for every scenario (:mod:`sim.planning.uncertainty`).
+    same draw for every scenario (:mod:`sim.planning.uncertainty`). With ``key_effects``,
+    every scenario is also run without each channel that answers a key question
+    (:mod:`sim.planning.key_effects`), into ``out_dir/key_effects/``, resumed likewise.
 
     Returns:
         The comparison, whose outputs are in ``out_dir``.
@@ -212,6 +221,7 @@ def run_comparison(
         effect=effect,
         uncertainty=uncertainty,
     )
+    _key_effects(comparison, key_effects, workers, force, progress, command)
     build_outputs(out_dir)
     return comparison
 
@@ -229,6 +239,7 @@ def compare(
     wtp: float = DEFAULT_WTP_PER_POINT,
     effect: str = DEFAULT_EFFECT,
     uncertainty: Path | str | None = None,
+    key_effects: bool = False,
 ) -> ComparisonResults:
     """Compare scenarios as ``lhsim compare`` does, and return the comparison's tables.
 
@@ -250,6 +261,8 @@ def compare(
             (:mod:`sim.planning.uncertainty`), or ``"plausible"`` for the plausible ranges
             documented with the parameters (those no scenario sets): each replicate of
             every scenario takes the same draw of them.
+        key_effects: Also run every scenario without each channel that answers a key
+            question, and measure its paired effect (``results.key_effects``).
 
     Returns:
         The comparison with its tables (``table``, ``costs``, ``budget``,
@@ -274,6 +287,7 @@ def compare(
         effect=effect,
         uncertainty=uncertainty,
     )
+    _key_effects(comparison, key_effects, workers, force, progress, None)
     results = analyse(comparison.folder)
     write_outputs(results)
     return results
@@ -344,3 +358,21 @@ def _run_scenarios(
             command=command,
         )
     return comparison
+
+
+def _key_effects(
+    comparison: Comparison,
+    wanted: bool,
+    workers: int,
+    force: bool,
+    progress: bool,
+    command: Sequence[str] | None,
+) -> None:
+    """Run the counterfactuals of the key effects, or drop those ``force`` makes stale."""
+    if wanted:
+        run_key_effects(
+            comparison, workers=workers, force=force, progress=progress, command=command
+        )
+    elif force:  # the runs they pair with were just replaced
+        shutil.rmtree(Path(comparison.folder) / KEY_EFFECTS_FOLDER, ignore_errors=True)
+        (Path(comparison.folder) / KEY_EFFECTS_FILE).unlink(missing_ok=True)

@@ -182,22 +182,87 @@ _LEVELS = {
 }
 
 
-def questions_section(data: Sequence[ScenarioData]) -> str:
-    """The brief's section answering every key question, level by level."""
+def questions_section(data: Sequence[ScenarioData], effects: pd.DataFrame | None = None) -> str:
+    """The brief's section answering every key question, level by level.
+
+    With ``effects`` (:func:`sim.planning.key_effects.key_effects_table`), each question a
+    channel answers shows, beside its count, the paired effect on final QoC of switching
+    that channel off.
+    """
     parts = [
         "<h2>Key questions at each level of the health system</h2>",
         "<p>The framework's key questions for learning about quality of care (its Table 3: "
         "internal, horizontal and vertical learning), each answered by a flow counted in the "
-        "simulation. Numbers are medians over replicates, totals over the whole run.</p>",
+        "simulation. Numbers are medians over replicates, totals over the whole run.",
+        _effects_intro(effects),
+        "</p>",
     ]
     names = [d.name for d in data]
+    found = (
+        {}
+        if effects is None
+        else {(str(r["scenario"]), str(r["question"])): r for r in effects.to_dict("records")}
+    )
     for level, title in _LEVELS.items():
         rows = []
         for q in (q for q in KEY_QUESTIONS if q.level == level):
-            values = [number(float(q.value(d.summary).median()), 1) for d in data]
+            values = [
+                number(float(q.value(d.summary).median()), 1)
+                + _effect_cell(found.get((d.name, q.question)))
+                for d in data
+            ]
             rows.append([esc(q.kind), esc(q.question), esc(q.measure), *values])
         parts.append(f"<h3>{esc(title)}</h3>")
         parts.append(
             html_table(["learning", "question", "answered by", *names], rows, text_columns=3)
         )
+    if effects is not None:
+        parts.append(_assumptions(effects))
     return "".join(parts)
+
+
+def _effects_intro(effects: pd.DataFrame | None) -> str:
+    if effects is None:
+        return (
+            " A count says how busy a channel was, not what it was worth: <code>lhsim compare "
+            "--key-effects</code> adds, beside the counts, the effect on QoC of each "
+            "scenario's channels, from paired runs without them."
+        )
+    return (
+        " Beside the count, where a channel answers the question: its <b>effect</b>, the "
+        "gain in final QoC (points) of the scenario over the same scenario without that "
+        "channel (the counterfactual: the channel switched off in every country and no "
+        "programme funding it), run with the same seed and replicates so that replicate r "
+        "of both shares its random numbers; the median of the paired differences and, in "
+        "brackets, their 90 % interval (5th to 95th percentile), then the median paired "
+        "difference in discounted cost. A channel the scenario "
+        'does not run has no effect to measure ("not run in this scenario"). Each '
+        "counterfactual's assumption is listed below the tables; the effects and the paired "
+        "cost differences are in <code>key_effects.csv</code>."
+    )
+
+
+def _effect_cell(row: dict | None) -> str:
+    if row is None:
+        return ""
+    if row["status"] != "estimated":
+        return f"<br><span class='note'>effect: {esc(row['status'])}</span>"
+    return (
+        f"<br><span class='note'>effect {float(row['effect_points_median']):+.2f} points "
+        f"({float(row['effect_points_p05']):+.2f} to {float(row['effect_points_p95']):+.2f}), "
+        f"cost {_signed_money(float(row['cost_diff_median']))}</span>"
+    )
+
+
+def _signed_money(value: float) -> str:
+    """A paired cost difference: ``+12,000``, ``-300``, ``+0``."""
+    return f"{value:+,.0f}"
+
+
+def _assumptions(effects: pd.DataFrame) -> str:
+    first = effects.drop_duplicates("counterfactual")
+    items = "".join(
+        f"<li><b>{esc(r['counterfactual'])}</b>: {esc(r['assumption'])}</li>"
+        for r in first.to_dict("records")
+    )
+    return f"<p>The counterfactuals behind the effects:</p><ul>{items}</ul>"
