@@ -18,9 +18,13 @@ from sim.planning.key_effects import (
     COLUMNS,
     COUNTERFACTUALS,
     FACILITY_PEERS,
+    UPWARD,
     counterfactual_scenario,
 )
 from sim.planning.key_questions import KEY_QUESTIONS, questions_section
+from sim.runs.simulation import run_replicate
+
+from builders import small
 
 REPLICATES = 2
 COACHED = "How effective was the guidance and support from the district?"
@@ -270,3 +274,15 @@ def test_the_table_alone_rebuilds_the_brief_and_force_without_the_option_drops_i
     assert not (out / "key_effects.csv").exists()
     text = (out / "report.html").read_text(encoding="utf-8")
     assert "--key-effects" in text and "effect +" not in text
+
+
+def test_without_upward_reporting_no_lesson_reaches_the_national_level():
+    scenario = small(months=24)
+    assert UPWARD.applies(scenario)
+    reporting = run_replicate(scenario, 0).timeseries
+    assert reporting["items_forwarded"].sum() > 0
+    assert reporting["guidance_issued"].sum() > 0
+    silent = run_replicate(counterfactual_scenario(scenario, UPWARD), 0).timeseries
+    assert silent["items_forwarded"].sum() == 0
+    assert silent["national_items_processed"].sum() == 0
+    assert silent["guidance_issued"].sum() == 0

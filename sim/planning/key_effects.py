@@ -217,10 +217,10 @@ UPWARD = Counterfactual(
     "without upward reporting",
     _off("upward_reporting"),
     _levers("upward_reporting"),
-    "Facilities send no lesson reports to their district, and no programme funds reporting; "
-    "only the lessons of facilities a coach visits still reach the district, so districts, "
-    "and through them the national body and learning centres, hear of far fewer lessons "
-    "(and coaches and sessions have less to pass on).",
+    "Facilities send no lesson reports to their district and districts forward nothing "
+    "up, and no programme funds reporting: no lesson of the country reaches its national "
+    "body or learning centre, so none becomes guidance; districts hear only of the lessons "
+    "of facilities a coach visits, and share those at their own meetings.",
 )
 
 #: The key questions (by their text in :data:`KEY_QUESTIONS`) that a channel answers, and
