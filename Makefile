@@ -22,8 +22,8 @@ test-all: $(VENV)/.installed  ## every test, slow ones included
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check sim tests benchmarks
-	$(VENV)/bin/ruff format --check sim tests benchmarks
+	$(VENV)/bin/ruff check sim tests benchmarks calibration
+	$(VENV)/bin/ruff format --check sim tests benchmarks calibration
 	$(VENV)/bin/mypy sim
 	$(VENV)/bin/lint-imports
 

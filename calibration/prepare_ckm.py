@@ -18,6 +18,7 @@ DEFAULT_SOURCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "ckm"
 
 
 def main(source: Path) -> None:
+    """Write the CKM adoption record and network under ``calibration/data`` from ``source``."""
     nodes = pd.read_csv(source / "ckm_nodes.csv")
     edges = pd.read_csv(source / "ckm_edges.csv")
     adopted = nodes["adoption_month"]

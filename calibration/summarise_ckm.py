@@ -16,6 +16,8 @@ CITIES = ("Peoria", "Bloomington", "Quincy", "Galesburg")
 
 
 def markdown(frame: pd.DataFrame) -> str:
+    """``frame`` as a Markdown table, floats to four significant figures."""
+
     def cell(value: object) -> str:
         return f"{value:.4g}" if isinstance(value, float) else str(value)
 
@@ -27,6 +29,7 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def main(root: Path) -> None:
+    """Print the full fit and the held-out cities' scores found under ``root``."""
     full = root / "ckm"
     diagnostics = json.loads((full / "diagnostics.json").read_text())
     print("Full fit (all four cities):\n")
