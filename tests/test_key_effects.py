@@ -286,3 +286,23 @@ def test_without_upward_reporting_no_lesson_reaches_the_national_level():
     assert silent["items_forwarded"].sum() == 0
     assert silent["national_items_processed"].sum() == 0
     assert silent["guidance_issued"].sum() == 0
+
+
+def test_with_parameter_uncertainty_the_counterfactual_takes_the_same_draws(tmp_path):
+    from sim.planning.uncertainty import PLAUSIBLE
+
+    coached = write(tmp_path, "coached", COUNTRY)
+    out = tmp_path / "out"
+    run_comparison(
+        [coached],
+        baseline="coached",
+        replicates=REPLICATES,
+        out_dir=out,
+        progress=False,
+        key_effects=True,
+        uncertainty=PLAUSIBLE,
+    )
+    drawn = summary(out / "scenarios" / "coached")["posterior_row"]
+    assert drawn.nunique() == REPLICATES
+    for folder in (out / "key_effects" / "coached").iterdir():
+        pd.testing.assert_series_equal(summary(folder)["posterior_row"], drawn)
