@@ -122,3 +122,26 @@ def test_the_steps_are_compared_with_the_profile_best_value_first(tmp_path: Path
     finance = table.set_index("domain").loc["finance"]
     assert finance["changed"] == "channels.coaching.capacity", "the interval is 3 at both levels"
     assert "QoC points" in finance["reading"]
+
+
+def test_a_step_says_which_of_its_changes_act_on_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ncountries:\n"
+        "  - {name: A, maturity: {stage: implementation},\n"
+        "     channels: {coaching: {enabled: false}}}\n"
+        "  - {name: B, maturity: {stage: implementation}, learning_centres: {count: 1}}\n"
+    )
+    steps = step_scenarios(path)[1].set_index("domain")
+    engagement = steps.loc["engagement", "idle"]
+    assert "channels.community_of_practice.reach" in engagement
+    assert "A has none" in engagement, "B has a learning centre, A does not"
+    finance = steps.loc["finance", "idle"]
+    assert finance.startswith("channels.coaching.capacity (channels.coaching is off in A")
+    assert steps.loc["governance", "idle"] == "", "national settings always act"
+    funded = path.read_text().replace(
+        "channels: {coaching: {enabled: false}}",
+        "channels: {coaching: {enabled: false}},\n     programmes: [{name: c, lever: coaching}]",
+    )
+    path.write_text(funded)
+    assert "coaching" not in step_scenarios(path)[1].set_index("domain").loc["finance", "idle"]

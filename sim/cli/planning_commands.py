@@ -112,7 +112,8 @@ def add_planner_commands(commands: Any, common: argparse.ArgumentParser) -> None
         "at levels 1-4, or a life-cycle stage). Each domain is raised by one level in turn, "
         "everything else equal, and every variant is compared with the profile (common random "
         "numbers): the steps are listed best value for money first, with the parameters each "
-        "changed and those no unit cost charges. The variants are written to DIR/inputs/, the "
+        "changed, those no unit cost charges and those that act on nothing in the country (a "
+        "switched-off channel's settings). The variants are written to DIR/inputs/, the "
         "comparison and its brief to DIR, the table to DIR/maturity_steps.csv.",
     )
     maturity.add_argument("file", metavar="FILE", type=Path, help="scenario YAML with a profile")

@@ -5,8 +5,10 @@ the baseline; each variant raises one domain by one level in every country whose
 profile has it below 4, everything else equal. The variants are written as scenario
 files beside the results (so each can be read and rerun) and compared with common random
 numbers (:func:`sim.planning.compare.run_comparison`). The step table adds, per domain,
-the parameters the step changed and those of them that no unit cost charges: a step
-whose changes are not all costed looks cheaper than it is, and the table says so.
+the parameters the step changed, those of them that no unit cost charges (a step whose
+changes are not all costed looks cheaper than it is, and the table says so) and those
+that act on nothing in the country (a channel's setting where the channel is off, the
+community of practice's reach without a learning centre).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import yaml
 
 from sim.config.scenario import load_scenario
 from sim.errors import Problem, ScenarioError
-from sim.model.maturity import DOMAINS, domain_levels, step_up
+from sim.model.maturity import DOMAINS, domain_levels, idle_settings, step_up
 from sim.planning.compare import run_comparison
 from sim.planning.economics import DEFAULT_EFFECT, DEFAULT_WTP_PER_POINT
 from sim.runs.results import atomic_write
@@ -36,6 +38,7 @@ STEP_COLUMNS = (
     "levels",
     "changed",
     "not_costed",
+    "idle",
     "gain_points",
     "gain_p05",
     "gain_p95",
@@ -78,6 +81,7 @@ def step_scenarios(file: Path | str) -> tuple[dict[str, dict], pd.DataFrame]:
     for domain in DOMAINS:
         variant = yaml.safe_load(yaml.safe_dump(document))
         changed: set[str] = set()
+        idle: dict[str, str] = {}
         levels = []
         for c in profiled:
             country = variant["countries"][c]
@@ -86,6 +90,8 @@ def step_scenarios(file: Path | str) -> tuple[dict[str, dict], pd.DataFrame]:
                 continue
             variant["countries"][c], paths = step_up(country, domain.name)
             changed.update(paths)
+            for path, reason in idle_settings(variant["countries"][c], paths).items():
+                idle.setdefault(path, reason)
             levels.append(f"{country['name']} {level}->{level + 1}")
         if not levels:
             continue
@@ -99,6 +105,7 @@ def step_scenarios(file: Path | str) -> tuple[dict[str, dict], pd.DataFrame]:
                 "levels": ", ".join(levels),
                 "changed": ", ".join(sorted(changed)) or "nothing (the file sets them)",
                 "not_costed": ", ".join(sorted(changed - set(domain.costed))),
+                "idle": "; ".join(f"{path} ({reason})" for path, reason in sorted(idle.items())),
                 "scenario": name,
             }
         )
@@ -171,13 +178,14 @@ def maturity_steps(
             {
                 **{key: step[key] for key in ("domain", "label", "levels", "changed")},
                 "not_costed": step["not_costed"],
+                "idle": step["idle"],
                 "gain_points": gain,
                 "gain_p05": float(r["effect_gain_points_p05"]),
                 "gain_p95": float(r["effect_gain_points_p95"]),
                 "extra_cost": extra,
                 "cost_per_point": extra / gain if gain > 0 and extra > 0 else math.nan,
                 "frontier_status": str(r["frontier_status"]),
-                "reading": _reading(gain, extra, str(step["not_costed"])),
+                "reading": _reading(gain, extra, str(step["not_costed"]), str(step["idle"])),
             }
         )
     result = pd.DataFrame(rows, columns=list(STEP_COLUMNS))
@@ -202,8 +210,10 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write(path, write)
 
 
-def _reading(gain: float, extra: float, not_costed: str) -> str:
+def _reading(gain: float, extra: float, not_costed: str, idle: str = "") -> str:
     """The step in words (never a negative ratio).
+
+    What the step changes at no charge and what it changes that acts on nothing follow.
 
     Examples:
         >>> _reading(2.0, 5000.0, "")
@@ -212,6 +222,8 @@ def _reading(gain: float, extra: float, not_costed: str) -> str:
         'gains 1.00 QoC points and costs less (not costed: trials.noise)'
         >>> _reading(-0.5, 100.0, "")
         'gains nothing (-0.50 QoC points)'
+        >>> _reading(-0.1, 0.0, "", "channels.x.y (x is off)")
+        'gains nothing (-0.10 QoC points); acts on nothing here: channels.x.y (x is off)'
     """
     if gain <= 0:
         text = f"gains nothing ({gain:.2f} QoC points)"
@@ -221,4 +233,6 @@ def _reading(gain: float, extra: float, not_costed: str) -> str:
         text = f"gains {gain:.2f} QoC points at no extra cost"
     else:
         text = f"gains {gain:.2f} QoC points and costs less"
-    return f"{text} (not costed: {not_costed})" if not_costed else text
+    if not_costed:
+        text = f"{text} (not costed: {not_costed})"
+    return f"{text}; acts on nothing here: {idle}" if idle else text
