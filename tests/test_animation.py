@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,23 @@ def test_every_picture_names_the_levers_that_differ_from_their_defaults() -> Non
     assert now < 0.9, "the reviews ease blame"
     words = " ".join(view.map_axes[0].get_xlabel().split())
     assert f"Blame culture in facilities {now:g}" in words, words
+
+
+def test_district_names_never_run_together_on_the_map() -> None:
+    from sim.trainer.live import LiveRun
+    from sim.trainer.view import TrainerView
+
+    scenario = Scenario(name="t", countries=[{"name": "A", "facilities": 200, "districts": 20}])
+    runs = [LiveRun(scenario), LiveRun(scenario)]
+    for projector, size, dpi in ((False, (1280, 720), 100), (True, (1920, 1080), 150)):
+        view = TrainerView(runs, size, dpi, blit=True, projector=projector)
+        view.draw()
+        renderer = view.canvas.get_renderer()
+        texts = [text for text, _, _ in view.district_names[0]]
+        assert len(texts) == 20
+        boxes = [text.get_window_extent(renderer) for text in texts]
+        for a, b in itertools.combinations(boxes, 2):
+            assert not a.overlaps(b), (projector, [t.get_text() for t in texts])
+        if not projector:
+            assert texts[6].get_text() == "District 7", "full names where they fit"
+    assert texts[6].get_text() == "D7", "short names where full ones would touch"

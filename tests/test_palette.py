@@ -106,3 +106,29 @@ def test_gif_frames_share_one_fixed_palette(tmp_path: Path) -> None:
         if not line.absent
     }
     assert present and present <= seen, "the causes' own colours appear unchanged in frames"
+
+
+def test_the_blitted_view_after_ledger_changes_matches_a_full_draw() -> None:
+    runs = [LiveRun(small(months=12)), LiveRun(small({"turnover": {"annual": 0.4}}, months=12))]
+    playing = TrainerView(runs, blit=True)  # a contrast: the ledger beside the QoC chart
+    playing.draw()
+    rows = set()
+    for _ in range(8):
+        for run in runs:
+            run.step()
+        playing.update()
+        assert playing._background is not None, "no full draw: the ledger is redrawn alone"
+        playing.draw()
+        rows.add(playing._present)
+    assert len(rows) > 2, f"the ledger's rows change during the months: {rows}"
+    renderer = playing.canvas.get_renderer()
+    ledger = playing.loss_axes.get_tightbbox(renderer)
+    assert playing.figure.bbox.contains(ledger.x0, ledger.y0)
+    for other in (playing.qoc_axes, *playing.map_axes):
+        assert not ledger.overlaps(other.get_tightbbox(renderer)), "the layout left it room"
+    played = playing.pixels()
+    playing._background = None  # the same view drawn whole, in the same layout
+    playing.draw()
+    drawn = playing.pixels()
+    differing = np.any(played != drawn, axis=2).mean()
+    assert differing < 1e-4, f"{differing:.2%} of the pixels differ"

@@ -79,7 +79,7 @@ def map_layout(run: LiveRun) -> MapLayout:
             return geographic_layout(run, shown, rank)
     district = w.facility_district[shown]
     size = np.minimum(w.district_size[district], per_district)
-    r = np.sqrt((rank[shown] + 0.5) / size) * 0.42
+    r = np.sqrt((rank[shown] + 0.5) / size) * 0.38  # room above for the name
     angle = rank[shown] * math.pi * (3.0 - math.sqrt(5.0))
     xy = hub[district] + np.column_stack([r * np.cos(angle), r * np.sin(angle)])
     position = np.full((w.n_facilities, 2), np.nan)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba, to_rgba_array
@@ -28,6 +31,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox, IdentityTransform
 from PIL import Image
 
 from sim.model.ledger import CAUSES
@@ -138,6 +142,7 @@ class TrainerView:
 
     def _build_maps(self) -> None:
         self.dots, self.flow_lines, self.loss_marks, self.titles = [], [], [], []
+        self.district_names: list[list[tuple[Text, str, str]]] = []
         for run, layout, ax in zip(self.runs, self.layouts, self.map_axes, strict=True):
             ax.set_xlim(0, layout.columns)
             ax.set_ylim(0, layout.rows + 1.0)
@@ -157,12 +162,16 @@ class TrainerView:
             small = len(layout.hub) <= (12 if layout.hulls else 40)  # room for the names
             ax.plot(*layout.hub.T, "s", color=INK["hub"], markersize=3 * self.line_scale, zorder=3)
             funded = set(run.split.districts[0].tolist()) if run.split is not None else set()
+            names = []
             for d, (x, y) in enumerate(layout.hub if small else []):
-                ax.text(
-                    x, y + 0.44, district_label(run.model, d), ha="center", va="bottom",
+                label = district_label(run.model, d)
+                text = ax.text(
+                    x, y + 0.41, label, ha="center", va="bottom",
                     fontsize=self._font(6), fontweight="bold" if d in funded else "normal",
                     color=INK["funded districts"] if d in funded else INK["hub"],
                 )  # fmt: skip
+                names.append((text, label, re.sub(r"^District (\d+)", r"D\1", label)))
+            self.district_names.append(names)
             ax.plot(
                 *layout.national, marker="*", color=INK["national"],
                 markersize=10 * self.line_scale, zorder=3,
@@ -170,7 +179,7 @@ class TrainerView:
             x, y = layout.national
             ax.text(x + 0.2, y, "national body", fontsize=self._font(7), va="center")
             # dots scale with the picture (points squared), more in projector mode
-            area = (self.size[0] / self.dpi / 11.0) ** 2 * (1.6 if self.projector else 1.0)
+            area = (self.size[0] / self.dpi / 11.0) ** 2 * (1.2 if self.projector else 1.0)
             size = max(2.0, min(18.0, 9000.0 / max(layout.shown.size, 1))) * area
             self.dots.append(
                 ax.scatter(layout.xy[:, 0], layout.xy[:, 1], s=size, linewidths=0, zorder=2)
@@ -268,6 +277,8 @@ class TrainerView:
         ax.tick_params(axis="y", labelsize=self._font(8), length=0)
         self._present: tuple[str, ...] | None = None
         self._rate_high = 0.0
+        self._ledger_stale = False
+        self._ledger_box: Bbox | None = None
 
     def _legend(self) -> None:
         stages = [
@@ -361,7 +372,7 @@ class TrainerView:
         if top > self._rate_high:
             self._rate_high = min(100.0, _nice_ceiling(top * 1.3))
             self.loss_axes.set_xlim(0, self._rate_high)
-            self._background = None
+            self._ledger_stale = True
         n = len(self.series)
         height = 0.8 / n
         if present != self._present:
@@ -369,18 +380,8 @@ class TrainerView:
             ax = self.loss_axes
             ax.set_ylim(len(present) - 0.5 if present else 0.5, -0.5)
             ax.set_yticks(range(len(present)), [CAUSE_WORDS[c] for c in present])
-            absent = [CAUSE_WORDS[c] for c in CAUSES if c not in present]
-            words = "lost per 100 lessons created"
-            if absent:
-                share = 0.4 if len(self.runs) == 1 else 0.45
-                font_pixels = self._font(8) * self.dpi / 72
-                words += "\n" + textwrap.fill(
-                    "absent so far (no lesson lost to it): " + ", ".join(absent),
-                    width=max(30, int(self.size[0] * share / (font_pixels * 0.6))),
-                )
-            ax.set_xlabel(words, fontsize=self._font(8))
-            self._background = None
-            self._relayout = True
+            ax.set_xlabel(self._ledger_words(present), fontsize=self._font(8))
+            self._ledger_stale = True  # within the room the layout left (_lay_out)
         for i, ledger in enumerate(ledgers):
             for line in ledger:
                 bar, text = self.loss_bars[i][line.cause], self.loss_texts[i][line.cause]
@@ -395,6 +396,77 @@ class TrainerView:
                 text.set_position((line.per_100_created + self._rate_high * 0.01, y + height / 2))
                 text.set_text(f"{line.per_100_created:.1f} ({line.lost:,})")
 
+    def _ledger_words(self, present: tuple[str, ...]) -> str:
+        """The ledger's axis label: its unit, then the causes absent so far."""
+        absent = [CAUSE_WORDS[c] for c in CAUSES if c not in present]
+        words = "lost per 100 lessons created"
+        if absent:
+            share = 0.4 if len(self.runs) == 1 else 0.45
+            font_pixels = self._font(8) * self.dpi / 72
+            words += "\n" + textwrap.fill(
+                "absent so far (no lesson lost to it): " + ", ".join(absent),
+                width=max(30, int(self.size[0] * share / (font_pixels * 0.6))),
+            )
+        return words
+
+    def _lay_out(self) -> None:
+        """Lay the figure out with room for every ledger row and the longest label.
+
+        The ledger's rows and its list of absent causes change as causes first happen;
+        laying out once for the widest rows and the tallest label lets them change later
+        with a redraw only, without a new layout (the dearest part of a full draw).
+        """
+        ax = self.loss_axes
+        ylim, ticks = ax.get_ylim(), ax.get_yticks()
+        labels = [label.get_text() for label in ax.get_yticklabels()]
+        xlabel = ax.get_xlabel()
+        ax.set_yticks(range(len(CAUSES)), [CAUSE_WORDS[c] for c in CAUSES])
+        ax.set_xlabel(self._ledger_words(()))
+        self._layout.execute(self.figure)
+        self.figure.set_layout_engine("none")  # keep these positions until the next layout
+        renderer = self.canvas.get_renderer()
+        self._ledger_box = ax.get_tightbbox(renderer)
+        ax.set_yticks(ticks, labels)
+        ax.set_ylim(ylim)
+        ax.set_xlabel(xlabel)
+        for map_axes, names in zip(self.map_axes, self.district_names, strict=True):
+            self._fit_district_names(map_axes, names, renderer)
+
+    @staticmethod
+    def _fit_district_names(
+        ax: Axes, names: list[tuple[Text, str, str]], renderer: RendererBase
+    ) -> None:
+        """Name districts in full where the names fit between clusters, else ``D7``."""
+        if not names:
+            return
+        ax.apply_aspect()  # the map's equal aspect shrinks its box only when drawn
+        spacing = ax.transData.transform((1.0, 0.0))[0] - ax.transData.transform((0.0, 0.0))[0]
+        for text, full, _ in names:
+            text.set_text(full)
+        widest = max(text.get_window_extent(renderer).width for text, _, _ in names)
+        if widest > 0.9 * spacing:
+            for text, _, short in names:
+                text.set_text(short)
+
+    def _redraw_ledger(self) -> None:
+        """Redraw the ledger's still parts (rows, scale, labels) on the background only.
+
+        Its rows and scale change a few times a run; painting over the room the layout
+        left it and drawing it again there costs a fraction of a full draw.
+        """
+        renderer = self.canvas.get_renderer()
+        boxes = [self._ledger_box, self.loss_axes.get_tightbbox(renderer)]
+        box = Bbox.union([b for b in boxes if b is not None])
+        self.canvas.restore_region(self._background)
+        eraser = Rectangle(
+            (box.x0, box.y0), box.width, box.height, transform=IdentityTransform(),
+            facecolor=self.figure.get_facecolor(), edgecolor="none",
+        )  # fmt: skip
+        eraser.set_figure(self.figure)
+        eraser.draw(renderer)
+        self.loss_axes.draw(renderer)
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+
     def _changing(self) -> list[Artist]:
         bars = [bar for group in self.loss_bars for bar in group.values()]
         texts = [text for group in self.loss_texts for text in group.values()]
@@ -407,13 +479,12 @@ class TrainerView:
         """Draw everything; lay the figure out again only when its texts changed shape.
 
         Constrained layout is the dearest part of a full draw; between text changes
-        (lever lines, the ledger's rows, the practice on show) the layout is kept.
+        (lever lines, the practice on show) the layout is kept, and the ledger's rows
+        change within the room :meth:`_lay_out` left for them.
         """
         if self._relayout:
-            self.figure.set_layout_engine(self._layout)
+            self._lay_out()
             self._relayout = False
-        else:
-            self.figure.set_layout_engine("none")
         self.canvas.draw()
 
     def draw(self) -> None:
@@ -427,8 +498,11 @@ class TrainerView:
                 artist.set_animated(True)
             self._full_draw()
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        elif self._ledger_stale and self._ledger_box is not None:
+            self._redraw_ledger()
         else:
             self.canvas.restore_region(self._background)
+        self._ledger_stale = False
         for artist in changing:
             self.figure.draw_artist(artist)
 
