@@ -57,7 +57,12 @@ from sim.config.sources import (
 from sim.errors import Problem, ScenarioError
 from sim.model.facility_list import read_facility_table
 from sim.model.maturity import file_overrides
-from sim.model.mechanisms.programmes import district_names, inert_programmes, unknown_districts
+from sim.model.mechanisms.programmes import (
+    district_names,
+    idle_channel,
+    inert_programmes,
+    unknown_districts,
+)
 from sim.model.schema import Scenario
 
 __all__ = [
@@ -287,18 +292,9 @@ def setting_notes(scenario: Scenario) -> list[tuple[str, str]]:
                 )
             )
         practice = country.channels.community_of_practice
-        if (
-            "enabled" in practice.model_fields_set
-            and practice.enabled
-            and not country.learning_centres.count
-        ):
-            notes.append(
-                (
-                    f"countries.{c}.channels.community_of_practice.enabled",
-                    "the community of practice meets around a learning centre, and "
-                    f"{country.name} has none (learning_centres.count is 0)",
-                )
-            )
+        if "enabled" in practice.model_fields_set and practice.enabled:
+            if idle := idle_channel(country, "community_of_practice"):
+                notes.append((f"countries.{c}.channels.community_of_practice.enabled", idle))
     global_learning = scenario.global_learning
     if (
         "enabled" in global_learning.model_fields_set

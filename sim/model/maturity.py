@@ -43,7 +43,6 @@ __all__ = [
     "apply_profile",
     "domain_levels",
     "file_overrides",
-    "idle_settings",
     "mapping_table",
     "step_up",
 ]
@@ -292,42 +291,6 @@ def step_up(country: dict[str, Any], domain: str) -> tuple[dict[str, Any], list[
             changed.append(path)
     raised["maturity"] = {**profile, domain: level + 1}
     return raised, changed
-
-
-def idle_settings(country: dict[str, Any], paths: list[str]) -> dict[str, str]:
-    """Which of ``paths`` act on nothing in a resolved country, with the reason.
-
-    A channel's setting (other than its switch) does nothing where the channel is off and
-    no programme funds it; the community of practice meets only around a learning centre.
-    A step up that changes only such settings gains nothing by construction, which the
-    step table must say rather than leave to be read as evidence.
-
-    Args:
-        country: A resolved country (``Country.model_dump(mode="json")``).
-        paths: Parameter paths inside the country.
-
-    Examples:
-        >>> from sim.model.schema import Country
-        >>> c = Country(name="A").model_dump(mode="json")
-        >>> idle = idle_settings(c, ["channels.community_of_practice.reach", "national.capacity"])
-        >>> list(idle)
-        ['channels.community_of_practice.reach']
-    """
-    funded = {programme.get("lever") for programme in country.get("programmes") or []}
-    name = country.get("name")
-    found = {}
-    for path in paths:
-        parts = path.split(".")
-        if len(parts) != 3 or parts[0] != "channels" or parts[2] == "enabled":
-            continue
-        channel = parts[1]
-        if not country["channels"][channel]["enabled"] and channel not in funded:
-            found[path] = f"channels.{channel} is off in {name} and no programme funds it"
-        elif channel == "community_of_practice" and not country["learning_centres"]["count"]:
-            found[path] = (
-                f"the community of practice meets around a learning centre, and {name} has none"
-            )
-    return found
 
 
 def mapping_table() -> str:

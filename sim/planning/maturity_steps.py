@@ -22,7 +22,9 @@ import yaml
 
 from sim.config.scenario import load_scenario
 from sim.errors import Problem, ScenarioError
-from sim.model.maturity import DOMAINS, domain_levels, idle_settings, step_up
+from sim.model.maturity import DOMAINS, domain_levels, step_up
+from sim.model.mechanisms.programmes import idle_channel
+from sim.model.schema import Country
 from sim.planning.compare import run_comparison
 from sim.planning.economics import DEFAULT_EFFECT, DEFAULT_WTP_PER_POINT
 from sim.runs.results import atomic_write
@@ -90,8 +92,11 @@ def step_scenarios(file: Path | str) -> tuple[dict[str, dict], pd.DataFrame]:
                 continue
             variant["countries"][c], paths = step_up(country, domain.name)
             changed.update(paths)
-            for path, reason in idle_settings(variant["countries"][c], paths).items():
-                idle.setdefault(path, reason)
+            stepped = Country.model_validate(variant["countries"][c])
+            for path in paths:
+                reason = _idle(stepped, path)
+                if reason:
+                    idle.setdefault(path, reason)
             levels.append(f"{country['name']} {level}->{level + 1}")
         if not levels:
             continue
@@ -201,6 +206,14 @@ def maturity_steps(
     order = order.reset_index(drop=True)
     _write_text(out / "maturity_steps.csv", order.to_csv(index=False))
     return order
+
+
+def _idle(country: Country, path: str) -> str | None:
+    """Why a channel setting (not its switch) a step changed acts on nothing, if it does."""
+    parts = path.split(".")
+    if len(parts) != 3 or parts[0] != "channels" or parts[2] == "enabled":
+        return None
+    return idle_channel(country, parts[1])
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -67,6 +67,7 @@ __all__ = [
     "Programmes",
     "covered_now",
     "district_names",
+    "idle_channel",
     "inert_programmes",
     "unknown_districts",
 ]
@@ -271,6 +272,32 @@ def unknown_districts(
     """The districts ``programme`` names that ``country`` does not have."""
     names = set(known) | {f"{country.name}-{name}" for name in known}
     return [name for name in programme.districts or () if name not in names]
+
+
+def idle_channel(country: Country, channel: str) -> str | None:
+    """Why a channel's settings act on nothing in ``country``, or ``None`` if they can act.
+
+    A channel acts where it is on or a programme funds it; the community of practice
+    meets only around a learning centre.
+
+    Examples:
+        >>> from sim.model.schema import Country
+        >>> print(idle_channel(Country(name="A"), "community_of_practice"))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        the community of practice meets around a learning centre, and A has none
+        (learning_centres.count is 0)
+        >>> idle_channel(Country(name="A", learning_centres={"count": 1}), "coaching") is None
+        True
+    """
+    funded = any(programme.lever == channel for programme in country.programmes)
+    if not getattr(country.channels, channel).enabled and not funded:
+        return f"channels.{channel} is off in {country.name} and no programme funds it"
+    if channel == "community_of_practice" and not country.learning_centres.count:
+        return (
+            f"the community of practice meets around a learning centre, and {country.name} "
+            "has none (learning_centres.count is 0)"
+        )
+    return None
 
 
 def inert_programmes(country: Country) -> list[tuple[int, str]]:
