@@ -292,9 +292,9 @@ def setting_notes(scenario: Scenario) -> list[tuple[str, str]]:
                 )
             )
         practice = country.channels.community_of_practice
-        if "enabled" in practice.model_fields_set and practice.enabled:
-            if idle := idle_channel(country, "community_of_practice"):
-                notes.append((f"countries.{c}.channels.community_of_practice.enabled", idle))
+        explicit = "enabled" in practice.model_fields_set and practice.enabled
+        if explicit and (idle := idle_channel(country, "community_of_practice")):
+            notes.append((f"countries.{c}.channels.community_of_practice.enabled", idle))
     global_learning = scenario.global_learning
     if (
         "enabled" in global_learning.model_fields_set
